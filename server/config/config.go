@@ -1,0 +1,184 @@
+// Package config holds the settings of a relay node, with their defaults and the environment
+// variables (PizzaPi's names where PizzaPi has one) that override them.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything a relay node needs to start.
+type Config struct {
+	// Host and Port are where the HTTP server listens.
+	Host string
+	Port int
+	// BaseURL is the public URL of the relay, used in share URLs and as the allowed CORS origin.
+	BaseURL string
+	// DataDir holds the SQLite database and uploaded attachments.
+	DataDir string
+	// DatabaseURL, when set, is a postgres:// URL that replaces the SQLite file.
+	DatabaseURL string
+	// RedisURL, when set, moves live state and fan-out to Redis (several nodes).
+	RedisURL string
+
+	// EphemeralTTL is how long an ephemeral session lives without activity.
+	EphemeralTTL time.Duration
+	// SweepInterval is how often expired sessions, attachments and records are cleaned up.
+	SweepInterval time.Duration
+	// EventBufferSize is how many events of a session the relay keeps for gap replay.
+	EventBufferSize int
+	// EventTTL is how long the history of a non-ephemeral session is kept after its last event.
+	EventTTL time.Duration
+	// MaxMessageBytes bounds one Socket.IO message (a session_active snapshot can be several MB).
+	MaxMessageBytes int
+	// MaxBodyBytes bounds a JSON REST request body.
+	MaxBodyBytes int64
+	// AttachmentMaxBytes bounds one uploaded attachment; AttachmentTTL is how long it is kept.
+	AttachmentMaxBytes int64
+	AttachmentTTL      time.Duration
+
+	// DisableSignup refuses new accounts (existing users can still sign in).
+	DisableSignup bool
+	// CORSOrigins are browser origins allowed besides the base URL's.
+	CORSOrigins []string
+	// TrustProxy makes the relay take client addresses from X-Forwarded-For (behind a proxy).
+	TrustProxy bool
+
+	// LogLevel is debug, info, warn or error; LogFormat is text or json.
+	LogLevel  string
+	LogFormat string
+}
+
+// Default returns the settings of `pizzapi serve` without flags or environment.
+func Default() Config {
+	return Config{
+		Host:               "127.0.0.1",
+		Port:               3000,
+		DataDir:            defaultDataDir(),
+		EphemeralTTL:       10 * time.Minute,
+		SweepInterval:      time.Minute,
+		EventBufferSize:    1000,
+		EventTTL:           24 * time.Hour,
+		MaxMessageBytes:    64 << 20,
+		MaxBodyBytes:       1 << 20,
+		AttachmentMaxBytes: 20 << 20,
+		AttachmentTTL:      15 * time.Minute,
+		LogLevel:           "info",
+		LogFormat:          "text",
+	}
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "pizzapi")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "pizzapi")
+	}
+	return "pizzapi-data"
+}
+
+// Env lists the environment variables that override settings, each with the flag it mirrors.
+var Env = map[string]string{
+	"PORT":                                   "port",
+	"PIZZAPI_HOST":                           "host",
+	"PIZZAPI_BASE_URL":                       "base-url",
+	"PIZZAPI_DATA_DIR":                       "data-dir",
+	"PIZZAPI_DATABASE_URL":                   "database-url",
+	"PIZZAPI_REDIS_URL":                      "redis-url",
+	"PIZZAPI_EPHEMERAL_TTL_MS":               "ephemeral-ttl",
+	"PIZZAPI_EPHEMERAL_SWEEP_MS":             "sweep-interval",
+	"PIZZAPI_RELAY_EVENT_BUFFER_SIZE":        "event-buffer-size",
+	"PIZZAPI_RELAY_EVENT_TTL_MS":             "event-ttl",
+	"PIZZAPI_MAX_MESSAGE_BYTES":              "max-message-bytes",
+	"PIZZAPI_ATTACHMENT_MAX_FILE_SIZE_BYTES": "attachment-max-bytes",
+	"PIZZAPI_ATTACHMENT_TTL_MS":              "attachment-ttl",
+	"PIZZAPI_DISABLE_SIGNUP":                 "disable-signup",
+	"PIZZAPI_CORS_ORIGINS":                   "cors-origins",
+	"PIZZAPI_TRUST_PROXY":                    "trust-proxy",
+	"PIZZAPI_LOG_LEVEL":                      "log-level",
+	"PIZZAPI_LOG_FORMAT":                     "log-format",
+}
+
+// Validate checks the settings and fills in what derives from others (the base URL).
+func (c *Config) Validate() error {
+	if c.Port < 0 || c.Port > 65535 {
+		return fmt.Errorf("port %d is out of range", c.Port)
+	}
+	if c.BaseURL == "" {
+		host := c.Host
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		c.BaseURL = "http://" + hostPort(host, c.Port)
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("base URL %q must be an http(s) URL", c.BaseURL)
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.DataDir == "" && c.DatabaseURL == "" {
+		return fmt.Errorf("a data directory is needed")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return fmt.Errorf("database URL must start with postgres://")
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		return fmt.Errorf("redis URL must start with redis:// or rediss://")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"ephemeral TTL", c.EphemeralTTL}, {"sweep interval", c.SweepInterval}, {"event TTL", c.EventTTL}, {"attachment TTL", c.AttachmentTTL}} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s must be positive", d.name)
+		}
+	}
+	if c.EventBufferSize < 1 {
+		return fmt.Errorf("event buffer size must be at least 1")
+	}
+	if c.MaxMessageBytes < 64<<10 {
+		return fmt.Errorf("max message size must be at least 64 KiB")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log level %q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("log format %q is not text or json", c.LogFormat)
+	}
+	return nil
+}
+
+// Addr is the listen address.
+func (c *Config) Addr() string { return hostPort(c.Host, c.Port) }
+
+func hostPort(host string, port int) string {
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return host + ":" + strconv.Itoa(port)
+}
+
+// Origins returns the browser origins allowed to connect: the base URL's plus CORSOrigins.
+func (c *Config) Origins() []string {
+	out := []string{}
+	if u, err := url.Parse(c.BaseURL); err == nil {
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	for _, o := range c.CORSOrigins {
+		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// SecureCookies reports whether cookies should carry the Secure attribute.
+func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
