@@ -15,7 +15,7 @@ var keywords = map[string]bool{
 	"properties": true, "required": true, "additionalProperties": true,
 	"items": true, "minItems": true, "maxItems": true,
 	"minLength": true, "maxLength": true, "pattern": true, "minimum": true, "maximum": true,
-	"anyOf": true, "allOf": true, "x-namespace": true,
+	"anyOf": true, "allOf": true, "x-namespace": true, "x-package": true,
 }
 
 // annotations may stand beside $ref and anyOf; they do not change what validates.
@@ -80,14 +80,18 @@ func (b *builder) errorf(l loc, format string, args ...any) error {
 func (b *builder) build() (*Contract, error) {
 	c := &Contract{}
 	// The shared file first, so its types are declared before namespaces use them.
-	var shared, namespaces []*schemaFile
+	var shared, packages, namespaces []*schemaFile
 	for _, f := range b.files {
-		ns := f.root.getString("x-namespace")
-		if ns == "" {
+		switch {
+		case f.root.get("x-namespace") != nil && f.root.get("x-package") != nil:
+			return nil, fmt.Errorf("%s: a file has either x-namespace or x-package", f.name)
+		case f.root.get("x-namespace") != nil:
+			namespaces = append(namespaces, f)
+		case f.root.get("x-package") != nil:
+			packages = append(packages, f)
+		default:
 			shared = append(shared, f)
-			continue
 		}
-		namespaces = append(namespaces, f)
 	}
 	if len(shared) > 1 {
 		return nil, fmt.Errorf("%s, %s: only one schema file may be without x-namespace", shared[0].name, shared[1].name)
@@ -98,6 +102,14 @@ func (b *builder) build() (*Contract, error) {
 	}
 	if c.Shared == nil {
 		c.Shared = &Package{Name: sharedPackage}
+	}
+	for _, f := range packages {
+		name := f.root.getString("x-package")
+		if !isIdentifier(goName(name)) || strings.ToLower(name) != name || name == sharedPackage {
+			return nil, fmt.Errorf("%s: x-package %q must be a lower-case Go package name", f.name, name)
+		}
+		f.pkg = &Package{Name: name, File: f.name, Title: f.root.getString("title"), Description: f.root.getString("description")}
+		c.Packages = append(c.Packages, f.pkg)
 	}
 	seenNS := map[string]string{}
 	for _, f := range namespaces {
@@ -118,7 +130,14 @@ func (b *builder) build() (*Contract, error) {
 		f.ns.Package = f.pkg
 		c.Namespaces = append(c.Namespaces, f.ns)
 	}
-	for _, f := range append(shared, namespaces...) {
+	taken := map[string]string{}
+	for _, f := range append(packages, namespaces...) {
+		if other, dup := taken[f.pkg.Name]; dup {
+			return nil, fmt.Errorf("%s: package name %s is also used by %s", f.name, f.pkg.Name, other)
+		}
+		taken[f.pkg.Name] = f.name
+	}
+	for _, f := range append(append(shared, packages...), namespaces...) {
 		if err := b.buildFile(f); err != nil {
 			return nil, err
 		}
@@ -131,9 +150,9 @@ func (b *builder) buildFile(f *schemaFile) error {
 	for _, m := range f.root.members {
 		switch m.key {
 		case "$schema", "$id", "$comment", "title", "description", "$defs":
-		case "x-namespace":
-			if f.ns == nil {
-				return b.errorf(root, "x-namespace must be a string")
+		case "x-namespace", "x-package":
+			if v := f.root.get(m.key); v.kind != nodeString {
+				return b.errorf(root, "%s must be a string", m.key)
 			}
 		default:
 			return b.errorf(root, "unsupported top-level keyword %q", m.key)
@@ -283,7 +302,7 @@ func (b *builder) ref(l loc, n *node, hint string) (Ref, error) {
 		return Ref{}, b.errorf(l, "a schema must be an object")
 	}
 	for _, m := range n.members {
-		if !keywords[m.key] || m.key == "x-namespace" {
+		if !keywords[m.key] || m.key == "x-namespace" || m.key == "x-package" {
 			return Ref{}, b.errorf(l, "unsupported keyword %q", m.key)
 		}
 	}

@@ -46,6 +46,14 @@ func GenerateGo(c *Contract, opts GoOptions) (map[string][]byte, error) {
 	if err := add("codec.go", g.codecFile(c.Shared)); err != nil {
 		return nil, err
 	}
+	for _, p := range c.Packages {
+		if err := add(p.Name+"/types.go", g.typesFile(p, nil)); err != nil {
+			return nil, err
+		}
+		if err := add(p.Name+"/codec.go", g.codecFile(p)); err != nil {
+			return nil, err
+		}
+	}
 	for _, ns := range c.Namespaces {
 		if err := g.checkIdentifiers(ns); err != nil {
 			return nil, err
@@ -269,6 +277,9 @@ func fieldTag(f *Field) map[string]string {
 // typesFile declares the named types of a package (and, for a namespace, its event names).
 func (g *goGen) typesFile(p *Package, ns *Namespace) *jen.File {
 	f := g.newFile(p)
+	if ns == nil && p.Name != sharedPackage {
+		f.PackageComment(strings.Join(wrap(fmt.Sprintf("Package %s holds types of the pizzapi protocol: %s", p.Name, p.Description), 96, "// "), "\n"))
+	}
 	if ns != nil {
 		f.PackageComment(strings.Join(wrap(fmt.Sprintf("Package %s is the %s namespace of the pizzapi protocol. %s",
 			p.Name, ns.Path, p.Description), 96, "// "), "\n"))

@@ -5,6 +5,7 @@ import "encoding/json"
 // Contract is the whole protocol: the shared types and the namespaces, read from schema/.
 type Contract struct {
 	Shared     *Package
+	Packages   []*Package // types-only packages (files with x-package), e.g. the REST bodies
 	Namespaces []*Namespace
 }
 

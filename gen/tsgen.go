@@ -21,6 +21,10 @@ func GenerateTS(c *Contract) map[string][]byte {
 	index.WriteString("/**\n * The pizzapi protocol: shared types, and one module per Socket.IO namespace with its event maps\n" +
 		" * for `Socket<ServerToClientEvents, ClientToServerEvents>` from socket.io-client.\n * @module\n */\n\n")
 	index.WriteString(fmt.Sprintf("export * from \"./%s.js\";\n", tsSharedModule))
+	for _, p := range c.Packages {
+		out[p.Name+".ts"] = []byte(tsModule(p, nil))
+		index.WriteString(fmt.Sprintf("export * as %s from \"./%s.js\";\n", p.Name, p.Name))
+	}
 	for _, ns := range c.Namespaces {
 		out[ns.Name+".ts"] = []byte(tsModule(ns.Package, ns))
 		index.WriteString(fmt.Sprintf("export * as %s from \"./%s.js\";\n", ns.Name, ns.Name))

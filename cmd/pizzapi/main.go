@@ -3,8 +3,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/urfave/cli/v3"
 )
@@ -17,8 +20,20 @@ func main() {
 		Name:    "pizzapi",
 		Usage:   "stream AI coding-agent sessions through a relay to browsers and terminals",
 		Version: version,
+		Commands: []*cli.Command{
+			serveCommand(),
+		},
 	}
-	if err := cmd.Run(context.Background(), os.Args); err != nil {
+	// Signals are handled here, explicitly: the Socket.IO client library installs a handler of its
+	// own at start-up, which would otherwise swallow the first SIGINT/SIGTERM.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := cmd.Run(ctx, os.Args); err != nil {
+		var exit cli.ExitCoder
+		if errors.As(err, &exit) {
+			fmt.Fprintln(os.Stderr, "pizzapi:", err)
+			os.Exit(exit.ExitCode())
+		}
 		fmt.Fprintln(os.Stderr, "pizzapi:", err)
 		os.Exit(1)
 	}

@@ -31,6 +31,10 @@ func (v *Auth) ReadJSON(d *wire.Decoder) {
 			d.MinLength(x, 1)
 			d.MaxLength(x, 512)
 			v.APIKey = protocol.Some(x)
+		case "lastSeq":
+			x := d.Int()
+			d.MinimumInt(x, 0)
+			v.LastSeq = protocol.Some(x)
 		default:
 			if !d.KeepExtra() {
 				d.Skip()
@@ -56,6 +60,10 @@ func (v *Auth) AppendJSON(b []byte) []byte {
 	if x, ok := v.APIKey.Get(); ok {
 		b = wire.Field(b, start, "\"apiKey\":")
 		b = wire.AppendString(b, x)
+	}
+	if x, ok := v.LastSeq.Get(); ok {
+		b = wire.Field(b, start, "\"lastSeq\":")
+		b = strconv.AppendInt(b, x, 10)
 	}
 	b = wire.AppendExtra(b, start, v.Extra)
 	return append(b, '}')

@@ -123,6 +123,10 @@ type Auth struct {
 	SessionID protocol.Optional[string] `json:"sessionId,omitzero"`
 	// The user's API key, for clients without a browser session cookie.
 	APIKey protocol.Optional[string] `json:"apiKey,omitzero"`
+	// The last sequence number this viewer received, when it reconnects: the relay then replays
+	// exactly the events it missed (from the session's history) instead of sending a snapshot.
+	// Additive; PizzaPi viewers do not send it.
+	LastSeq protocol.Optional[int64] `json:"lastSeq,omitzero"`
 	// Extra holds the properties the schema does not name, passed through untouched.
 	Extra map[string]json.RawMessage `json:"-"`
 }

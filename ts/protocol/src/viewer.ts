@@ -28,6 +28,12 @@ export interface Auth {
    */
   apiKey?: string;
   /**
+   * The last sequence number this viewer received, when it reconnects: the relay then replays
+   * exactly the events it missed (from the session's history) instead of sending a snapshot.
+   * Additive; PizzaPi viewers do not send it.
+   */
+  lastSeq?: number;
+  /**
    * Properties the schema does not name, passed through untouched.
    */
   [key: string]: unknown;

@@ -1,0 +1,214 @@
+// Package sioclient connects Go programs to a relay namespace with the zishang520 Socket.IO
+// client, websocket transport only. Events arrive as raw JSON for the generated client
+// dispatchers, and Client implements protocol.AckSender for the generated emitters.
+package sioclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	sio "github.com/zishang520/socket.io/clients/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"github.com/pizzapi/pizzapi/internal/sioparser"
+)
+
+// Options configures a connection to one namespace.
+type Options struct {
+	// URL is the relay's base URL (http or https); ws URLs are accepted too.
+	URL string
+	// Namespace is the namespace path, e.g. "/relay".
+	Namespace string
+	// Auth is the handshake auth object; Auth may be changed later with SetAuth.
+	Auth map[string]any
+	// Header holds extra HTTP headers of the handshake (a Cookie, for example).
+	Header http.Header
+	// Reconnect turns on automatic reconnection with exponential backoff between ReconnectDelay
+	// and ReconnectDelayMax.
+	Reconnect         bool
+	ReconnectDelay    time.Duration
+	ReconnectDelayMax time.Duration
+	// ConnectTimeout bounds one connection attempt (default 5 s).
+	ConnectTimeout time.Duration
+}
+
+// Handler receives what happens on the connection. The callbacks run one at a time on the
+// client's event goroutine, in the order things happened; they must not block for long.
+type Handler struct {
+	OnConnect      func()
+	OnConnectError func(err error)
+	OnDisconnect   func(reason string)
+	OnEvent        func(event string, payload []byte)
+}
+
+// Client is a connection to one namespace.
+type Client struct {
+	s  *sio.Socket
+	mu sync.Mutex // emits with flags (Timeout) are not safe concurrently in the library
+}
+
+// Dial starts connecting and returns at once; Handler.OnConnect reports success.
+func Dial(o Options, h Handler) (*Client, error) {
+	base := strings.TrimRight(o.URL, "/")
+	base = strings.Replace(strings.Replace(base, "ws://", "http://", 1), "wss://", "https://", 1)
+	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
+		return nil, fmt.Errorf("relay URL %q must start with http:// or https://", o.URL)
+	}
+	opts := sio.DefaultOptions()
+	opts.SetTransports(types.NewSet(sio.WebSocket))
+	opts.SetParser(sioparser.New(sioparser.Options{StringsAsGo: true}))
+	opts.SetForceNew(true)
+	opts.SetAuth(o.Auth)
+	if o.Header != nil {
+		opts.SetExtraHeaders(o.Header)
+	}
+	opts.SetReconnection(o.Reconnect)
+	if o.Reconnect {
+		opts.SetReconnectionDelay(float64(orDefault(o.ReconnectDelay, time.Second).Milliseconds()))
+		opts.SetReconnectionDelayMax(float64(orDefault(o.ReconnectDelayMax, 30*time.Second).Milliseconds()))
+	}
+	opts.SetTimeout(orDefault(o.ConnectTimeout, 5*time.Second))
+	s, err := sio.Connect(base+o.Namespace, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s%s: %w", base, o.Namespace, err)
+	}
+	c := &Client{s: s}
+	_ = s.On("connect", func(...any) {
+		if h.OnConnect != nil {
+			h.OnConnect()
+		}
+	})
+	_ = s.On("connect_error", func(args ...any) {
+		if h.OnConnectError != nil {
+			h.OnConnectError(connectError(args))
+		}
+	})
+	_ = s.On("disconnect", func(args ...any) {
+		reason := ""
+		if len(args) > 0 {
+			reason, _ = args[0].(string)
+		}
+		if h.OnDisconnect != nil {
+			h.OnDisconnect(reason)
+		}
+	})
+	s.OnAny(func(args ...any) {
+		if len(args) == 0 || h.OnEvent == nil {
+			return
+		}
+		event, _ := args[0].(string)
+		var payload []byte
+		if len(args) > 1 {
+			payload = rawArg(args[1])
+		}
+		h.OnEvent(event, payload)
+	})
+	return c, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// connectError turns the library's connect_error argument into an error with the server's message.
+func connectError(args []any) error {
+	if len(args) == 0 {
+		return errors.New("connect error")
+	}
+	if err, ok := args[0].(error); ok {
+		return err
+	}
+	return fmt.Errorf("%v", args[0])
+}
+
+// rawArg returns an event argument as JSON.
+func rawArg(a any) []byte {
+	switch v := a.(type) {
+	case json.RawMessage:
+		return v
+	case string:
+		b, _ := json.Marshal(v)
+		return b
+	default:
+		b, _ := json.Marshal(v)
+		return b
+	}
+}
+
+// Send emits an event with one JSON payload. It implements protocol.Sender.
+func (c *Client) Send(event string, payload []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s.Emit(event, json.RawMessage(payload))
+}
+
+// SendWithAck emits an event and waits for its acknowledgement, until ctx ends (10 s when ctx has
+// no deadline). It implements protocol.AckSender.
+func (c *Client) SendWithAck(ctx context.Context, event string, payload []byte) ([]byte, error) {
+	timeout := 10 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	type result struct {
+		raw []byte
+		err error
+	}
+	done := make(chan result, 1)
+	c.mu.Lock()
+	c.s.Timeout(timeout).EmitWithAck(event, json.RawMessage(payload))(func(args []any, err error) {
+		if err != nil {
+			done <- result{err: fmt.Errorf("%s: no acknowledgement: %w", event, err)}
+			return
+		}
+		if len(args) == 0 {
+			done <- result{raw: []byte("{}")}
+			return
+		}
+		done <- result{raw: rawArg(args[0])}
+	})
+	c.mu.Unlock()
+	select {
+	case r := <-done:
+		return r.raw, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// SetAuth replaces a field of the handshake auth object sent on the next (re)connection.
+func (c *Client) SetAuth(key string, value any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if auth := c.s.Auth(); auth != nil {
+		auth[key] = value
+	}
+}
+
+// Connected reports whether the socket is connected now.
+func (c *Client) Connected() bool { return c.s.Connected() }
+
+// ID returns the socket id ("" while disconnected).
+func (c *Client) ID() string { return c.s.Id() }
+
+// Close disconnects and stops reconnecting.
+func (c *Client) Close() {
+	c.s.Disconnect()
+}
+
+// DropTransport closes the underlying connection as a network failure would; a client with
+// Reconnect set connects again. Tests use it.
+func (c *Client) DropTransport() {
+	if e := c.s.Io().Engine(); e != nil {
+		e.Close()
+	}
+}
+

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/pizzapi/pizzapi/server"
+	"github.com/pizzapi/pizzapi/server/config"
+)
+
+// shutdownTimeout bounds a graceful shutdown.
+const shutdownTimeout = 2 * time.Second
+
+func serveCommand() *cli.Command {
+	d := config.Default()
+	env := func(name string) cli.ValueSourceChain { return cli.EnvVars(name) }
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "run a relay node (in-memory live state, SQLite in the data directory)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "host", Value: d.Host, Usage: "address to listen on (0.0.0.0 for all interfaces)", Sources: env("PIZZAPI_HOST")},
+			&cli.IntFlag{Name: "port", Value: d.Port, Usage: "port to listen on (0 picks a free one)", Sources: env("PORT")},
+			&cli.StringFlag{Name: "base-url", Usage: "public URL of the relay, used in share URLs (default http://<host>:<port>)", Sources: env("PIZZAPI_BASE_URL")},
+			&cli.StringFlag{Name: "data-dir", Value: d.DataDir, Usage: "directory of the SQLite database and attachments", Sources: env("PIZZAPI_DATA_DIR")},
+			&cli.StringFlag{Name: "database-url", Usage: "postgres:// URL to keep durable data in PostgreSQL instead of SQLite", Sources: env("PIZZAPI_DATABASE_URL")},
+			&cli.StringFlag{Name: "redis-url", Usage: "redis:// URL to share live state and fan-out with other nodes", Sources: env("PIZZAPI_REDIS_URL")},
+			&cli.IntFlag{Name: "ephemeral-ttl-ms", Value: int(d.EphemeralTTL.Milliseconds()), Usage: "how long an ephemeral session lives without activity", Sources: env("PIZZAPI_EPHEMERAL_TTL_MS")},
+			&cli.IntFlag{Name: "sweep-interval-ms", Value: int(d.SweepInterval.Milliseconds()), Usage: "how often expired sessions and records are cleaned up", Sources: env("PIZZAPI_EPHEMERAL_SWEEP_MS")},
+			&cli.IntFlag{Name: "event-buffer-size", Value: d.EventBufferSize, Usage: "events kept per session for replay to reconnecting viewers", Sources: env("PIZZAPI_RELAY_EVENT_BUFFER_SIZE")},
+			&cli.IntFlag{Name: "event-ttl-ms", Value: int(d.EventTTL.Milliseconds()), Usage: "how long the history of a non-ephemeral session is kept", Sources: env("PIZZAPI_RELAY_EVENT_TTL_MS")},
+			&cli.IntFlag{Name: "max-message-bytes", Value: d.MaxMessageBytes, Usage: "largest Socket.IO event payload accepted", Sources: env("PIZZAPI_MAX_MESSAGE_BYTES")},
+			&cli.Int64Flag{Name: "attachment-max-bytes", Value: d.AttachmentMaxBytes, Usage: "largest attachment upload", Sources: env("PIZZAPI_ATTACHMENT_MAX_FILE_SIZE_BYTES")},
+			&cli.IntFlag{Name: "attachment-ttl-ms", Value: int(d.AttachmentTTL.Milliseconds()), Usage: "how long attachments are kept", Sources: env("PIZZAPI_ATTACHMENT_TTL_MS")},
+			&cli.BoolFlag{Name: "disable-signup", Usage: "refuse new accounts", Sources: env("PIZZAPI_DISABLE_SIGNUP")},
+			&cli.StringFlag{Name: "cors-origins", Usage: "comma-separated browser origins allowed besides the base URL's", Sources: env("PIZZAPI_CORS_ORIGINS")},
+			&cli.BoolFlag{Name: "trust-proxy", Usage: "take client addresses from X-Forwarded-For (behind a reverse proxy)", Sources: env("PIZZAPI_TRUST_PROXY")},
+			&cli.StringFlag{Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", Sources: env("PIZZAPI_LOG_LEVEL")},
+			&cli.StringFlag{Name: "log-format", Value: d.LogFormat, Usage: "text or json", Sources: env("PIZZAPI_LOG_FORMAT")},
+		},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			cfg := config.Default()
+			cfg.Host = cmd.String("host")
+			cfg.Port = int(cmd.Int("port"))
+			cfg.BaseURL = cmd.String("base-url")
+			cfg.DataDir = cmd.String("data-dir")
+			cfg.DatabaseURL = cmd.String("database-url")
+			cfg.RedisURL = cmd.String("redis-url")
+			cfg.EphemeralTTL = ms(cmd.Int("ephemeral-ttl-ms"))
+			cfg.SweepInterval = ms(cmd.Int("sweep-interval-ms"))
+			cfg.EventBufferSize = int(cmd.Int("event-buffer-size"))
+			cfg.EventTTL = ms(cmd.Int("event-ttl-ms"))
+			cfg.MaxMessageBytes = int(cmd.Int("max-message-bytes"))
+			cfg.AttachmentMaxBytes = cmd.Int64("attachment-max-bytes")
+			cfg.AttachmentTTL = ms(cmd.Int("attachment-ttl-ms"))
+			cfg.DisableSignup = cmd.Bool("disable-signup")
+			if o := cmd.String("cors-origins"); o != "" {
+				cfg.CORSOrigins = strings.Split(o, ",")
+			}
+			cfg.TrustProxy = cmd.Bool("trust-proxy")
+			cfg.LogLevel = cmd.String("log-level")
+			cfg.LogFormat = cmd.String("log-format")
+			return serve(ctx, cfg)
+		},
+	}
+}
+
+func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+
+// serve runs a relay node until ctx ends (SIGINT/SIGTERM), then shuts it down gracefully.
+func serve(ctx context.Context, cfg config.Config) error {
+	log := newLogger(cfg)
+	// Listen first, so that port 0 resolves and the base URL names the real port.
+	ln, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("cannot listen on %s: %v", cfg.Addr(), err), 1)
+	}
+	cfg.Port = ln.Addr().(*net.TCPAddr).Port
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		ln.Close()
+		return cli.Exit(err.Error(), 1)
+	}
+	if err := cfg.Validate(); err != nil {
+		ln.Close()
+		return cli.Exit(err.Error(), 1)
+	}
+	fmt.Fprintf(os.Stderr, "pizzapi relay listening on %s (data in %s)\n", cfg.BaseURL, storeWhere(cfg))
+	fmt.Fprintf(os.Stderr, "Create an account: open %s in a browser, or run `pizzapi login --server %s`.\n", cfg.BaseURL, cfg.BaseURL)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "error", err)
+	}
+	return <-errc
+}
+
+func storeWhere(cfg config.Config) string {
+	if cfg.DatabaseURL != "" {
+		return "PostgreSQL"
+	}
+	return cfg.DataDir
+}
+
+func newLogger(cfg config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

@@ -1,0 +1,355 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/protocol/hub"
+	"github.com/pizzapi/pizzapi/protocol/relay"
+	"github.com/pizzapi/pizzapi/protocol/viewer"
+	"github.com/pizzapi/pizzapi/server/auth"
+	"github.com/pizzapi/pizzapi/server/bus"
+	"github.com/pizzapi/pizzapi/server/live"
+	"github.com/pizzapi/pizzapi/server/store"
+)
+
+var errInvalidToken = errors.New("Invalid token")
+
+// cliSocket handles the /relay socket of a CLI (or a runner's worker) publishing one session.
+type cliSocket struct {
+	relay.UnimplementedServerHandler
+	c    *Core
+	conn Conn
+	user User
+	emit relay.ServerEmitter
+
+	mu        sync.Mutex
+	sessionID string
+	token     string
+	ephemeral bool
+	ackedSeq  int64
+	thinking  thinking
+}
+
+// ConnectCLI returns the handler of a new /relay socket.
+func (c *Core) ConnectCLI(conn Conn, u User) *cliSocket {
+	h := &cliSocket{c: c, conn: conn, user: u, emit: relay.ServerEmitter{S: conn}}
+	conn.OnControl(h.control)
+	return h
+}
+
+// Dispatch implements sio.Handler.
+func (h *cliSocket) Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error) {
+	return relay.DispatchServer(ctx, h, event, payload)
+}
+
+// registration returns the session registered on this socket and its token.
+func (h *cliSocket) registration() (string, string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sessionID, h.token
+}
+
+// checkToken returns the session of this socket if token is its registration's.
+func (h *cliSocket) checkToken(token string) (string, error) {
+	id, want := h.registration()
+	if id == "" || token != want {
+		return "", errInvalidToken
+	}
+	return id, nil
+}
+
+// control handles messages for the CLI connection that are not events.
+func (h *cliSocket) control(m *bus.Message) {
+	switch m.Control {
+	case bus.ControlReplace:
+		if m.From == h.conn.ID() {
+			return
+		}
+		// Another connection resumed this session: this one is stale.
+		id := h.detach()
+		h.c.bus.Leave(bus.SessionCLI+id, h.conn)
+		h.conn.Close()
+	case bus.ControlClose:
+		h.detach()
+		h.conn.Close()
+	}
+}
+
+// detach forgets the registration without ending the session and returns its id.
+func (h *cliSocket) detach() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	id := h.sessionID
+	h.sessionID, h.token = "", ""
+	return id
+}
+
+// Register implements relay.ServerHandler.
+func (h *cliSocket) Register(ctx context.Context, p *relay.Register) (*relay.Registered, error) {
+	c := h.c
+	id := strings.TrimSpace(p.SessionID.Or(""))
+	if id == "" {
+		id = uuid.NewString()
+	}
+	owner, err := c.ownerOf(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if owner != "" && owner != h.user.ID {
+		c.log.Warn("refused to register a session id owned by another user", "session", id, "user", h.user.ID)
+		return nil, errors.New("session id " + id + " belongs to another user")
+	}
+	if prev, _ := h.registration(); prev != "" && prev != id {
+		h.leaveSession(ctx, prev, reasonEnded)
+	}
+	token := auth.NewToken(32)
+	existing, err := c.live.Session(ctx, id)
+	if err != nil && !errors.Is(err, live.ErrNotFound) {
+		return nil, err
+	}
+	var s *live.Session
+	resumed := false
+	if existing != nil && p.Resume.Or(false) {
+		s, err = c.resumeSession(ctx, id, token, h.conn.ID(), p)
+		resumed = err == nil
+		if errors.Is(err, live.ErrNotFound) {
+			existing, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !resumed {
+		if existing != nil {
+			c.endSession(ctx, id, reasonReconnected)
+		}
+		s, err = c.createSession(ctx, id, token, h.conn.ID(), h.user, p)
+		if err != nil {
+			return nil, err
+		}
+	}
+	h.mu.Lock()
+	h.sessionID, h.token, h.ephemeral, h.ackedSeq = id, token, s.IsEphemeral, s.CLISeq
+	h.thinking.reset()
+	h.mu.Unlock()
+	c.bus.Join(bus.SessionCLI+id, h.conn)
+
+	reg := &relay.Registered{
+		SessionID:   id,
+		Token:       token,
+		ShareURL:    s.ShareURL,
+		IsEphemeral: s.IsEphemeral,
+		CollabMode:  s.CollabMode,
+		Resumed:     protocol.Some(resumed),
+		AckedSeq:    protocol.Some(s.CLISeq),
+	}
+	if err := h.emit.Registered(reg); err != nil {
+		return nil, err
+	}
+	c.log.Info("session registered", "session", id, "user", h.user.ID, "resumed", resumed, "ackedSeq", s.CLISeq)
+	return reg, nil
+}
+
+// resumeSession gives an existing session to a reconnected CLI, keeping its sequence numbers and
+// history, and tells the connection that held it before (on any node) to let go.
+func (c *Core) resumeSession(ctx context.Context, id, token, conn string, p *relay.Register) (*live.Session, error) {
+	s, err := c.live.UpdateSession(ctx, id, func(s *live.Session) error {
+		s.Token = token
+		s.Conn = conn
+		s.DisconnectedAt = nil
+		s.Cwd = p.Cwd
+		if name, ok := p.SessionName.Get(); ok {
+			s.SessionName = name
+		}
+		s.ExpiresAt = c.expiry(s.IsEphemeral)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.timers.cancel("grace:" + id)
+	_, _ = c.bus.Publish(ctx, bus.SessionCLI+id, &bus.Message{Nsp: relay.Namespace, Control: bus.ControlReplace, From: conn})
+	c.sessionStatus(ctx, s, false)
+	return s, nil
+}
+
+// createSession registers a new session.
+func (c *Core) createSession(ctx context.Context, id, token, conn string, u User, p *relay.Register) (*live.Session, error) {
+	now := c.now()
+	s := &live.Session{
+		ID:          id,
+		UserID:      u.ID,
+		UserName:    u.Name,
+		Token:       token,
+		Cwd:         p.Cwd,
+		ShareURL:    c.shareURL(id),
+		StartedAt:   now,
+		IsEphemeral: p.Ephemeral.Or(true),
+		CollabMode:  p.CollabMode.Or(true),
+		Conn:        conn,
+	}
+	if name, ok := p.SessionName.Get(); ok {
+		s.SessionName = name
+	}
+	s.ExpiresAt = c.expiry(s.IsEphemeral)
+	if runnerID, ok, err := c.live.TakeLink(ctx, id); err == nil && ok {
+		if r, err := c.live.Runner(ctx, runnerID); err == nil && r.UserID == u.ID {
+			s.RunnerID, s.RunnerName = &r.ID, &r.Name
+		}
+	}
+	if err := c.live.CreateSession(ctx, s); err != nil {
+		return nil, err
+	}
+	rec := store.RelaySession{
+		ID: id, UserID: u.ID, UserName: u.Name, Cwd: p.Cwd, ShareURL: s.ShareURL,
+		StartedAt: now, LastActiveAt: now, IsEphemeral: s.IsEphemeral, ExpiresAt: s.ExpiresAt,
+	}
+	if err := c.db.SaveRelaySession(ctx, rec); err != nil {
+		c.log.Error("persisting session", "session", id, "error", err)
+	}
+	info := s.Info(0)
+	info.ViewerCount = protocol.Optional[int64]{}
+	info.ExpiresAt = protocol.Optional[*string]{}
+	c.publishHub(ctx, u.ID, hub.EventSessionAdded, info.AppendJSON(nil))
+	return s, nil
+}
+
+// Event implements relay.ServerHandler: the event pipeline.
+func (h *cliSocket) Event(ctx context.Context, p *relay.EventMessage) error {
+	id, err := h.checkToken(p.Token)
+	if err != nil {
+		return err
+	}
+	cliSeq := p.Seq.Or(0)
+	h.mu.Lock()
+	ephemeral, acked := h.ephemeral, h.ackedSeq
+	h.mu.Unlock()
+	err = h.c.publishEvent(ctx, id, cliSeq, acked, &p.Event, ephemeral, &h.thinking)
+	switch {
+	case errors.Is(err, live.ErrDuplicate):
+		// Already processed before a reconnect: acknowledge again, publish nothing.
+	case errors.Is(err, live.ErrNotFound):
+		h.detach()
+		return errors.New("Session not found: it ended; register again")
+	case err != nil:
+		return err
+	}
+	if cliSeq > 0 {
+		h.mu.Lock()
+		h.ackedSeq = max(h.ackedSeq, cliSeq)
+		ack := relay.EventAck{SessionID: id, Seq: h.ackedSeq}
+		h.mu.Unlock()
+		return h.emit.EventAck(&ack)
+	}
+	return nil
+}
+
+// SessionEnd implements relay.ServerHandler.
+func (h *cliSocket) SessionEnd(ctx context.Context, p *relay.SessionEnd) error {
+	id, err := h.checkToken(p.Token)
+	if err != nil {
+		return err
+	}
+	h.leaveSession(ctx, id, reasonEnded)
+	return nil
+}
+
+// leaveSession ends the session registered on this socket.
+func (h *cliSocket) leaveSession(ctx context.Context, id, reason string) {
+	h.detach()
+	h.c.bus.Leave(bus.SessionCLI+id, h.conn)
+	h.c.endSession(ctx, id, reason)
+}
+
+// ExecResult implements relay.ServerHandler: the reply to a viewer's command goes to the viewers.
+func (h *cliSocket) ExecResult(ctx context.Context, p *protocol.ExecResult) error {
+	id, _ := h.registration()
+	if id == "" {
+		return nil
+	}
+	_, err := h.c.bus.Publish(ctx, bus.SessionViewers+id, bus.NewMessage(viewer.Namespace, viewer.EventExecResult, p.AppendJSON(nil), 0))
+	return err
+}
+
+// SessionMessage implements relay.ServerHandler: text for another session of the same user.
+func (h *cliSocket) SessionMessage(ctx context.Context, p *relay.SendSessionMessage) (*relay.DeliveryAck, error) {
+	from, err := h.checkToken(p.Token)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(reason string) (*relay.DeliveryAck, error) {
+		e := relay.SessionMessageError{TargetSessionID: p.TargetSessionID, Error: reason}
+		if err := h.emit.SessionMessageError(&e); err != nil {
+			return nil, err
+		}
+		return &relay.DeliveryAck{OK: false, Error: protocol.Some(reason)}, nil
+	}
+	if p.TargetSessionID == "" || p.Message == "" {
+		return fail("session_message requires targetSessionId and message")
+	}
+	target, err := h.c.live.Session(ctx, p.TargetSessionID)
+	if err != nil || target.UserID != h.user.ID {
+		return fail("Target session not found or not connected")
+	}
+	msg := relay.SessionMessage{FromSessionID: from, Message: p.Message, Ts: live.FormatTime(h.c.now())}
+	n, err := h.c.bus.Publish(ctx, bus.SessionCLI+target.ID, bus.NewMessage(relay.Namespace, relay.EventSessionMessage, msg.AppendJSON(nil), 0))
+	if err != nil || n == 0 {
+		return fail("Target session not found or not connected")
+	}
+	return &relay.DeliveryAck{OK: true}, nil
+}
+
+// Disconnected implements sio.Handler. A CLI that closed the namespace on purpose ends its
+// session; one whose connection dropped gets the reconnect grace period to resume it.
+func (h *cliSocket) Disconnected(reason string) {
+	id := h.detach()
+	if id == "" {
+		return
+	}
+	c := h.c
+	c.bus.Leave(bus.SessionCLI+id, h.conn)
+	ctx, cancel := background()
+	defer cancel()
+	if reason == "client namespace disconnect" {
+		c.endSession(ctx, id, reasonEnded)
+		return
+	}
+	now := c.now()
+	s, err := c.live.UpdateSession(ctx, id, func(s *live.Session) error {
+		if s.Conn != h.conn.ID() {
+			return errStale
+		}
+		s.Conn = ""
+		s.DisconnectedAt = &now
+		s.IsActive = false
+		return nil
+	})
+	if err != nil {
+		return
+	}
+	c.sessionStatus(ctx, s, false)
+	c.log.Info("CLI disconnected; waiting for it to resume", "session", id, "reason", reason, "grace", c.opts.ReconnectGrace)
+	c.timers.after("grace:"+id, c.opts.ReconnectGrace, func() {
+		ctx, cancel := background()
+		defer cancel()
+		c.endIfStillDisconnected(ctx, id)
+	})
+}
+
+// errStale marks an update skipped because another connection took the record over.
+var errStale = errors.New("stale connection")
+
+// endIfStillDisconnected ends a session whose CLI has not come back.
+func (c *Core) endIfStillDisconnected(ctx context.Context, id string) {
+	s, err := c.live.Session(ctx, id)
+	if err != nil || s.Conn != "" || s.DisconnectedAt == nil {
+		return
+	}
+	c.endSession(ctx, id, reasonEnded)
+}

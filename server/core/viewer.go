@@ -1,0 +1,311 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/protocol/relay"
+	"github.com/pizzapi/pizzapi/protocol/viewer"
+	"github.com/pizzapi/pizzapi/server/bus"
+	"github.com/pizzapi/pizzapi/server/live"
+	"github.com/pizzapi/pizzapi/server/store"
+)
+
+// viewerSocket handles a /viewer socket watching one session.
+type viewerSocket struct {
+	viewer.UnimplementedServerHandler
+	c    *Core
+	conn Conn
+	user User
+
+	mu        sync.Mutex
+	sessionID string // "" once the session has ended
+}
+
+// ConnectViewer attaches a /viewer socket to a session. A viewer that names the last sequence
+// number it received gets exactly the events it missed, when the history still has them; any
+// other gets the snapshot. Sessions that are not live are replayed from the durable store and the
+// socket is closed (a nil handler is returned then).
+func (c *Core) ConnectViewer(ctx context.Context, conn Conn, u User, auth *viewer.Auth) *viewerSocket {
+	id, _ := auth.SessionID.Get()
+	emit := viewer.ServerEmitter{S: conn}
+	if id == "" {
+		_ = emit.Error(&protocol.ErrorMessage{Message: "Missing session ID"})
+		conn.Close()
+		return nil
+	}
+	s, err := c.live.Session(ctx, id)
+	if errors.Is(err, live.ErrNotFound) || (err == nil && s.UserID != u.ID) {
+		c.replayEnded(ctx, conn, u, id)
+		return nil
+	}
+	if err != nil {
+		_ = emit.Error(&protocol.ErrorMessage{Message: "Failed to load session snapshot"})
+		conn.Close()
+		return nil
+	}
+	h := &viewerSocket{c: c, conn: conn, user: u, sessionID: id}
+	conn.OnControl(h.control)
+	conn.Pause()
+	c.bus.Join(bus.SessionViewers+id, conn)
+	var last *int64
+	if v, ok := auth.LastSeq.Get(); ok {
+		last = &v
+	}
+	if !h.catchUp(ctx, id, last, true) {
+		return h
+	}
+	if s, err := c.live.UpdateSession(ctx, id, func(s *live.Session) error {
+		if s.IsEphemeral {
+			s.ExpiresAt = c.expiry(true)
+		}
+		return nil
+	}); err == nil {
+		c.sessionStatus(ctx, s, false)
+	}
+	return h
+}
+
+// replayEnded sends the last snapshot of a session that is no longer live, then closes the
+// socket. Sessions of other users look the same as sessions that do not exist.
+func (c *Core) replayEnded(ctx context.Context, conn Conn, u User, id string) {
+	emit := viewer.ServerEmitter{S: conn}
+	defer conn.Close()
+	rec, err := c.db.RelaySession(ctx, id)
+	if err != nil || rec.UserID != u.ID {
+		_ = emit.Error(&protocol.ErrorMessage{Message: "Session not found"})
+		return
+	}
+	state, err := c.db.SessionState(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		_ = emit.Error(&protocol.ErrorMessage{Message: "Session not found"})
+		return
+	}
+	if err != nil {
+		_ = emit.Error(&protocol.ErrorMessage{Message: "Failed to load session snapshot"})
+		return
+	}
+	_ = emit.Connected(&viewer.SessionConnected{SessionID: id, ReplayOnly: protocol.Some(true)})
+	ev := make([]byte, 0, len(state)+40)
+	ev = append(ev, `{"type":"session_active","state":`...)
+	ev = append(append(ev, state...), '}')
+	_ = conn.Send(viewer.EventEvent, viewerEventPayload(ev, 0, false))
+	_ = emit.Disconnected(&viewer.Disconnected{Reason: reasonReplay})
+}
+
+// catchUp brings a paused viewer up to date and resumes deliveries: the missed events after
+// lastSeq when the history has them all, the snapshot otherwise. With connected set it first
+// sends the "connected" event. It returns false when the session is gone.
+func (h *viewerSocket) catchUp(ctx context.Context, id string, lastSeq *int64, connected bool) bool {
+	c := h.c
+	s, err := c.live.Session(ctx, id)
+	if err != nil {
+		h.sessionGone(reasonEnded)
+		return false
+	}
+	hello := viewer.SessionConnected{
+		SessionID:   id,
+		IsActive:    protocol.Some(s.IsActive),
+		SessionName: protocol.Some(s.SessionName),
+	}
+	if s.LastHeartbeatAt != nil {
+		t := live.FormatTime(*s.LastHeartbeatAt)
+		hello.LastHeartbeatAt = protocol.Some(&t)
+	} else {
+		hello.LastHeartbeatAt = protocol.Some[*string](nil)
+	}
+	if lastSeq != nil {
+		entries, complete, err := c.live.History(ctx, id, *lastSeq)
+		if err == nil && complete {
+			if connected {
+				hello.LastSeq = protocol.Some(*lastSeq)
+				_ = h.conn.Send(viewer.EventConnected, hello.AppendJSON(nil))
+			}
+			resume := *lastSeq
+			for _, e := range entries {
+				h.conn.SendSeq(viewer.EventEvent, viewerEventPayload(e.Event, e.Seq, false), e.Seq)
+				resume = e.Seq
+			}
+			h.conn.Resume(resume)
+			return true
+		}
+	}
+	hb, state, seq, err := c.live.Snapshot(ctx, id)
+	if err != nil {
+		h.sessionGone(reasonEnded)
+		return false
+	}
+	if connected {
+		hello.LastSeq = protocol.Some(seq)
+		_ = h.conn.Send(viewer.EventConnected, hello.AppendJSON(nil))
+	}
+	if hb != nil {
+		h.conn.SendSeq(viewer.EventEvent, viewerEventPayload(hb, seq, false), seq)
+	}
+	if state != nil {
+		h.conn.SendSeq(viewer.EventEvent, viewerEventPayload(state, seq, false), seq)
+	} else if snap := c.snapshotFromHistory(ctx, id); snap != nil {
+		_ = h.conn.Send(viewer.EventEvent, viewerEventPayload(snap, 0, true))
+	}
+	h.conn.Resume(seq)
+	return true
+}
+
+// snapshotFromHistory returns the newest event of the history that can stand for a snapshot:
+// an agent_end with its messages or a session_active with its state.
+func (c *Core) snapshotFromHistory(ctx context.Context, id string) []byte {
+	entries, _, err := c.live.History(ctx, id, 0)
+	if err != nil {
+		return nil
+	}
+	for i := len(entries) - 1; i >= 0; i-- {
+		e := entries[i]
+		if (e.Type == protocol.AgentEventAgentEnd && member(e.Event, "messages") != nil) ||
+			(e.Type == protocol.AgentEventSessionActive && member(e.Event, "state") != nil) {
+			return e.Event
+		}
+	}
+	return nil
+}
+
+// sessionGone tells the viewer its session ended and stops following it.
+func (h *viewerSocket) sessionGone(reason string) {
+	id := h.leave()
+	if id == "" {
+		return
+	}
+	d := viewer.Disconnected{Reason: reason}
+	_ = h.conn.Send(viewer.EventDisconnected, d.AppendJSON(nil))
+	h.conn.Resume(0)
+}
+
+// leave stops following the session and returns its id ("" when already left).
+func (h *viewerSocket) leave() string {
+	h.mu.Lock()
+	id := h.sessionID
+	h.sessionID = ""
+	h.mu.Unlock()
+	if id != "" {
+		h.c.bus.Leave(bus.SessionViewers+id, h.conn)
+	}
+	return id
+}
+
+func (h *viewerSocket) session() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sessionID
+}
+
+// control handles the end of the session: the viewer stays connected but leaves it.
+func (h *viewerSocket) control(m *bus.Message) {
+	if m.Control == bus.ControlLeave {
+		h.leave()
+	}
+}
+
+// Dispatch implements sio.Handler.
+func (h *viewerSocket) Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error) {
+	return viewer.DispatchServer(ctx, h, event, payload)
+}
+
+// Connected implements viewer.ServerHandler: the viewer's greeting asks the CLI for its
+// capabilities and a fresh snapshot.
+func (h *viewerSocket) Connected(ctx context.Context, _ *viewer.Greeting) error {
+	id := h.session()
+	if id == "" {
+		return nil
+	}
+	_, err := h.c.bus.Publish(ctx, bus.SessionCLI+id, bus.NewMessage(relay.Namespace, relay.EventConnected, []byte("{}"), 0))
+	return err
+}
+
+// Resync implements viewer.ServerHandler.
+func (h *viewerSocket) Resync(ctx context.Context, p *viewer.Resync) error {
+	id := h.session()
+	if id == "" {
+		return errors.New("Session ended")
+	}
+	var last *int64
+	if v, ok := p.LastSeq.Get(); ok {
+		last = &v
+	}
+	h.conn.Pause()
+	h.catchUp(ctx, id, last, false)
+	return nil
+}
+
+// forward sends a collab-mode command to the session's CLI and says whether it got there.
+func (h *viewerSocket) forward(ctx context.Context, event string, payload []byte) (*viewer.CommandAck, error) {
+	id := h.session()
+	if id == "" {
+		return nack("the session has ended"), nil
+	}
+	s, err := h.c.live.Session(ctx, id)
+	if err != nil {
+		return nack("the session has ended"), nil
+	}
+	if !s.CollabMode {
+		return nack("collab mode is off for this session"), nil
+	}
+	n, err := h.c.bus.Publish(ctx, bus.SessionCLI+id, bus.NewMessage(relay.Namespace, event, payload, 0))
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nack("the agent is not connected"), nil
+	}
+	return &viewer.CommandAck{OK: true}, nil
+}
+
+func nack(reason string) *viewer.CommandAck {
+	return &viewer.CommandAck{OK: false, Error: protocol.Some(reason)}
+}
+
+// Input implements viewer.ServerHandler. Attachments are reduced to the fields the CLI uses and
+// the relay always sends the array, as PizzaPi does.
+func (h *viewerSocket) Input(ctx context.Context, p *protocol.Input) (*viewer.CommandAck, error) {
+	in := *p
+	in.Attachments = protocol.Some(attachments(p))
+	return h.forward(ctx, relay.EventInput, in.AppendJSON(nil))
+}
+
+func attachments(p *protocol.Input) []protocol.Attachment {
+	out := []protocol.Attachment{}
+	list, _ := p.Attachments.Get()
+	for _, a := range list {
+		if a.AttachmentID.Or("") == "" && a.URL.Or("") == "" {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// ModelSet implements viewer.ServerHandler.
+func (h *viewerSocket) ModelSet(ctx context.Context, p *protocol.ModelSet) (*viewer.CommandAck, error) {
+	return h.forward(ctx, relay.EventModelSet, p.AppendJSON(nil))
+}
+
+// Exec implements viewer.ServerHandler.
+func (h *viewerSocket) Exec(ctx context.Context, p *protocol.Exec) (*viewer.CommandAck, error) {
+	return h.forward(ctx, relay.EventExec, p.AppendJSON(nil))
+}
+
+// Disconnected implements sio.Handler.
+func (h *viewerSocket) Disconnected(string) {
+	id := h.leave()
+	if id == "" {
+		return
+	}
+	ctx, cancel := background()
+	defer cancel()
+	if s, err := h.c.live.Session(ctx, id); err == nil {
+		h.c.sessionStatus(ctx, s, false)
+	}
+}
+
+// ensure the handler satisfies the generated interface.
+var _ viewer.ServerHandler = (*viewerSocket)(nil)

@@ -1,0 +1,112 @@
+// Package metrics exposes the relay's Prometheus metrics: connections per namespace, events in
+// and out, validation failures, dropped clients and the fan-out latency of agent events.
+package metrics
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the collectors of one relay node.
+type Metrics struct {
+	reg         *prometheus.Registry
+	connections *prometheus.GaugeVec
+	eventsIn    *prometheus.CounterVec
+	invalid     *prometheus.CounterVec
+	delivered   *prometheus.CounterVec
+	dropped     *prometheus.CounterVec
+	fanout      prometheus.Histogram
+
+	mu  sync.RWMutex
+	out map[string]prometheus.Counter // cached per namespace: Delivered is on the hot path
+}
+
+// New registers the collectors on a fresh registry (with the Go and process collectors).
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pizzapi_connections", Help: "Sockets connected, per namespace.",
+		}, []string{"namespace"}),
+		eventsIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pizzapi_events_received_total", Help: "Events received from clients, per namespace and event.",
+		}, []string{"namespace", "event"}),
+		invalid: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pizzapi_events_invalid_total", Help: "Events refused: unknown, not matching the contract, or too large.",
+		}, []string{"namespace", "event"}),
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pizzapi_packets_sent_total", Help: "Packets written to sockets, per namespace.",
+		}, []string{"namespace"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pizzapi_clients_dropped_total", Help: "Sockets dropped for falling too far behind, per namespace.",
+		}, []string{"namespace"}),
+		fanout: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "pizzapi_fanout_seconds",
+			Help:    "Time from an agent event's sequence number being assigned to its delivery to every local viewer.",
+			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
+		}),
+		out: map[string]prometheus.Counter{},
+	}
+	m.reg.MustRegister(m.connections, m.eventsIn, m.invalid, m.delivered, m.dropped, m.fanout,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry returns the registry, for tests and extra collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// knownEvent keeps label cardinality bounded: an event name a client made up is counted as
+// "unknown".
+func knownEvent(valid func(string) bool, event string) string {
+	if valid != nil && !valid(event) {
+		return "unknown"
+	}
+	return event
+}
+
+// Connections implements sio.Metrics.
+func (m *Metrics) Connections(nsp string, delta int) { m.connections.WithLabelValues(nsp).Add(float64(delta)) }
+
+// EventIn implements sio.Metrics.
+func (m *Metrics) EventIn(nsp, event string) {
+	m.eventsIn.WithLabelValues(nsp, knownEvent(Known, event)).Inc()
+}
+
+// Invalid implements sio.Metrics.
+func (m *Metrics) Invalid(nsp, event string) {
+	m.invalid.WithLabelValues(nsp, knownEvent(Known, event)).Inc()
+}
+
+// Delivered implements sio.Metrics.
+func (m *Metrics) Delivered(nsp string) {
+	m.mu.RLock()
+	c := m.out[nsp]
+	m.mu.RUnlock()
+	if c == nil {
+		c = m.delivered.WithLabelValues(nsp)
+		m.mu.Lock()
+		m.out[nsp] = c
+		m.mu.Unlock()
+	}
+	c.Inc()
+}
+
+// Dropped implements sio.Metrics.
+func (m *Metrics) Dropped(nsp string) { m.dropped.WithLabelValues(nsp).Inc() }
+
+// ObserveFanout implements core.FanoutObserver.
+func (m *Metrics) ObserveFanout(d time.Duration) { m.fanout.Observe(d.Seconds()) }
+
+// Known reports whether an event name is part of the contract; set by the server at start so
+// that this package does not depend on the generated protocol.
+var Known func(string) bool

@@ -1,0 +1,143 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/protocol/hub"
+	"github.com/pizzapi/pizzapi/protocol/relay"
+	"github.com/pizzapi/pizzapi/protocol/runner"
+	"github.com/pizzapi/pizzapi/protocol/terminal"
+	"github.com/pizzapi/pizzapi/protocol/viewer"
+	"github.com/pizzapi/pizzapi/server/accounts"
+	"github.com/pizzapi/pizzapi/server/core"
+	"github.com/pizzapi/pizzapi/server/metrics"
+	"github.com/pizzapi/pizzapi/server/sio"
+)
+
+// mountNamespaces registers the five namespaces with their authentication: /relay and /runner
+// take an API key; /viewer, /hub and /terminal take the browser session cookie or an API key.
+func (s *Server) mountNamespaces() {
+	metrics.Known = knownEvent
+	opts := sio.Options{
+		MaxMessageBytes: s.cfg.MaxMessageBytes,
+		MaxPendingBytes: max(int64(s.cfg.MaxMessageBytes)*2, 16<<20),
+		Logger:          s.log,
+		Metrics:         s.metrics,
+	}
+	sio.Mount(s.io, sio.Namespace{
+		Path:         relay.Namespace,
+		Authenticate: s.authenticate(func() json.Unmarshaler { return &relay.Auth{} }, false),
+		Connect: func(ctx context.Context, p *sio.Peer, id sio.Identity, _ sio.Handshake) (sio.Handler, error) {
+			return s.core.ConnectCLI(p, user(id)), nil
+		},
+	}, opts)
+	sio.Mount(s.io, sio.Namespace{
+		Path:         runner.Namespace,
+		Authenticate: s.authenticate(func() json.Unmarshaler { return &runner.Auth{} }, false),
+		Connect: func(ctx context.Context, p *sio.Peer, id sio.Identity, _ sio.Handshake) (sio.Handler, error) {
+			return s.core.ConnectRunner(p, user(id)), nil
+		},
+	}, opts)
+	sio.Mount(s.io, sio.Namespace{
+		Path:         viewer.Namespace,
+		Authenticate: s.authenticate(func() json.Unmarshaler { return &viewer.Auth{} }, true),
+		Connect: func(ctx context.Context, p *sio.Peer, id sio.Identity, hs sio.Handshake) (sio.Handler, error) {
+			var a viewer.Auth
+			if err := decodeAuth(hs, &a); err != nil {
+				return nil, err
+			}
+			if _, ok := a.SessionID.Get(); !ok && hs.Query.Get("sessionId") != "" {
+				a.SessionID = protocol.Some(hs.Query.Get("sessionId"))
+			}
+			if h := s.core.ConnectViewer(ctx, p, user(id), &a); h != nil {
+				return h, nil
+			}
+			return nil, nil
+		},
+	}, opts)
+	sio.Mount(s.io, sio.Namespace{
+		Path:         terminal.Namespace,
+		Authenticate: s.authenticate(func() json.Unmarshaler { return &terminal.Auth{} }, true),
+		Connect: func(ctx context.Context, p *sio.Peer, id sio.Identity, hs sio.Handshake) (sio.Handler, error) {
+			var a terminal.Auth
+			if err := decodeAuth(hs, &a); err != nil {
+				return nil, err
+			}
+			if _, ok := a.TerminalID.Get(); !ok && hs.Query.Get("terminalId") != "" {
+				a.TerminalID = protocol.Some(hs.Query.Get("terminalId"))
+			}
+			if h := s.core.ConnectTerminal(ctx, p, user(id), &a); h != nil {
+				return h, nil
+			}
+			return nil, nil
+		},
+	}, opts)
+	sio.Mount(s.io, sio.Namespace{
+		Path:         hub.Namespace,
+		Authenticate: s.authenticate(func() json.Unmarshaler { return &hub.Auth{} }, true),
+		Connect: func(ctx context.Context, p *sio.Peer, id sio.Identity, _ sio.Handshake) (sio.Handler, error) {
+			return s.core.ConnectHub(ctx, p, user(id))
+		},
+	}, opts)
+}
+
+func user(id sio.Identity) core.User { return core.User{ID: id.UserID, Name: id.UserName} }
+
+// authenticate returns a namespace's handshake check: the auth object must match the contract,
+// and identify a user by its API key or (when cookies are allowed) the browser session.
+func (s *Server) authenticate(shape func() json.Unmarshaler, cookie bool) func(context.Context, sio.Handshake) (sio.Identity, error) {
+	return func(ctx context.Context, hs sio.Handshake) (sio.Identity, error) {
+		if err := decodeAuth(hs, shape()); err != nil {
+			return sio.Identity{}, err
+		}
+		var acc accounts.Account
+		var err error
+		if key, _ := hs.Auth["apiKey"].(string); key != "" {
+			acc, err = s.accounts.ByAPIKey(ctx, key)
+		} else if cookie {
+			acc, err = s.accounts.BySession(ctx, hs.Request)
+		} else {
+			err = accounts.ErrUnauthorized
+		}
+		if err != nil {
+			return sio.Identity{}, err
+		}
+		return sio.Identity{UserID: acc.ID, UserName: acc.Name}, nil
+	}
+}
+
+// decodeAuth checks the handshake auth object against the namespace's Auth type.
+func decodeAuth(hs sio.Handshake, into json.Unmarshaler) error {
+	auth := hs.Auth
+	if auth == nil {
+		auth = map[string]any{}
+	}
+	raw, err := json.Marshal(auth)
+	if err != nil {
+		return &sio.HandshakeError{Message: "invalid handshake auth"}
+	}
+	if err := into.UnmarshalJSON(raw); err != nil {
+		var ve *protocol.ValidationError
+		if errors.As(err, &ve) {
+			return &sio.HandshakeError{Message: fmt.Sprintf("invalid handshake auth at %s: %s", ve.Pointer, ve.Message)}
+		}
+		return &sio.HandshakeError{Message: "invalid handshake auth"}
+	}
+	return nil
+}
+
+// knownEvent reports whether any namespace of the contract defines an event (for metric labels).
+func knownEvent(name string) bool {
+	for _, list := range [][]string{relay.ClientToServerEvents, viewer.ClientToServerEvents, runner.ClientToServerEvents, terminal.ClientToServerEvents, hub.ClientToServerEvents} {
+		for _, e := range list {
+			if e == name {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,219 @@
+// Package server assembles a relay node: the durable store, live state and message bus, the relay
+// core, the Socket.IO namespaces, the REST API, health and metrics endpoints, and the maintenance
+// loop, all on one HTTP port.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"github.com/pizzapi/pizzapi/internal/sioparser"
+	"github.com/pizzapi/pizzapi/server/accounts"
+	"github.com/pizzapi/pizzapi/server/auth"
+	"github.com/pizzapi/pizzapi/server/bus"
+	"github.com/pizzapi/pizzapi/server/config"
+	"github.com/pizzapi/pizzapi/server/core"
+	"github.com/pizzapi/pizzapi/server/live"
+	"github.com/pizzapi/pizzapi/server/metrics"
+	"github.com/pizzapi/pizzapi/server/store"
+	"github.com/pizzapi/pizzapi/server/store/postgres"
+	"github.com/pizzapi/pizzapi/server/store/sqlite"
+)
+
+// Server is one relay node.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	db       store.Store
+	live     live.Store
+	bus      bus.Bus
+	core     *core.Core
+	accounts *accounts.Accounts
+	limiter  *auth.Limiter
+	metrics  *metrics.Metrics
+	io       *socket.Server
+	http     *http.Server
+	handler  http.Handler
+
+	closing   atomic.Bool
+	stopSweep context.CancelFunc
+	sweepDone chan struct{}
+	closeOnce sync.Once
+}
+
+// New opens the stores and builds the node; Serve starts it.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, metrics: metrics.New(), limiter: auth.NewLimiter(10, 15*time.Minute)}
+	var err error
+	if s.db, err = openStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	s.live = live.NewMemory(cfg.EventBufferSize)
+	s.bus = bus.NewLocal()
+	s.accounts = accounts.New(s.db, cfg.DisableSignup)
+	s.core = core.New(core.Options{
+		BaseURL:        cfg.BaseURL,
+		EphemeralTTL:   cfg.EphemeralTTL,
+		ReconnectGrace: 2 * time.Minute,
+		SpawnWait:      5 * time.Second,
+		RequestTimeout: 15 * time.Second,
+		TerminalBuffer: 2000,
+		Logger:         log,
+	}, s.live, s.db, s.bus, logNotifier{log}, s.metrics)
+	s.io = s.newSocketServer()
+	s.mountNamespaces()
+	s.handler = s.routes()
+	return s, nil
+}
+
+// openStore opens PostgreSQL when a database URL is configured, the SQLite file otherwise.
+func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	if cfg.DatabaseURL != "" {
+		db, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("opening PostgreSQL: %w", err)
+		}
+		return db, nil
+	}
+	path := filepath.Join(cfg.DataDir, "pizzapi.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// newSocketServer configures the Socket.IO server: both transports, the raw-JSON parser, the
+// message size cap, CORS for the browser origins, and refusal of new connections while closing.
+func (s *Server) newSocketServer() *socket.Server {
+	o := socket.DefaultServerOptions()
+	o.SetTransports(types.NewSet(socket.Polling, socket.WebSocket))
+	o.SetParser(sioparser.New(sioparser.Options{}))
+	o.SetPingInterval(25 * time.Second)
+	o.SetPingTimeout(20 * time.Second)
+	// The transport limit is a hard cap above the application limit, so that an oversized event
+	// gets a clear error event instead of a dropped connection.
+	o.SetMaxHttpBufferSize(int64(s.cfg.MaxMessageBytes) + 1<<20)
+	o.SetCors(&types.Cors{Origin: s.cfg.Origins(), Credentials: true})
+	o.SetAllowRequest(func(*types.HttpContext) error {
+		if s.closing.Load() {
+			return errors.New("server shutting down")
+		}
+		return nil
+	})
+	return socket.NewServer(nil, o)
+}
+
+// Handler returns the node's HTTP handler (Socket.IO, REST, health, metrics).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Core returns the relay core (for tests and the benchmark).
+func (s *Server) Core() *core.Core { return s.core }
+
+// Accounts returns the account service.
+func (s *Server) Accounts() *accounts.Accounts { return s.accounts }
+
+// Serve accepts connections on ln until Shutdown; it returns nil after a clean shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopSweep = cancel
+	s.sweepDone = make(chan struct{})
+	go s.maintain(ctx)
+	err := s.http.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops the node gracefully: new connections are refused, Socket.IO is closed first
+// (clients see a transport close and reconnect elsewhere), then HTTP, then the maintenance loop,
+// the core and the stores.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.closing.Store(true)
+		done := make(chan struct{})
+		s.io.Close(func(error) { close(done) })
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+		if s.http != nil {
+			err = s.http.Shutdown(ctx)
+		}
+		if s.stopSweep != nil {
+			s.stopSweep()
+			<-s.sweepDone
+		}
+		s.core.Close()
+		if cerr := s.bus.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		if cerr := s.db.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	})
+	return err
+}
+
+// maintain runs the periodic cleanup: expired sessions, pruned records, expired browser
+// sessions (and, through the API, expired attachments).
+func (s *Server) maintain(ctx context.Context) {
+	defer close(s.sweepDone)
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.sweep(ctx)
+		}
+	}
+}
+
+func (s *Server) sweep(ctx context.Context) {
+	if n, err := s.core.Sweep(ctx); err != nil {
+		s.log.Error("sweeping sessions", "error", err)
+	} else if n > 0 {
+		s.log.Info("ended expired sessions", "count", n)
+	}
+	now := time.Now()
+	if ids, err := s.db.PruneRelaySessions(ctx, now); err != nil {
+		s.log.Error("pruning sessions", "error", err)
+	} else if len(ids) > 0 {
+		s.log.Debug("pruned ended sessions", "count", len(ids))
+	}
+	if _, err := s.db.DeleteExpiredBrowserSessions(ctx, now); err != nil {
+		s.log.Error("pruning browser sessions", "error", err)
+	}
+	s.sweepHooks(ctx, now)
+}
+
+// logNotifier logs the notifications the relay would push; Web Push replaces it later.
+type logNotifier struct{ log *slog.Logger }
+
+// Notify implements core.Notifier.
+func (n logNotifier) Notify(_ context.Context, msg core.Notification) {
+	n.log.Info("notification", "kind", msg.Kind, "user", msg.UserID, "session", msg.SessionID)
+}
+
+// ensureDir creates a private directory.
+func ensureDir(dir string) error { return os.MkdirAll(dir, 0o700) }

@@ -1,0 +1,34 @@
+package sio
+
+// Metrics receives what the Socket.IO layer observes; server/metrics implements it with
+// Prometheus collectors.
+type Metrics interface {
+	// Connections adds delta to the number of sockets connected to a namespace.
+	Connections(nsp string, delta int)
+	// EventIn counts an event received on a namespace.
+	EventIn(nsp, event string)
+	// Invalid counts an event refused because it is unknown, malformed or too large.
+	Invalid(nsp, event string)
+	// Delivered counts a packet written to a socket of a namespace.
+	Delivered(nsp string)
+	// Dropped counts a socket dropped for falling too far behind.
+	Dropped(nsp string)
+}
+
+// NopMetrics discards everything.
+type NopMetrics struct{}
+
+// Connections implements Metrics.
+func (NopMetrics) Connections(string, int) {}
+
+// EventIn implements Metrics.
+func (NopMetrics) EventIn(string, string) {}
+
+// Invalid implements Metrics.
+func (NopMetrics) Invalid(string, string) {}
+
+// Delivered implements Metrics.
+func (NopMetrics) Delivered(string) {}
+
+// Dropped implements Metrics.
+func (NopMetrics) Dropped(string) {}

@@ -1,0 +1,235 @@
+package sio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"github.com/pizzapi/pizzapi/protocol"
+)
+
+// Identity is the authenticated user of a socket.
+type Identity struct {
+	UserID   string
+	UserName string
+}
+
+// Handshake is what a client sent when it connected to a namespace.
+type Handshake struct {
+	Auth    map[string]any
+	Query   url.Values
+	Request *http.Request // the Engine.IO handshake request (cookies, headers)
+	Address string
+}
+
+// AuthString returns a string field of the handshake auth object, falling back to the query.
+func (h Handshake) AuthString(key string) string {
+	if v, ok := h.Auth[key].(string); ok {
+		return v
+	}
+	return h.Query.Get(key)
+}
+
+// Handler handles the events of one socket. Dispatch is called for each event in the order the
+// client sent them; Disconnected once, when the socket is gone.
+type Handler interface {
+	Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error)
+	Disconnected(reason string)
+}
+
+// Namespace says how one namespace authenticates sockets and handles their events.
+type Namespace struct {
+	// Path is the namespace, e.g. "/relay".
+	Path string
+	// Authenticate identifies the user of a connecting socket; an error refuses the connection
+	// with connect_error "unauthorized".
+	Authenticate func(ctx context.Context, hs Handshake) (Identity, error)
+	// Connect returns the handler of an authenticated socket. It may send events on the peer.
+	Connect func(ctx context.Context, p *Peer, id Identity, hs Handshake) (Handler, error)
+}
+
+// Options configures the mounted namespaces.
+type Options struct {
+	// MaxMessageBytes is the largest event payload accepted; larger ones get an error event.
+	MaxMessageBytes int
+	// MaxPendingBytes is how far a client may fall behind before it is dropped.
+	MaxPendingBytes int64
+	Logger          *slog.Logger
+	Metrics         Metrics
+}
+
+// HandshakeError refuses a connection whose handshake is malformed, with a message saying why
+// (credential failures are always reported as "unauthorized").
+type HandshakeError struct{ Message string }
+
+// Error returns the message.
+func (e *HandshakeError) Error() string { return e.Message }
+
+// unauthorized is the connect_error every refused handshake gets. The data must not be nil: the
+// Go client loses the message otherwise.
+func unauthorized() *socket.ExtendedError {
+	return socket.NewExtendedError("unauthorized", map[string]any{"message": "unauthorized"})
+}
+
+// Mount registers a namespace on io.
+func Mount(io *socket.Server, ns Namespace, opts Options) {
+	log := opts.Logger.With("namespace", ns.Path)
+	nsp := io.Of(ns.Path, nil)
+	nsp.Use(func(s *socket.Socket, next func(*socket.ExtendedError)) {
+		hs := handshakeOf(s)
+		id, err := ns.Authenticate(context.Background(), hs)
+		if err != nil {
+			log.Debug("connection refused", "address", hs.Address, "reason", err)
+			var he *HandshakeError
+			if errors.As(err, &he) {
+				next(socket.NewExtendedError(he.Message, map[string]any{"message": he.Message}))
+				return
+			}
+			next(unauthorized())
+			return
+		}
+		s.SetData(map[string]any{"userId": id.UserID, "userName": id.UserName})
+		next(nil)
+	})
+	_ = nsp.On("connection", func(args ...any) {
+		s := args[0].(*socket.Socket)
+		data, _ := s.Data().(map[string]any)
+		id := Identity{}
+		id.UserID, _ = data["userId"].(string)
+		id.UserName, _ = data["userName"].(string)
+		serve(s, ns, id, opts, log)
+	})
+}
+
+func handshakeOf(s *socket.Socket) Handshake {
+	hs := s.Handshake()
+	h := Handshake{Auth: hs.Auth, Address: hs.Address}
+	if hs.Query != nil {
+		h.Query = hs.Query.Query()
+	}
+	if r := s.Request(); r != nil {
+		h.Request = r.Request()
+	}
+	if h.Request == nil {
+		h.Request = &http.Request{Header: http.Header{}}
+	}
+	return h
+}
+
+// serve runs one connected socket: it asks the namespace for a handler, then dispatches every
+// event the client sends to it.
+func serve(s *socket.Socket, ns Namespace, id Identity, opts Options, log *slog.Logger) {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := newPeer(s, ns.Path, opts.MaxPendingBytes, opts.Logger, opts.Metrics)
+	h, err := ns.Connect(ctx, p, id, handshakeOf(s))
+	if err != nil {
+		cancel()
+		sendError(p, "", err)
+		p.Close()
+		return
+	}
+	if h == nil { // the namespace answered and closed the socket itself
+		cancel()
+		return
+	}
+	opts.Metrics.Connections(ns.Path, 1)
+	log.Debug("connected", "socket", p.ID(), "user", id.UserID)
+	_ = s.On("disconnect", func(args ...any) {
+		reason, _ := args[0].(string)
+		if len(args) > 1 {
+			if e, ok := args[1].(error); ok && errors.Is(e, websocket.ErrReadLimit) {
+				log.Warn("message over the transport limit; connection closed", "socket", p.ID(), "user", id.UserID)
+				opts.Metrics.Invalid(ns.Path, "")
+			}
+		}
+		cancel()
+		opts.Metrics.Connections(ns.Path, -1)
+		log.Debug("disconnected", "socket", p.ID(), "reason", reason)
+		h.Disconnected(reason)
+	})
+	s.OnAny(func(args ...any) {
+		event, _ := args[0].(string)
+		var ack socket.Ack
+		rest := args[1:]
+		if n := len(rest); n > 0 {
+			if a, ok := rest[n-1].(socket.Ack); ok {
+				ack, rest = a, rest[:n-1]
+			}
+		}
+		opts.Metrics.EventIn(ns.Path, event)
+		payload, err := payloadOf(rest, opts.MaxMessageBytes)
+		var reply []byte
+		if err == nil {
+			reply, err = h.Dispatch(ctx, event, payload)
+		}
+		if err != nil {
+			var ee *protocol.EventError
+			if errors.As(err, &ee) || errors.Is(err, errPayload) {
+				opts.Metrics.Invalid(ns.Path, event)
+				log.Debug("event refused", "socket", p.ID(), "event", event, "error", err)
+			}
+			sendError(p, event, err)
+			return
+		}
+		if ack != nil {
+			if reply == nil {
+				ack(nil, nil)
+				return
+			}
+			ack([]any{json.RawMessage(reply)}, nil)
+		}
+	})
+}
+
+// errPayload marks problems with the shape of an event's arguments.
+var errPayload = errors.New("payload")
+
+// payloadOf returns the single JSON argument of an event (nil when there is none).
+func payloadOf(args []any, limit int) ([]byte, error) {
+	switch len(args) {
+	case 0:
+		return nil, nil
+	case 1:
+		raw, ok := args[0].(json.RawMessage)
+		if !ok {
+			return nil, fmt.Errorf("%w: binary arguments are not supported; send one JSON object", errPayload)
+		}
+		if len(raw) > limit {
+			return nil, fmt.Errorf("%w: message too large: %d bytes, the limit is %d", errPayload, len(raw), limit)
+		}
+		return raw, nil
+	}
+	return nil, fmt.Errorf("%w: an event takes one JSON object argument, got %d", errPayload, len(args))
+}
+
+// sendError reports err to the client as an "error" event naming the event and, for a payload
+// that does not match the contract, the JSON pointer of the problem.
+func sendError(p *Peer, event string, err error) {
+	e := protocol.ErrorMessage{Message: err.Error()}
+	var ee *protocol.EventError
+	if errors.As(err, &ee) {
+		e.Message = ee.Message
+		if ee.Pointer != "" {
+			e.Pointer = protocol.Some(ee.Pointer)
+			e.Message = ee.Message + " at " + ee.Pointer
+		}
+	} else if errors.Is(err, errPayload) {
+		e.Message = err.Error()[len(errPayload.Error())+2:]
+	}
+	if event != "" {
+		e.Event = protocol.Some(event)
+	}
+	_ = p.Send("error", e.AppendJSON(nil))
+}
+
+// DurationMS formats a duration in milliseconds for log fields.
+func DurationMS(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 3, 64) }

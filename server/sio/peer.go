@@ -1,0 +1,181 @@
+// Package sio mounts the relay on the zishang520 Socket.IO server: namespaces with their
+// authentication, the raw-JSON parser, dispatch of every incoming event through the generated
+// protocol dispatchers, and Peer, the relay's handle on one connected socket.
+package sio
+
+import (
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/zishang520/socket.io/servers/engine/v3/transports"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"github.com/pizzapi/pizzapi/server/bus"
+)
+
+// maxHeld bounds how many messages a paused peer keeps before it is dropped as too slow.
+const maxHeld = 10000
+
+// Peer is one connected socket as the relay core uses it. It writes pre-encoded packets straight
+// to the connection, counts the bytes the client has not taken yet, and drops a client that
+// falls too far behind instead of buffering without bound. Deliveries can be paused while a
+// viewer is sent its snapshot or replay, and resumed without losing or repeating events.
+type Peer struct {
+	s       *socket.Socket
+	nsp     string
+	limit   int64
+	log     *slog.Logger
+	metrics Metrics
+
+	pending atomic.Int64
+	closed  atomic.Bool
+
+	mu      sync.Mutex
+	paused  bool
+	held    []*bus.Message
+	lastSeq int64
+	control func(*bus.Message)
+}
+
+func newPeer(s *socket.Socket, nsp string, limit int64, log *slog.Logger, m Metrics) *Peer {
+	return &Peer{s: s, nsp: nsp, limit: limit, log: log, metrics: m}
+}
+
+// ID returns the socket id.
+func (p *Peer) ID() string { return string(p.s.Id()) }
+
+// OnControl sets the function that handles control messages (see the bus Control constants).
+func (p *Peer) OnControl(fn func(*bus.Message)) {
+	p.mu.Lock()
+	p.control = fn
+	p.mu.Unlock()
+}
+
+// Send writes an event to this socket now, ahead of any paused deliveries. It implements
+// protocol.Sender.
+func (p *Peer) Send(event string, payload []byte) error {
+	m := bus.NewMessage(p.nsp, event, payload, 0)
+	p.mu.Lock()
+	p.write(m.Frame())
+	p.mu.Unlock()
+	return nil
+}
+
+// SendSeq writes a viewer event carrying a sequence number now and records the number, so that a
+// later delivery of the same or an older event is skipped.
+func (p *Peer) SendSeq(event string, payload []byte, seq int64) {
+	m := bus.NewMessage(p.nsp, event, payload, seq)
+	p.mu.Lock()
+	p.write(m.Frame())
+	p.lastSeq = max(p.lastSeq, seq)
+	p.mu.Unlock()
+}
+
+// Deliver implements bus.Member: it writes the message, or holds it while the peer is paused.
+func (p *Peer) Deliver(m *bus.Message) {
+	p.mu.Lock()
+	if p.paused {
+		if len(p.held) >= maxHeld {
+			p.mu.Unlock()
+			p.Kick("too many events waiting while paused")
+			return
+		}
+		p.held = append(p.held, m)
+		p.mu.Unlock()
+		return
+	}
+	p.deliver(m)
+	control := p.control
+	p.mu.Unlock()
+	if m.Control != "" && control != nil {
+		control(m)
+	}
+}
+
+// deliver writes one message unless it repeats an event already sent; the caller holds mu.
+func (p *Peer) deliver(m *bus.Message) {
+	if m.Seq > 0 {
+		if m.Seq <= p.lastSeq {
+			return
+		}
+		p.lastSeq = m.Seq
+	}
+	if m.Event != "" {
+		p.write(m.Frame())
+	}
+}
+
+// Pause holds deliveries until Resume.
+func (p *Peer) Pause() {
+	p.mu.Lock()
+	p.paused = true
+	p.mu.Unlock()
+}
+
+// Resume delivers the held messages whose sequence number is above afterSeq (and those without
+// one), then delivers as messages arrive.
+func (p *Peer) Resume(afterSeq int64) {
+	p.mu.Lock()
+	p.lastSeq = max(p.lastSeq, afterSeq)
+	held := p.held
+	p.held = nil
+	p.paused = false
+	var controls []*bus.Message
+	for _, m := range held {
+		p.deliver(m)
+		if m.Control != "" {
+			controls = append(controls, m)
+		}
+	}
+	control := p.control
+	p.mu.Unlock()
+	if control != nil {
+		for _, m := range controls {
+			control(m)
+		}
+	}
+}
+
+// LastSeq returns the highest sequence number written to the socket.
+func (p *Peer) LastSeq() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastSeq
+}
+
+// write hands a packet to the connection; the caller holds mu.
+func (p *Peer) write(frame string) {
+	if p.closed.Load() {
+		return
+	}
+	n := int64(len(frame) + 1)
+	if total := p.pending.Add(n); total > p.limit {
+		p.pending.Add(-n)
+		go p.Kick("client too slow: " + strconv.FormatInt(total-n, 10) + " bytes not yet sent")
+		return
+	}
+	p.metrics.Delivered(p.nsp)
+	p.s.Conn().Write(strings.NewReader(frame), nil, func(transports.Transport) { p.pending.Add(-n) })
+}
+
+// Pending returns the bytes written to the connection that the client has not taken yet.
+func (p *Peer) Pending() int64 { return p.pending.Load() }
+
+// Close ends the socket's session on this namespace with a DISCONNECT packet, so the client does
+// not reconnect by itself.
+func (p *Peer) Close() {
+	p.s.Disconnect(false)
+}
+
+// Kick drops the connection at once (the client may reconnect and catch up), logging why.
+func (p *Peer) Kick(reason string) {
+	if !p.closed.CompareAndSwap(false, true) {
+		return
+	}
+	p.log.Warn("dropping client", "namespace", p.nsp, "socket", p.ID(), "reason", reason)
+	p.metrics.Dropped(p.nsp)
+	p.s.Conn().Close(true)
+}
