@@ -211,4 +211,3 @@ func (c *Client) DropTransport() {
 		e.Close()
 	}
 }
-

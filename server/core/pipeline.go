@@ -2,8 +2,8 @@ package core
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"math"
 	"strconv"
 	"time"

@@ -75,7 +75,9 @@ func knownEvent(valid func(string) bool, event string) string {
 }
 
 // Connections implements sio.Metrics.
-func (m *Metrics) Connections(nsp string, delta int) { m.connections.WithLabelValues(nsp).Add(float64(delta)) }
+func (m *Metrics) Connections(nsp string, delta int) {
+	m.connections.WithLabelValues(nsp).Add(float64(delta))
+}
 
 // EventIn implements sio.Metrics.
 func (m *Metrics) EventIn(nsp, event string) {

@@ -232,4 +232,6 @@ func sendError(p *Peer, event string, err error) {
 }
 
 // DurationMS formats a duration in milliseconds for log fields.
-func DurationMS(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 3, 64) }
+func DurationMS(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 3, 64)
+}
