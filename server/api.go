@@ -4,22 +4,41 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"path/filepath"
 	"time"
 
+	"github.com/pizzapi/pizzapi/server/api"
 	"github.com/pizzapi/pizzapi/server/store"
 )
 
+// attachmentDir is where uploaded attachments are kept.
+func (s *Server) attachmentDir() string { return filepath.Join(s.cfg.DataDir, "attachments") }
+
 // mountAPI mounts the REST API under /api/.
 func (s *Server) mountAPI(mux *http.ServeMux) {
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte(`{"error":"Not found"}`))
-	})
+	mux.Handle("/api/", api.New(api.Deps{
+		Core:               s.core,
+		Accounts:           s.accounts,
+		Store:              s.db,
+		Limiter:            s.limiter,
+		SecureCookies:      s.cfg.SecureCookies(),
+		TrustProxy:         s.cfg.TrustProxy,
+		MaxBodyBytes:       s.cfg.MaxBodyBytes,
+		AttachmentMaxBytes: s.cfg.AttachmentMaxBytes,
+		AttachmentTTL:      s.cfg.AttachmentTTL,
+		AttachmentDir:      s.attachmentDir(),
+		Logger:             s.log,
+	}))
 }
 
-// sweepHooks runs the API's cleanup (expired attachments).
-func (s *Server) sweepHooks(ctx context.Context, now time.Time) {}
+// sweepHooks deletes expired attachments with their files.
+func (s *Server) sweepHooks(ctx context.Context, now time.Time) {
+	if n, err := api.SweepAttachments(ctx, s.db, s.attachmentDir(), now); err != nil {
+		s.log.Error("sweeping attachments", "error", err)
+	} else if n > 0 {
+		s.log.Debug("deleted expired attachments", "count", n)
+	}
+}
 
 func contextTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), d)

@@ -14,14 +14,12 @@ import (
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/accounts"
 	"github.com/pizzapi/pizzapi/server/core"
-	"github.com/pizzapi/pizzapi/server/metrics"
 	"github.com/pizzapi/pizzapi/server/sio"
 )
 
 // mountNamespaces registers the five namespaces with their authentication: /relay and /runner
 // take an API key; /viewer, /hub and /terminal take the browser session cookie or an API key.
 func (s *Server) mountNamespaces() {
-	metrics.Known = knownEvent
 	opts := sio.Options{
 		MaxMessageBytes: s.cfg.MaxMessageBytes,
 		MaxPendingBytes: max(int64(s.cfg.MaxMessageBytes)*2, 16<<20),
@@ -91,17 +89,19 @@ func user(id sio.Identity) core.User { return core.User{ID: id.UserID, Name: id.
 // and identify a user by its API key or (when cookies are allowed) the browser session.
 func (s *Server) authenticate(shape func() json.Unmarshaler, cookie bool) func(context.Context, sio.Handshake) (sio.Identity, error) {
 	return func(ctx context.Context, hs sio.Handshake) (sio.Identity, error) {
+		key, _ := hs.Auth["apiKey"].(string)
+		if key == "" && !cookie {
+			return sio.Identity{}, accounts.ErrUnauthorized
+		}
 		if err := decodeAuth(hs, shape()); err != nil {
 			return sio.Identity{}, err
 		}
 		var acc accounts.Account
 		var err error
-		if key, _ := hs.Auth["apiKey"].(string); key != "" {
+		if key != "" {
 			acc, err = s.accounts.ByAPIKey(ctx, key)
-		} else if cookie {
-			acc, err = s.accounts.BySession(ctx, hs.Request)
 		} else {
-			err = accounts.ErrUnauthorized
+			acc, err = s.accounts.BySession(ctx, hs.Request)
 		}
 		if err != nil {
 			return sio.Identity{}, err

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -58,7 +57,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, metrics: metrics.New(), limiter: auth.NewLimiter(10, 15*time.Minute)}
+	s := &Server{cfg: cfg, log: log, metrics: metrics.New(knownEvent), limiter: auth.NewLimiter(10, 15*time.Minute)}
 	var err error
 	if s.db, err = openStore(ctx, cfg); err != nil {
 		return nil, err
@@ -103,7 +102,7 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 func (s *Server) newSocketServer() *socket.Server {
 	o := socket.DefaultServerOptions()
 	o.SetTransports(types.NewSet(socket.Polling, socket.WebSocket))
-	o.SetParser(sioparser.New(sioparser.Options{}))
+	o.SetParser(sioparser.New(sioparser.Options{Route: true}))
 	o.SetPingInterval(25 * time.Second)
 	o.SetPingTimeout(20 * time.Second)
 	// The transport limit is a hard cap above the application limit, so that an oversized event
@@ -214,6 +213,3 @@ type logNotifier struct{ log *slog.Logger }
 func (n logNotifier) Notify(_ context.Context, msg core.Notification) {
 	n.log.Info("notification", "kind", msg.Kind, "user", msg.UserID, "session", msg.SessionID)
 }
-
-// ensureDir creates a private directory.
-func ensureDir(dir string) error { return os.MkdirAll(dir, 0o700) }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
@@ -33,6 +34,9 @@ type Options struct {
 	// client needs it: it only records a Connection State Recovery offset that arrives as a
 	// string.
 	StringsAsGo bool
+	// Route makes a server's decoder give client events to the Sink of their namespace instead of
+	// the library (see Attach).
+	Route bool
 }
 
 type rawParser struct{ opts Options }
@@ -43,9 +47,14 @@ func New(opts Options) parser.Parser { return &rawParser{opts: opts} }
 func (p *rawParser) NewEncoder() parser.Encoder { return &Encoder{fallback: parser.NewEncoder()} }
 
 func (p *rawParser) NewDecoder() parser.Decoder {
-	d := &Decoder{EventEmitter: types.NewEventEmitter(), fallback: parser.NewDecoder(), opts: p.opts}
+	d := &Decoder{EventEmitter: types.NewEventEmitter(), fallback: parser.NewDecoder(), opts: p.opts, id: nextID.Add(1)}
+	decoders.Store(d.id, d)
 	_ = d.fallback.On("decoded", func(a ...any) {
 		d.binary.Store(false)
+		if pkt, ok := a[0].(*parser.Packet); ok {
+			d.forward(pkt)
+			return
+		}
 		d.Emit("decoded", a...)
 	})
 	return d
@@ -120,6 +129,11 @@ type Decoder struct {
 	fallback parser.Decoder
 	opts     Options
 	binary   atomic.Bool // the fallback is collecting the attachments of a binary packet
+
+	// Routing state (Options.Route): the namespaces of this connection.
+	id         uint64
+	mu         sync.Mutex
+	namespaces map[string]*namespaceState
 }
 
 // Add decodes one frame and emits "decoded" with the packet.
@@ -145,7 +159,7 @@ func (d *Decoder) Add(data any) error {
 		if err != nil {
 			return err
 		}
-		d.Emit("decoded", p)
+		d.forward(p)
 		return nil
 	case parser.BINARY_EVENT, parser.BINARY_ACK:
 		d.binary.Store(true)
@@ -158,6 +172,10 @@ func (d *Decoder) Add(data any) error {
 // Destroy releases the decoder.
 func (d *Decoder) Destroy() {
 	d.binary.Store(false)
+	decoders.Delete(d.id)
+	d.mu.Lock()
+	d.namespaces = nil
+	d.mu.Unlock()
 	d.fallback.Destroy()
 }
 
@@ -222,4 +240,139 @@ func (d *Decoder) decode(b []byte) (*parser.Packet, error) {
 	}
 	p.Data = args
 	return p, nil
+}
+
+// Routing of incoming events (servers only, with Options.Route).
+//
+// The zishang520 server sends a namespace's CONNECT packet before it registers the new socket
+// with the connection, and closes the whole connection when a packet arrives for a namespace it
+// has no socket for; it also drops the events still waiting in a socket's queue when the
+// transport closes, and reports a client's own disconnect as "transport close" when the
+// connection goes down right after it. The relay therefore takes client events out of the
+// library's hands: the decoder gives each namespace's EVENT and ACK packets to a Sink the server
+// attaches when its connection handler runs (holding them from the CONNECT until then), in the
+// order they arrived, and tells the Sink when the client disconnects from the namespace. Each
+// CONNECT's auth is tagged with the decoder's id so that the handler can find its decoder.
+
+// AuthKey is the handshake auth field the decoder adds to CONNECT packets.
+const AuthKey = "\x00decoder"
+
+// maxWaiting bounds the packets held for a namespace that is never attached.
+const maxWaiting = 1024
+
+// Sink receives the events a client sends on one namespace. Its methods are called on the
+// connection's reader goroutine, in order, and must not block.
+type Sink interface {
+	// Packet is an EVENT or ACK packet (arguments as json.RawMessage).
+	Packet(p *parser.Packet)
+	// ClientDisconnect says the client left the namespace on purpose (a DISCONNECT packet).
+	ClientDisconnect()
+}
+
+var (
+	nextID   atomic.Uint64
+	decoders sync.Map // id -> *Decoder
+)
+
+// namespaceState is what the decoder knows of one namespace of its connection.
+type namespaceState struct {
+	sink Sink
+	held []*parser.Packet // packets that arrived before the sink was attached
+}
+
+// forward hands a decoded packet to its namespace's sink, holds it until the sink is attached,
+// or passes it to the library.
+func (d *Decoder) forward(p *parser.Packet) {
+	if !d.opts.Route {
+		d.Emit("decoded", p)
+		return
+	}
+	d.mu.Lock()
+	ns := d.namespaces[p.Nsp]
+	switch {
+	case p.Type == parser.CONNECT && ns != nil:
+		// A second CONNECT for a namespace this connection is already joining or joined: the
+		// library would create a second socket for it. Clients do not do this on purpose.
+		d.mu.Unlock()
+		return
+	case p.Type == parser.CONNECT:
+		auth, _ := p.Data.(map[string]any)
+		if auth == nil {
+			auth = map[string]any{}
+		}
+		auth[AuthKey] = d.id
+		p.Data = auth
+		if d.namespaces == nil {
+			d.namespaces = map[string]*namespaceState{}
+		}
+		d.namespaces[p.Nsp] = &namespaceState{}
+	case p.Type == parser.DISCONNECT && ns != nil:
+		delete(d.namespaces, p.Nsp)
+		if ns.sink != nil {
+			ns.sink.ClientDisconnect()
+		}
+	case (p.Type == parser.EVENT || p.Type == parser.ACK) && ns != nil:
+		if ns.sink != nil {
+			ns.sink.Packet(p)
+		} else if len(ns.held) < maxWaiting {
+			ns.held = append(ns.held, p)
+		}
+		d.mu.Unlock()
+		return
+	}
+	d.mu.Unlock()
+	d.Emit("decoded", p)
+}
+
+// Attach gives the events of namespace nsp, on the connection whose CONNECT carried auth, to
+// sink: first those that arrived while the socket was being set up, then the rest as they come.
+// It reports false when the connection is gone.
+func Attach(auth map[string]any, nsp string, sink Sink) bool {
+	id, ok := auth[AuthKey].(uint64)
+	if !ok {
+		return false
+	}
+	v, ok := decoders.Load(id)
+	if !ok {
+		return false
+	}
+	d := v.(*Decoder)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ns := d.namespaces[nsp]
+	if ns == nil {
+		return false
+	}
+	for _, p := range ns.held {
+		sink.Packet(p)
+	}
+	ns.held, ns.sink = nil, sink
+	return true
+}
+
+// Detach stops routing namespace nsp's events of a connection to its sink.
+func Detach(auth map[string]any, nsp string) {
+	id, _ := auth[AuthKey].(uint64)
+	if v, ok := decoders.Load(id); ok {
+		d := v.(*Decoder)
+		d.mu.Lock()
+		delete(d.namespaces, nsp)
+		d.mu.Unlock()
+	}
+}
+
+// AppendAck appends the Socket.IO text packet acknowledging event id on a namespace with one raw
+// JSON argument (none when payload is nil).
+func AppendAck(dst []byte, nsp string, id uint64, payload []byte) []byte {
+	dst = append(dst, '0'+byte(parser.ACK))
+	if nsp != "" && nsp != "/" {
+		dst = append(dst, nsp...)
+		dst = append(dst, ',')
+	}
+	dst = strconv.AppendUint(dst, id, 10)
+	dst = append(dst, '[')
+	if payload != nil {
+		dst = wire.AppendRaw(dst, payload)
+	}
+	return append(dst, ']')
 }

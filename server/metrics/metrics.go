@@ -21,15 +21,19 @@ type Metrics struct {
 	delivered   *prometheus.CounterVec
 	dropped     *prometheus.CounterVec
 	fanout      prometheus.Histogram
+	known       func(string) bool
 
 	mu  sync.RWMutex
 	out map[string]prometheus.Counter // cached per namespace: Delivered is on the hot path
 }
 
-// New registers the collectors on a fresh registry (with the Go and process collectors).
-func New() *Metrics {
+// New registers the collectors on a fresh registry (with the Go and process collectors). known
+// reports whether an event name is part of the contract; other names are counted as "unknown" to
+// keep the label set bounded.
+func New(known func(string) bool) *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		known: known,
+		reg:   prometheus.NewRegistry(),
 		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "pizzapi_connections", Help: "Sockets connected, per namespace.",
 		}, []string{"namespace"}),
@@ -65,10 +69,9 @@ func (m *Metrics) Handler() http.Handler {
 // Registry returns the registry, for tests and extra collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// knownEvent keeps label cardinality bounded: an event name a client made up is counted as
-// "unknown".
-func knownEvent(valid func(string) bool, event string) string {
-	if valid != nil && !valid(event) {
+// label keeps label cardinality bounded: an event name a client made up is counted as "unknown".
+func (m *Metrics) label(event string) string {
+	if m.known != nil && !m.known(event) {
 		return "unknown"
 	}
 	return event
@@ -81,12 +84,12 @@ func (m *Metrics) Connections(nsp string, delta int) {
 
 // EventIn implements sio.Metrics.
 func (m *Metrics) EventIn(nsp, event string) {
-	m.eventsIn.WithLabelValues(nsp, knownEvent(Known, event)).Inc()
+	m.eventsIn.WithLabelValues(nsp, m.label(event)).Inc()
 }
 
 // Invalid implements sio.Metrics.
 func (m *Metrics) Invalid(nsp, event string) {
-	m.invalid.WithLabelValues(nsp, knownEvent(Known, event)).Inc()
+	m.invalid.WithLabelValues(nsp, m.label(event)).Inc()
 }
 
 // Delivered implements sio.Metrics.
@@ -108,7 +111,3 @@ func (m *Metrics) Dropped(nsp string) { m.dropped.WithLabelValues(nsp).Inc() }
 
 // ObserveFanout implements core.FanoutObserver.
 func (m *Metrics) ObserveFanout(d time.Duration) { m.fanout.Observe(d.Seconds()) }
-
-// Known reports whether an event name is part of the contract; set by the server at start so
-// that this package does not depend on the generated protocol.
-var Known func(string) bool

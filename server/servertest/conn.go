@@ -64,7 +64,7 @@ func (n *Node) dial(t testing.TB, nsp string, o DialOptions) *Conn {
 	for k, v := range o.Auth {
 		auth[k] = v
 	}
-	opts := sioclient.Options{URL: n.URL, Namespace: nsp, Auth: auth, Reconnect: o.Reconnect, ReconnectDelay: 100 * time.Millisecond, ReconnectDelayMax: 500 * time.Millisecond}
+	opts := sioclient.Options{URL: n.URL, Namespace: nsp, Auth: auth, Reconnect: o.Reconnect, ReconnectDelay: 100 * time.Millisecond, ReconnectDelayMax: 500 * time.Millisecond, ConnectTimeout: 2 * time.Second}
 	if o.User != nil {
 		if o.Cookie {
 			opts.Header = o.User.CookieHeader()
@@ -141,6 +141,31 @@ func (c *Conn) ConnectError() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.connErr
+}
+
+// Refused connects expecting the server to refuse the connection and returns the connect_error
+// it sent. It retries attempts that time out on the client side, which the Go client library
+// occasionally does instead of connecting.
+func (n *Node) Refused(t testing.TB, nsp string, o DialOptions) error {
+	t.Helper()
+	o.NoWait = true
+	for attempt := 1; ; attempt++ {
+		c := n.dial(t, nsp, o)
+		var err error
+		if c.waitFor(3*time.Second, func() bool { return c.connErr != nil || c.connects > 0 }) {
+			err = c.ConnectError()
+		}
+		connected := c.connects > 0
+		c.Close()
+		switch {
+		case connected:
+			t.Fatalf("%s: connected, want a refusal", nsp)
+		case err != nil && err.Error() != "timeout":
+			return err
+		case attempt == 3:
+			t.Fatalf("%s: neither connected nor refused in 3 attempts (last: %v)", nsp, err)
+		}
+	}
 }
 
 // WaitConnectError waits for a connect_error and returns it.

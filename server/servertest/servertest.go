@@ -34,6 +34,7 @@ func Start(t testing.TB, mods ...func(*config.Config)) *Node {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Host = "127.0.0.1"
+	cfg.Port = 0
 	cfg.DataDir = t.TempDir()
 	for _, m := range mods {
 		m(&cfg)

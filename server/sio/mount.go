@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
-	"time"
+	"sync"
+	"sync/atomic"
 
 	"github.com/gorilla/websocket"
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
+	"github.com/pizzapi/pizzapi/internal/sioparser"
 	"github.com/pizzapi/pizzapi/protocol"
 )
 
@@ -112,7 +114,13 @@ func Mount(io *socket.Server, ns Namespace, opts Options) {
 
 func handshakeOf(s *socket.Socket) Handshake {
 	hs := s.Handshake()
-	h := Handshake{Auth: hs.Auth, Address: hs.Address}
+	auth := make(map[string]any, len(hs.Auth))
+	for k, v := range hs.Auth {
+		if k != sioparser.AuthKey {
+			auth[k] = v
+		}
+	}
+	h := Handshake{Auth: auth, Address: hs.Address}
 	if hs.Query != nil {
 		h.Query = hs.Query.Query()
 	}
@@ -125,8 +133,8 @@ func handshakeOf(s *socket.Socket) Handshake {
 	return h
 }
 
-// serve runs one connected socket: it asks the namespace for a handler, then dispatches every
-// event the client sends to it.
+// serve runs one connected socket: it asks the namespace for a handler, then feeds it the
+// client's events and finally the disconnect, one at a time and strictly in arrival order.
 func serve(s *socket.Socket, ns Namespace, id Identity, opts Options, log *slog.Logger) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := newPeer(s, ns.Path, opts.MaxPendingBytes, opts.Logger, opts.Metrics)
@@ -143,7 +151,11 @@ func serve(s *socket.Socket, ns Namespace, id Identity, opts Options, log *slog.
 	}
 	opts.Metrics.Connections(ns.Path, 1)
 	log.Debug("connected", "socket", p.ID(), "user", id.UserID)
+	in := &inbox{}
+	auth := s.Handshake().Auth
+	in.handle = func(pkt *parser.Packet) { handleEvent(ctx, p, h, pkt, ns.Path, opts, log) }
 	_ = s.On("disconnect", func(args ...any) {
+		sioparser.Detach(auth, ns.Path)
 		reason, _ := args[0].(string)
 		if len(args) > 1 {
 			if e, ok := args[1].(error); ok && errors.Is(e, websocket.ErrReadLimit) {
@@ -151,43 +163,92 @@ func serve(s *socket.Socket, ns Namespace, id Identity, opts Options, log *slog.
 				opts.Metrics.Invalid(ns.Path, "")
 			}
 		}
-		cancel()
-		opts.Metrics.Connections(ns.Path, -1)
-		log.Debug("disconnected", "socket", p.ID(), "reason", reason)
-		h.Disconnected(reason)
+		if in.clientLeft.Load() {
+			reason = "client namespace disconnect"
+		}
+		// After the events that arrived before it.
+		in.push(func() {
+			opts.Metrics.Connections(ns.Path, -1)
+			log.Debug("disconnected", "socket", p.ID(), "reason", reason)
+			h.Disconnected(reason)
+			cancel()
+		})
 	})
-	s.OnAny(func(args ...any) {
-		event, _ := args[0].(string)
-		var ack socket.Ack
-		rest := args[1:]
-		if n := len(rest); n > 0 {
-			if a, ok := rest[n-1].(socket.Ack); ok {
-				ack, rest = a, rest[:n-1]
-			}
-		}
-		opts.Metrics.EventIn(ns.Path, event)
-		payload, err := payloadOf(rest, opts.MaxMessageBytes)
-		var reply []byte
-		if err == nil {
-			reply, err = h.Dispatch(ctx, event, payload)
-		}
-		if err != nil {
-			var ee *protocol.EventError
-			if errors.As(err, &ee) || errors.Is(err, errPayload) {
-				opts.Metrics.Invalid(ns.Path, event)
-				log.Debug("event refused", "socket", p.ID(), "event", event, "error", err)
-			}
-			sendError(p, event, err)
+	sioparser.Attach(auth, ns.Path, in)
+}
+
+// inbox is a socket's queue of incoming events: it implements sioparser.Sink and runs the queued
+// work one item at a time on a goroutine that exists only while there is work.
+type inbox struct {
+	handle     func(*parser.Packet)
+	clientLeft atomic.Bool
+
+	mu      sync.Mutex
+	work    []func()
+	running bool
+}
+
+// Packet implements sioparser.Sink.
+func (in *inbox) Packet(p *parser.Packet) { in.push(func() { in.handle(p) }) }
+
+// ClientDisconnect implements sioparser.Sink.
+func (in *inbox) ClientDisconnect() { in.clientLeft.Store(true) }
+
+func (in *inbox) push(fn func()) {
+	in.mu.Lock()
+	in.work = append(in.work, fn)
+	if !in.running {
+		in.running = true
+		go in.run()
+	}
+	in.mu.Unlock()
+}
+
+func (in *inbox) run() {
+	for {
+		in.mu.Lock()
+		if len(in.work) == 0 {
+			in.running = false
+			in.work = nil
+			in.mu.Unlock()
 			return
 		}
-		if ack != nil {
-			if reply == nil {
-				ack(nil, nil)
-				return
-			}
-			ack([]any{json.RawMessage(reply)}, nil)
+		fn := in.work[0]
+		in.work[0] = nil
+		in.work = in.work[1:]
+		in.mu.Unlock()
+		fn()
+	}
+}
+
+// handleEvent dispatches one client event and answers its acknowledgement, or reports an error.
+func handleEvent(ctx context.Context, p *Peer, h Handler, pkt *parser.Packet, nsp string, opts Options, log *slog.Logger) {
+	if pkt.Type != parser.EVENT {
+		return // the relay asks clients for no acknowledgements
+	}
+	args, _ := pkt.Data.([]any)
+	if len(args) == 0 {
+		return
+	}
+	event, _ := args[0].(string)
+	opts.Metrics.EventIn(nsp, event)
+	payload, err := payloadOf(args[1:], opts.MaxMessageBytes)
+	var reply []byte
+	if err == nil {
+		reply, err = h.Dispatch(ctx, event, payload)
+	}
+	if err != nil {
+		var ee *protocol.EventError
+		if errors.As(err, &ee) || errors.Is(err, errPayload) {
+			opts.Metrics.Invalid(nsp, event)
+			log.Debug("event refused", "socket", p.ID(), "event", event, "error", err)
 		}
-	})
+		sendError(p, event, err)
+		return
+	}
+	if pkt.Id != nil {
+		p.sendFrame(string(sioparser.AppendAck(nil, nsp, *pkt.Id, reply)))
+	}
 }
 
 // errPayload marks problems with the shape of an event's arguments.
@@ -229,9 +290,4 @@ func sendError(p *Peer, event string, err error) {
 		e.Event = protocol.Some(event)
 	}
 	_ = p.Send("error", e.AppendJSON(nil))
-}
-
-// DurationMS formats a duration in milliseconds for log fields.
-func DurationMS(d time.Duration) string {
-	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 3, 64)
 }

@@ -64,6 +64,13 @@ func (p *Peer) Send(event string, payload []byte) error {
 	return nil
 }
 
+// sendFrame writes an encoded packet now.
+func (p *Peer) sendFrame(frame string) {
+	p.mu.Lock()
+	p.write(frame)
+	p.mu.Unlock()
+}
+
 // SendSeq writes a viewer event carrying a sequence number now and records the number, so that a
 // later delivery of the same or an older event is skipped.
 func (p *Peer) SendSeq(event string, payload []byte, seq int64) {

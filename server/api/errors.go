@@ -1,0 +1,75 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/protocol/rest"
+	"github.com/pizzapi/pizzapi/server/accounts"
+	"github.com/pizzapi/pizzapi/server/core"
+	"github.com/pizzapi/pizzapi/server/live"
+	"github.com/pizzapi/pizzapi/server/store"
+)
+
+// httpError is a failure with the status and message the client sees.
+type httpError struct {
+	status  int
+	message string
+}
+
+// Error returns the message.
+func (e *httpError) Error() string { return e.message }
+
+func errorf(status int, message string) *httpError {
+	return &httpError{status: status, message: message}
+}
+
+var (
+	errUnauthorized = errorf(http.StatusUnauthorized, "Unauthorized")
+	errForbidden    = errorf(http.StatusForbidden, "Forbidden")
+)
+
+// fail writes err as a JSON error response. Errors the client caused carry their own status and
+// message; anything else is logged and answered with a generic 500.
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	body := rest.ErrorResponse{}
+	status := http.StatusInternalServerError
+	var (
+		he  *httpError
+		ve  *protocol.ValidationError
+		ce  *core.Error
+		ie  *accounts.InputError
+		mbe *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &he):
+		status, body.Error = he.status, he.message
+	case errors.As(err, &mbe):
+		status, body.Error = http.StatusRequestEntityTooLarge, "Request body is larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes"
+	case errors.As(err, &ve):
+		status, body.Error, body.Pointer = http.StatusBadRequest, ve.Message, protocol.Some(ve.Pointer)
+	case errors.As(err, &ce):
+		status, body.Error = ce.Status, ce.Message
+	case errors.As(err, &ie):
+		status, body.Error = http.StatusBadRequest, ie.Message
+	case errors.Is(err, accounts.ErrUnauthorized):
+		status, body.Error = http.StatusUnauthorized, "Unauthorized"
+	case errors.Is(err, accounts.ErrBadCredentials):
+		status, body.Error = http.StatusUnauthorized, "Invalid email or password"
+	case errors.Is(err, accounts.ErrSignupDisabled):
+		status, body.Error = http.StatusForbidden, "Sign-up is disabled on this relay"
+	case errors.Is(err, live.ErrNotFound), errors.Is(err, store.ErrNotFound):
+		status, body.Error = http.StatusNotFound, "Not found"
+	case errors.Is(err, context.DeadlineExceeded):
+		status, body.Error = http.StatusGatewayTimeout, "Timed out"
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		return // the client went away; nobody reads an answer
+	default:
+		a.Logger.Error("api request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		body.Error = "Internal server error"
+	}
+	writeJSON(w, status, &body)
+}
