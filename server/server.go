@@ -68,7 +68,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.core = core.New(core.Options{
 		BaseURL:        cfg.BaseURL,
 		EphemeralTTL:   cfg.EphemeralTTL,
-		ReconnectGrace: 2 * time.Minute,
+		ReconnectGrace: cfg.ReconnectGrace,
 		SpawnWait:      5 * time.Second,
 		RequestTimeout: 15 * time.Second,
 		TerminalBuffer: 2000,

@@ -33,6 +33,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "redis-url", Usage: "redis:// URL to share live state and fan-out with other nodes", Sources: env("PIZZAPI_REDIS_URL")},
 			&cli.IntFlag{Name: "ephemeral-ttl-ms", Value: int(d.EphemeralTTL.Milliseconds()), Usage: "how long an ephemeral session lives without activity", Sources: env("PIZZAPI_EPHEMERAL_TTL_MS")},
 			&cli.IntFlag{Name: "sweep-interval-ms", Value: int(d.SweepInterval.Milliseconds()), Usage: "how often expired sessions and records are cleaned up", Sources: env("PIZZAPI_EPHEMERAL_SWEEP_MS")},
+			&cli.IntFlag{Name: "reconnect-grace-ms", Value: int(d.ReconnectGrace.Milliseconds()), Usage: "how long a session waits for its CLI to reconnect before it ends", Sources: env("PIZZAPI_RECONNECT_GRACE_MS")},
 			&cli.IntFlag{Name: "event-buffer-size", Value: d.EventBufferSize, Usage: "events kept per session for replay to reconnecting viewers", Sources: env("PIZZAPI_RELAY_EVENT_BUFFER_SIZE")},
 			&cli.IntFlag{Name: "event-ttl-ms", Value: int(d.EventTTL.Milliseconds()), Usage: "how long the history of a non-ephemeral session is kept", Sources: env("PIZZAPI_RELAY_EVENT_TTL_MS")},
 			&cli.IntFlag{Name: "max-message-bytes", Value: d.MaxMessageBytes, Usage: "largest Socket.IO event payload accepted", Sources: env("PIZZAPI_MAX_MESSAGE_BYTES")},
@@ -54,6 +55,7 @@ func serveCommand() *cli.Command {
 			cfg.RedisURL = cmd.String("redis-url")
 			cfg.EphemeralTTL = ms(cmd.Int("ephemeral-ttl-ms"))
 			cfg.SweepInterval = ms(cmd.Int("sweep-interval-ms"))
+			cfg.ReconnectGrace = ms(cmd.Int("reconnect-grace-ms"))
 			cfg.EventBufferSize = int(cmd.Int("event-buffer-size"))
 			cfg.EventTTL = ms(cmd.Int("event-ttl-ms"))
 			cfg.MaxMessageBytes = int(cmd.Int("max-message-bytes"))

@@ -30,6 +30,8 @@ type Config struct {
 	EphemeralTTL time.Duration
 	// SweepInterval is how often expired sessions, attachments and records are cleaned up.
 	SweepInterval time.Duration
+	// ReconnectGrace is how long a session waits for its CLI after the connection dropped.
+	ReconnectGrace time.Duration
 	// EventBufferSize is how many events of a session the relay keeps for gap replay.
 	EventBufferSize int
 	// EventTTL is how long the history of a non-ephemeral session is kept after its last event.
@@ -62,6 +64,7 @@ func Default() Config {
 		DataDir:            defaultDataDir(),
 		EphemeralTTL:       10 * time.Minute,
 		SweepInterval:      time.Minute,
+		ReconnectGrace:     2 * time.Minute,
 		EventBufferSize:    1000,
 		EventTTL:           24 * time.Hour,
 		MaxMessageBytes:    64 << 20,
@@ -81,28 +84,6 @@ func defaultDataDir() string {
 		return filepath.Join(home, ".local", "share", "pizzapi")
 	}
 	return "pizzapi-data"
-}
-
-// Env lists the environment variables that override settings, each with the flag it mirrors.
-var Env = map[string]string{
-	"PORT":                                   "port",
-	"PIZZAPI_HOST":                           "host",
-	"PIZZAPI_BASE_URL":                       "base-url",
-	"PIZZAPI_DATA_DIR":                       "data-dir",
-	"PIZZAPI_DATABASE_URL":                   "database-url",
-	"PIZZAPI_REDIS_URL":                      "redis-url",
-	"PIZZAPI_EPHEMERAL_TTL_MS":               "ephemeral-ttl",
-	"PIZZAPI_EPHEMERAL_SWEEP_MS":             "sweep-interval",
-	"PIZZAPI_RELAY_EVENT_BUFFER_SIZE":        "event-buffer-size",
-	"PIZZAPI_RELAY_EVENT_TTL_MS":             "event-ttl",
-	"PIZZAPI_MAX_MESSAGE_BYTES":              "max-message-bytes",
-	"PIZZAPI_ATTACHMENT_MAX_FILE_SIZE_BYTES": "attachment-max-bytes",
-	"PIZZAPI_ATTACHMENT_TTL_MS":              "attachment-ttl",
-	"PIZZAPI_DISABLE_SIGNUP":                 "disable-signup",
-	"PIZZAPI_CORS_ORIGINS":                   "cors-origins",
-	"PIZZAPI_TRUST_PROXY":                    "trust-proxy",
-	"PIZZAPI_LOG_LEVEL":                      "log-level",
-	"PIZZAPI_LOG_FORMAT":                     "log-format",
 }
 
 // Validate checks the settings and fills in what derives from others (the base URL).
@@ -134,7 +115,7 @@ func (c *Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"ephemeral TTL", c.EphemeralTTL}, {"sweep interval", c.SweepInterval}, {"event TTL", c.EventTTL}, {"attachment TTL", c.AttachmentTTL}} {
+	}{{"ephemeral TTL", c.EphemeralTTL}, {"sweep interval", c.SweepInterval}, {"reconnect grace", c.ReconnectGrace}, {"event TTL", c.EventTTL}, {"attachment TTL", c.AttachmentTTL}} {
 		if d.v <= 0 {
 			return fmt.Errorf("%s must be positive", d.name)
 		}

@@ -1,0 +1,126 @@
+package core
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pizzapi/pizzapi/server/bus"
+	"github.com/pizzapi/pizzapi/server/live"
+	"github.com/pizzapi/pizzapi/server/store/sqlite"
+)
+
+// fakeConn is an in-process connection that records what the core sends it.
+type fakeConn struct {
+	id string
+	mu sync.Mutex
+	in []string // events received, by name
+}
+
+func (f *fakeConn) Deliver(m *bus.Message) {
+	f.mu.Lock()
+	f.in = append(f.in, m.Event)
+	f.mu.Unlock()
+}
+func (f *fakeConn) Send(event string, _ []byte) error {
+	f.Deliver(&bus.Message{Event: event})
+	return nil
+}
+func (f *fakeConn) ID() string                              { return f.id }
+func (f *fakeConn) SendSeq(event string, p []byte, _ int64) { _ = f.Send(event, p) }
+func (f *fakeConn) Pause()                                  {}
+func (f *fakeConn) Resume(int64)                            {}
+func (f *fakeConn) OnControl(func(*bus.Message))            {}
+func (f *fakeConn) Close()                                  {}
+
+// countingBus counts viewer-count queries.
+type countingBus struct {
+	*bus.Local
+	counts atomic.Int64
+}
+
+func (b *countingBus) Count(ctx context.Context, topic string) (int, error) {
+	b.counts.Add(1)
+	return b.Local.Count(ctx, topic)
+}
+
+// recordingNotifier keeps the notifications it is given.
+type recordingNotifier struct{ got chan Notification }
+
+func (r *recordingNotifier) Notify(_ context.Context, n Notification) { r.got <- n }
+
+func newTestCore(t *testing.T) (*Core, *countingBus, *recordingNotifier) {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	b := &countingBus{Local: bus.NewLocal()}
+	n := &recordingNotifier{got: make(chan Notification, 10)}
+	c := New(Options{BaseURL: "http://relay", EphemeralTTL: time.Minute, ReconnectGrace: time.Minute, SpawnWait: time.Second,
+		RequestTimeout: time.Second, TerminalBuffer: 10, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		live.NewMemory(100), db, b, n, nil)
+	t.Cleanup(c.Close)
+	return c, b, n
+}
+
+func dispatch(t *testing.T, h interface {
+	Dispatch(context.Context, string, []byte) ([]byte, error)
+}, event, payload string) []byte {
+	t.Helper()
+	ack, err := h.Dispatch(context.Background(), event, []byte(payload))
+	if err != nil {
+		t.Fatalf("%s: %v", event, err)
+	}
+	return ack
+}
+
+// TestPushDecision: only agent_end, AskUserQuestion and cli_error notify, only when nobody is
+// watching, and the common events are decided on their type alone (no viewer count).
+func TestPushDecision(t *testing.T) {
+	c, b, n := newTestCore(t)
+	h := c.ConnectCLI(&fakeConn{id: "cli"}, User{ID: "u1", Name: "Ada"})
+	dispatch(t, h, "register", `{"sessionId":"s1","cwd":"/"}`)
+	h.mu.Lock()
+	token := h.token
+	h.mu.Unlock()
+	event := func(seq int, inner string) {
+		dispatch(t, h, "event", `{"sessionId":"s1","token":"`+token+`","seq":`+strconv.Itoa(seq)+`,"event":`+inner+`}`)
+	}
+	before := b.counts.Load()
+	for i := 1; i <= 50; i++ {
+		event(i, `{"type":"message_update","assistantMessageEvent":{"type":"text_delta"}}`)
+	}
+	event(51, `{"type":"tool_execution_start","toolName":"bash","args":{}}`)
+	if got := b.counts.Load() - before; got != 0 {
+		t.Fatalf("%d viewer counts for events that never notify", got)
+	}
+	event(52, `{"type":"agent_end","messages":[]}`)
+	select {
+	case got := <-n.got:
+		if got.Kind != NotifyAgentFinished || got.UserID != "u1" || got.SessionID != "s1" {
+			t.Fatalf("notification %+v", got)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no notification for agent_end")
+	}
+	event(53, `{"type":"tool_execution_start","toolName":"AskUserQuestion","args":{"question":"Which branch?"}}`)
+	if got := <-n.got; got.Kind != NotifyAgentNeedsInput || got.Body != "Which branch?" {
+		t.Fatalf("notification %+v", got)
+	}
+	// With a viewer watching, nothing is sent.
+	c.bus.Join(bus.SessionViewers+"s1", &fakeConn{id: "viewer"})
+	event(54, `{"type":"cli_error","message":"boom"}`)
+	select {
+	case got := <-n.got:
+		t.Fatalf("notified while watched: %+v", got)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
