@@ -55,6 +55,17 @@ type Client struct {
 
 // Dial starts connecting and returns at once; Handler.OnConnect reports success.
 func Dial(o Options, h Handler) (*Client, error) {
+	c, err := New(o, h)
+	if err != nil {
+		return nil, err
+	}
+	c.Connect()
+	return c, nil
+}
+
+// New prepares a connection without starting it, so that the caller can keep the Client where
+// its handler finds it before any event arrives; Connect starts it.
+func New(o Options, h Handler) (*Client, error) {
 	base := strings.TrimRight(o.URL, "/")
 	base = strings.Replace(strings.Replace(base, "ws://", "http://", 1), "wss://", "https://", 1)
 	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
@@ -74,6 +85,7 @@ func Dial(o Options, h Handler) (*Client, error) {
 		opts.SetReconnectionDelayMax(float64(orDefault(o.ReconnectDelayMax, 30*time.Second).Milliseconds()))
 	}
 	opts.SetTimeout(orDefault(o.ConnectTimeout, 5*time.Second))
+	opts.SetAutoConnect(false)
 	s, err := sio.Connect(base+o.Namespace, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s%s: %w", base, o.Namespace, err)
@@ -143,6 +155,9 @@ func rawArg(a any) []byte {
 		return b
 	}
 }
+
+// Connect starts connecting (once); Handler.OnConnect reports success.
+func (c *Client) Connect() { c.s.Connect() }
 
 // Send emits an event with one JSON payload. It implements protocol.Sender.
 func (c *Client) Send(event string, payload []byte) error {

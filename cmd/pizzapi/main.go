@@ -22,6 +22,8 @@ func main() {
 		Version: version,
 		Commands: []*cli.Command{
 			serveCommand(),
+			loginCommand(),
+			watchCommand(),
 		},
 	}
 	// Signals are handled here, explicitly: the Socket.IO client library installs a handler of its

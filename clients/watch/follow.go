@@ -1,0 +1,194 @@
+package watch
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pizzapi/pizzapi/clients/sioclient"
+	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/protocol/viewer"
+)
+
+// Options configures a watch.
+type Options struct {
+	URL    string
+	APIKey string
+	// Out receives the rendered output; Color turns on ANSI colours.
+	Out   io.Writer
+	Color bool
+	// Input, when set, is read line by line and each line sent as collab input.
+	Input io.Reader
+}
+
+// ErrUnauthorized is returned when the relay refuses the API key.
+var ErrUnauthorized = errors.New("the relay refused the API key: run `pizzapi login`")
+
+// follower watches one session.
+type follower struct {
+	viewer.UnimplementedClientHandler
+	r       *Renderer
+	client  *sioclient.Client
+	mu      sync.Mutex
+	lastSeq int64
+	synced  bool
+	done    chan error
+}
+
+// Follow prints one session until it ends (nil), ctx ends (nil) or the relay refuses (error).
+// It reconnects by itself and, with the last sequence number it saw, gets exactly what it missed.
+func Follow(ctx context.Context, o Options, sessionID string) error {
+	f := &follower{r: NewRenderer(o.Out, o.Color), done: make(chan error, 1)}
+	c, err := sioclient.New(sioclient.Options{
+		URL: o.URL, Namespace: viewer.Namespace, Reconnect: true,
+		Auth: map[string]any{"apiKey": o.APIKey, "sessionId": sessionID},
+	}, sioclient.Handler{
+		OnConnectError: func(err error) {
+			if err.Error() == "unauthorized" {
+				f.finish(ErrUnauthorized)
+			}
+		},
+		OnDisconnect: func(reason string) {
+			if reason == "io server disconnect" {
+				f.finish(nil)
+				return
+			}
+			f.r.Line("connection lost (%s); reconnecting…", reason)
+		},
+		OnEvent: func(event string, payload []byte) {
+			if _, err := viewer.DispatchClient(ctx, f, event, payload); err != nil {
+				f.r.Line("unexpected %s event: %v", event, err)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	f.client = c
+	c.Connect()
+	defer c.Close()
+	if o.Input != nil {
+		go f.sendInput(ctx, o.Input)
+	}
+	select {
+	case err := <-f.done:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+func (f *follower) finish(err error) {
+	select {
+	case f.done <- err:
+	default:
+	}
+}
+
+// Connected implements viewer.ClientHandler.
+func (f *follower) Connected(_ context.Context, p *viewer.SessionConnected) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p.ReplayOnly.Or(false) {
+		f.r.Line("session %s is not live; showing its last state", p.SessionID)
+		return nil
+	}
+	if seq, ok := p.LastSeq.Get(); ok {
+		f.lastSeq = seq
+	}
+	if !f.synced {
+		name := ""
+		if n, _ := p.SessionName.Get(); n != nil {
+			name = " (" + *n + ")"
+		}
+		f.r.Line("watching session %s%s", p.SessionID, name)
+	} else {
+		f.r.Line("reconnected")
+	}
+	f.synced = true
+	return nil
+}
+
+// Event implements viewer.ClientHandler: events are printed once each, in order; a gap asks the
+// relay for what is missing.
+func (f *follower) Event(_ context.Context, p *viewer.ViewerEvent) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	seq, numbered := p.Seq.Get()
+	if numbered {
+		switch {
+		case seq <= f.lastSeq && p.Event.Type != "session_active" && p.Event.Type != "heartbeat":
+			return nil
+		case seq > f.lastSeq+1:
+			resync := viewer.Resync{LastSeq: protocol.Some(f.lastSeq)}
+			return f.client.Send(viewer.EventResync, resync.AppendJSON(nil))
+		}
+		f.lastSeq = max(f.lastSeq, seq)
+		f.client.SetAuth("lastSeq", f.lastSeq)
+	}
+	f.r.Event(p.Event.Raw)
+	return nil
+}
+
+// Disconnected implements viewer.ClientHandler: the session ended.
+func (f *follower) Disconnected(_ context.Context, p *viewer.Disconnected) error {
+	f.r.Line("%s", p.Reason)
+	f.finish(nil)
+	return nil
+}
+
+// ExecResult implements viewer.ClientHandler.
+func (f *follower) ExecResult(_ context.Context, p *protocol.ExecResult) error {
+	if p.OK {
+		f.r.Line("%s: done", p.Command)
+	} else {
+		f.r.Line("%s failed: %s", p.Command, p.Error.Or("unknown error"))
+	}
+	return nil
+}
+
+// Error implements viewer.ClientHandler.
+func (f *follower) Error(_ context.Context, p *protocol.ErrorMessage) error {
+	f.r.Line("relay: %s", p.Message)
+	return nil
+}
+
+// sendInput sends each line of in as collab input ("/stop" aborts the agent).
+func (f *follower) sendInput(ctx context.Context, in io.Reader) {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	n := 0
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var event string
+		var payload []byte
+		if line == "/stop" {
+			n++
+			event = viewer.EventExec
+			payload = (&protocol.Exec{ID: fmt.Sprintf("watch-%d", n), Command: "abort"}).AppendJSON(nil)
+		} else {
+			event = viewer.EventInput
+			payload = (&protocol.Input{Text: line, Client: protocol.Some("cli")}).AppendJSON(nil)
+		}
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		raw, err := f.client.SendWithAck(actx, event, payload)
+		cancel()
+		var ack viewer.CommandAck
+		switch {
+		case err != nil:
+			f.r.Line("not sent: %v", err)
+		case ack.UnmarshalJSON(raw) != nil:
+			f.r.Line("unexpected answer: %s", raw)
+		case !ack.OK:
+			f.r.Line("not delivered: %s", ack.Error.Or("unknown reason"))
+		}
+	}
+}

@@ -1,0 +1,5 @@
+package watch
+
+import "io"
+
+func newPipe() (*io.PipeReader, *io.PipeWriter) { return io.Pipe() }

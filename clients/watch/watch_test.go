@@ -1,0 +1,117 @@
+package watch
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pizzapi/pizzapi/protocol/relay"
+	"github.com/pizzapi/pizzapi/server/servertest"
+)
+
+// syncBuffer is a bytes.Buffer safe for the renderer's goroutine and the test's.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitFor(t *testing.T, out *syncBuffer, want string) {
+	t.Helper()
+	deadline := time.Now().Add(servertest.Timeout)
+	for !strings.Contains(out.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("output lacks %q:\n%s", want, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRenderer(t *testing.T) {
+	var b bytes.Buffer
+	r := NewRenderer(&b, false)
+	for _, ev := range []string{
+		`{"type":"session_active","state":{"messages":[{"role":"user","content":"fix the test"},{"role":"assistant","content":[{"type":"text","text":"On it."}]}]}}`,
+		`{"type":"heartbeat","active":true,"model":{"provider":"anthropic","id":"opus"}}`,
+		`{"type":"message_update","assistantMessageEvent":{"type":"thinking_delta","delta":"hmm"}}`,
+		`{"type":"message_update","assistantMessageEvent":{"type":"text_delta","delta":"Hel"}}`,
+		`{"type":"message_update","assistantMessageEvent":{"type":"text_delta","delta":"lo"}}`,
+		`{"type":"message_end","message":{"role":"assistant","content":[{"type":"thinking","thinking":"hmm","durationSeconds":2}]}}`,
+		`{"type":"tool_execution_start","toolName":"bash","args":{"command":"go test"}}`,
+		`{"type":"tool_execution_end","toolName":"bash","result":{"content":[{"type":"text","text":"ok"}]},"isError":false}`,
+		`{"type":"todo_update","todos":[{"content":"write code","status":"completed"},{"content":"test","status":"pending"}]}`,
+		`{"type":"agent_end","messages":[]}`,
+	} {
+		r.Event([]byte(ev))
+	}
+	want := "user: fix the test\nassistant: On it.\nmodel: anthropic/opus\nthinking: hmm\nassistant: Hello\n(thought for 2s)\n" +
+		"▶ bash {\"command\":\"go test\"}\n✓ bash ok\ntodo:\n  [x] write code\n  [ ] test\n— agent finished —\n"
+	if b.String() != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestFollowAndList: watch follows a live session (snapshot, then streamed events), sends typed
+// input to the agent, and lists sessions from the hub.
+func TestFollowAndList(t *testing.T) {
+	n := servertest.Start(t)
+	u := n.NewUser(t)
+	c := n.Dial(t, "/relay", servertest.DialOptions{User: &u})
+	var reg relay.Registered
+	_ = reg.UnmarshalJSON(c.Ack(t, "register", map[string]any{"sessionId": "s-watch", "cwd": "/w", "sessionName": "demo"}))
+	send := func(seq int, inner string) {
+		c.Emit(t, "event", fmt.Sprintf(`{"sessionId":"s-watch","token":%q,"seq":%d,"event":%s}`, reg.Token, seq, inner))
+	}
+	send(1, `{"type":"session_active","state":{"messages":[{"role":"user","content":"hello agent"}]}}`)
+	c.Next(t, "event_ack")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	inR, inW := newPipe()
+	done := make(chan error, 1)
+	go func() { done <- Follow(ctx, Options{URL: n.URL, APIKey: u.APIKey, Out: &out, Input: inR}, "s-watch") }()
+	waitFor(t, &out, "user: hello agent")
+	send(2, `{"type":"message_update","assistantMessageEvent":{"type":"text_delta","delta":"Hi there"}}`)
+	waitFor(t, &out, "assistant: Hi there")
+	fmt.Fprintln(inW, "please continue")
+	if in := c.Next(t, "input"); !strings.Contains(string(in), `"text":"please continue"`) {
+		t.Fatalf("input %s", in)
+	}
+	var list syncBuffer
+	go func() { _ = List(ctx, Options{URL: n.URL, APIKey: u.APIKey, Out: &list}) }()
+	waitFor(t, &list, "s-watch")
+	waitFor(t, &list, "demo")
+	c.Emit(t, "session_end", map[string]any{"sessionId": "s-watch", "token": reg.Token})
+	waitFor(t, &list, "- s-watch ended")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(servertest.Timeout):
+		t.Fatal("watch did not end with the session")
+	}
+	if !strings.Contains(out.String(), "Session ended") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	// A wrong key is an error, not a retry loop.
+	if err := Follow(context.Background(), Options{URL: n.URL, APIKey: "pzp_bad", Out: &out}, "s-watch"); err != ErrUnauthorized {
+		t.Fatalf("bad key: %v", err)
+	}
+}
