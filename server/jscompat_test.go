@@ -216,7 +216,7 @@ type dispatchFunc func(ctx context.Context, event string, payload []byte) error
 
 // checkContract decodes every server event the socket received with the namespace's generated
 // client decoder: each must be an event of the contract with a payload that matches it, and
-// carry exactly one argument.
+// carry exactly one argument (plus, on the first event of a connection, the recovery offset).
 func (s jsSocket) checkContract(t *testing.T, who string, dispatch dispatchFunc) {
 	t.Helper()
 	for i, e := range s.Log {

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
@@ -45,10 +46,13 @@ type Server struct {
 	io       *socket.Server
 	http     *http.Server
 	handler  http.Handler
+	app      atomic.Pointer[http.Handler] // Socket.IO, REST and the web app, once ready
+	cluster  *cluster                     // nil for a single node
 
+	ready     atomic.Bool
 	closing   atomic.Bool
-	stopSweep context.CancelFunc
-	sweepDone chan struct{}
+	stop      context.CancelFunc // ends the background loops
+	loops     sync.WaitGroup
 	closeOnce sync.Once
 }
 
@@ -62,23 +66,57 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if s.db, err = openStore(ctx, cfg); err != nil {
 		return nil, err
 	}
-	s.live = live.NewMemory(cfg.EventBufferSize)
-	s.bus = bus.NewLocal()
 	s.accounts = accounts.New(s.db, cfg.DisableSignup)
+	s.handler = s.routes()
+	bg, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	if cfg.RedisURL == "" {
+		s.start(live.NewMemory(cfg.EventBufferSize), bus.NewLocal(), uuid.NewString())
+		return s, nil
+	}
+	if s.cluster, err = newCluster(cfg, log); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	// Serve /health (not ready) while Redis is being reached; everything else waits for it.
+	s.loops.Add(1)
+	go func() {
+		defer s.loops.Done()
+		ls, b, err := s.cluster.connect(bg, storeIdentity(cfg))
+		if err != nil {
+			if bg.Err() == nil {
+				log.Error("cannot join the cluster", "error", err)
+			}
+			return
+		}
+		s.start(ls, b, s.cluster.node)
+	}()
+	return s, nil
+}
+
+// start builds the relay on its live state and bus and opens the node for clients.
+func (s *Server) start(ls live.Store, b bus.Bus, node string) {
+	s.live, s.bus = ls, b
 	s.core = core.New(core.Options{
-		BaseURL:        cfg.BaseURL,
-		EphemeralTTL:   cfg.EphemeralTTL,
-		ReconnectGrace: cfg.ReconnectGrace,
+		NodeID:         node,
+		BaseURL:        s.cfg.BaseURL,
+		EphemeralTTL:   s.cfg.EphemeralTTL,
+		ReconnectGrace: s.cfg.ReconnectGrace,
 		SpawnWait:      5 * time.Second,
 		RequestTimeout: 15 * time.Second,
 		TerminalBuffer: 2000,
-		Logger:         log,
-	}, s.live, s.db, s.bus, logNotifier{log}, s.metrics)
+		Logger:         s.log,
+	}, s.live, s.db, s.bus, logNotifier{s.log}, s.metrics)
 	s.io = s.newSocketServer()
 	s.mountNamespaces()
-	s.handler = s.routes()
-	return s, nil
+	app := s.appRoutes()
+	s.app.Store(&app)
+	s.ready.Store(true)
+	s.log.Info("relay node ready", "node", node, "cluster", s.cluster != nil)
 }
+
+// Ready reports whether the node serves clients (a cluster node waits for Redis first).
+func (s *Server) Ready() bool { return s.ready.Load() }
 
 // openStore opens PostgreSQL when a database URL is configured, the SQLite file otherwise.
 func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
@@ -97,6 +135,9 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	return db, nil
 }
 
+// recoveryWindow is how long a disconnected Socket.IO session can be recovered.
+const recoveryWindow = 2 * time.Minute
+
 // newSocketServer configures the Socket.IO server: both transports, the raw-JSON parser, the
 // message size cap, CORS for the browser origins, and refusal of new connections while closing.
 func (s *Server) newSocketServer() *socket.Server {
@@ -109,6 +150,16 @@ func (s *Server) newSocketServer() *socket.Server {
 	// gets a clear error event instead of a dropped connection.
 	o.SetMaxHttpBufferSize(int64(s.cfg.MaxMessageBytes) + 1<<20)
 	o.SetCors(&types.Cors{Origin: s.cfg.Origins(), Credentials: true})
+	// Connection State Recovery: a client back within two minutes keeps its socket id, on any node
+	// of a cluster (the sessions are kept in Redis by the streams adapter). The relay's own
+	// recovery (viewer lastSeq replay, CLI resume) does the rest.
+	csr := &socket.ConnectionStateRecovery{}
+	csr.SetMaxDisconnectionDuration(int64(recoveryWindow / time.Millisecond))
+	csr.SetSkipMiddlewares(true)
+	o.SetConnectionStateRecovery(csr)
+	if s.cluster != nil {
+		o.SetAdapter(s.cluster.adapter())
+	}
 	o.SetAllowRequest(func(*types.HttpContext) error {
 		if s.closing.Load() {
 			return errors.New("server shutting down")
@@ -131,8 +182,9 @@ func (s *Server) Accounts() *accounts.Accounts { return s.accounts }
 func (s *Server) Serve(ln net.Listener) error {
 	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	ctx, cancel := context.WithCancel(context.Background())
-	s.stopSweep = cancel
-	s.sweepDone = make(chan struct{})
+	prev := s.stop
+	s.stop = func() { cancel(); prev() }
+	s.loops.Add(1)
 	go s.maintain(ctx)
 	err := s.http.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
@@ -148,22 +200,27 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.closeOnce.Do(func() {
 		s.closing.Store(true)
-		done := make(chan struct{})
-		s.io.Close(func(error) { close(done) })
-		select {
-		case <-done:
-		case <-ctx.Done():
+		s.stop()
+		if s.ready.Load() {
+			done := make(chan struct{})
+			s.io.Close(func(error) { close(done) })
+			select {
+			case <-done:
+			case <-ctx.Done():
+			}
 		}
 		if s.http != nil {
 			err = s.http.Shutdown(ctx)
 		}
-		if s.stopSweep != nil {
-			s.stopSweep()
-			<-s.sweepDone
+		s.loops.Wait()
+		if s.ready.Load() {
+			s.core.Close()
+			if cerr := s.bus.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
 		}
-		s.core.Close()
-		if cerr := s.bus.Close(); cerr != nil && err == nil {
-			err = cerr
+		if s.cluster != nil {
+			s.cluster.close()
 		}
 		if cerr := s.db.Close(); cerr != nil && err == nil {
 			err = cerr
@@ -172,18 +229,31 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// maintain runs the periodic cleanup: expired sessions, pruned records, expired browser
-// sessions (and, through the API, expired attachments).
+// maintain runs the periodic work: the cleanup sweep and, in a cluster, refreshing the live
+// records of the connections this node holds.
 func (s *Server) maintain(ctx context.Context) {
-	defer close(s.sweepDone)
-	t := time.NewTicker(s.cfg.SweepInterval)
-	defer t.Stop()
+	defer s.loops.Done()
+	sweep := time.NewTicker(s.cfg.SweepInterval)
+	defer sweep.Stop()
+	touch := time.NewTicker(time.Minute)
+	defer touch.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			s.sweep(ctx)
+		case <-sweep.C:
+			if s.ready.Load() {
+				s.sweep(ctx)
+			}
+		case <-touch.C:
+			if s.ready.Load() {
+				if d := s.core.TouchInterval(); d > 0 {
+					touch.Reset(d)
+				}
+				if err := s.core.Touch(ctx); err != nil {
+					s.log.Warn("refreshing live records", "error", err)
+				}
+			}
 		}
 	}
 }

@@ -211,6 +211,10 @@ func (c *Client) SetAuth(key string, value any) {
 // Connected reports whether the socket is connected now.
 func (c *Client) Connected() bool { return c.s.Connected() }
 
+// Recovered reports whether the last connection recovered the previous Socket.IO session (same
+// socket id, missed packets delivered) instead of starting a new one.
+func (c *Client) Recovered() bool { return c.s.Recovered() }
+
 // ID returns the socket id ("" while disconnected).
 func (c *Client) ID() string { return c.s.Id() }
 

@@ -244,6 +244,9 @@ func newConn() *fakeConn {
 
 func (c *fakeConn) ID() string { return c.id }
 
+// Greet records the event like Send.
+func (c *fakeConn) Greet(event string, payload []byte) error { return c.Send(event, payload) }
+
 func (c *fakeConn) Send(event string, _ []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -91,3 +91,10 @@ type Bus interface {
 	// Close stops the bus.
 	Close() error
 }
+
+// Liveness is implemented by buses that know which relay nodes are running, so that the
+// connections of a node that died can be given up.
+type Liveness interface {
+	// Alive reports which of the nodes are running.
+	Alive(ctx context.Context, nodes []string) (map[string]bool, error)
+}

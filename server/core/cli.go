@@ -68,7 +68,7 @@ func (h *cliSocket) checkToken(token string) (string, error) {
 func (h *cliSocket) control(m *bus.Message) {
 	switch m.Control {
 	case bus.ControlReplace:
-		if m.From == h.conn.ID() {
+		if m.From == h.c.connID(h.conn) {
 			return
 		}
 		// Another connection resumed this session: this one is stale.
@@ -87,6 +87,9 @@ func (h *cliSocket) detach() string {
 	defer h.mu.Unlock()
 	id := h.sessionID
 	h.sessionID, h.token = "", ""
+	if id != "" {
+		h.c.held.removeSession(id)
+	}
 	return id
 }
 
@@ -116,7 +119,7 @@ func (h *cliSocket) Register(ctx context.Context, p *relay.Register) (*relay.Reg
 	var s *live.Session
 	resumed := false
 	if existing != nil && p.Resume.Or(false) {
-		s, err = c.resumeSession(ctx, id, token, h.conn.ID(), p)
+		s, err = c.resumeSession(ctx, id, token, c.connID(h.conn), p)
 		resumed = err == nil
 		if errors.Is(err, live.ErrNotFound) {
 			existing, err = nil, nil
@@ -129,7 +132,7 @@ func (h *cliSocket) Register(ctx context.Context, p *relay.Register) (*relay.Reg
 		if existing != nil {
 			c.endSession(ctx, id, reasonReconnected)
 		}
-		s, err = c.createSession(ctx, id, token, h.conn.ID(), h.user, p)
+		s, err = c.createSession(ctx, id, token, c.connID(h.conn), h.user, p)
 		if err != nil {
 			return nil, err
 		}
@@ -139,6 +142,7 @@ func (h *cliSocket) Register(ctx context.Context, p *relay.Register) (*relay.Reg
 	h.thinking.reset()
 	h.mu.Unlock()
 	c.bus.Join(bus.SessionCLI+id, h.conn)
+	c.held.addSession(id)
 
 	reg := &relay.Registered{
 		SessionID:   id,
@@ -149,7 +153,7 @@ func (h *cliSocket) Register(ctx context.Context, p *relay.Register) (*relay.Reg
 		Resumed:     protocol.Some(resumed),
 		AckedSeq:    protocol.Some(s.CLISeq),
 	}
-	if err := h.emit.Registered(reg); err != nil {
+	if err := h.conn.Greet(relay.EventRegistered, reg.AppendJSON(nil)); err != nil {
 		return nil, err
 	}
 	c.log.Info("session registered", "session", id, "user", h.user.ID, "resumed", resumed, "ackedSeq", s.CLISeq)
@@ -322,7 +326,7 @@ func (h *cliSocket) Disconnected(reason string) {
 	}
 	now := c.now()
 	s, err := c.live.UpdateSession(ctx, id, func(s *live.Session) error {
-		if s.Conn != h.conn.ID() {
+		if s.Conn != c.connID(h.conn) {
 			return errStale
 		}
 		s.Conn = ""

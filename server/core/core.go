@@ -24,6 +24,9 @@ type Conn interface {
 	protocol.Sender
 	// ID identifies the connection.
 	ID() string
+	// Greet sends the connection's first event in a way that lets the client recover its
+	// Socket.IO session after a short disconnection.
+	Greet(event string, payload []byte) error
 	// SendSeq sends a viewer event carrying a sequence number now.
 	SendSeq(event string, payload []byte, seq int64)
 	// Pause holds bus deliveries; Resume delivers those above afterSeq and goes live again.
@@ -74,6 +77,7 @@ type Core struct {
 
 	requests requests
 	timers   timers
+	held     held
 	nodeSub  *funcMember
 	fanout   FanoutObserver
 }

@@ -33,6 +33,7 @@ func (f *fakeConn) Send(event string, _ []byte) error {
 	return nil
 }
 func (f *fakeConn) ID() string                              { return f.id }
+func (f *fakeConn) Greet(event string, p []byte) error      { return f.Send(event, p) }
 func (f *fakeConn) SendSeq(event string, p []byte, _ int64) { _ = f.Send(event, p) }
 func (f *fakeConn) Pause()                                  {}
 func (f *fakeConn) Resume(int64)                            {}

@@ -26,7 +26,7 @@ func (c *Core) ConnectHub(ctx context.Context, conn Conn, u User) (*hubSocket, e
 		return nil, err
 	}
 	msg := hub.Sessions{Sessions: list}
-	if err := conn.Send(hub.EventSessions, msg.AppendJSON(nil)); err != nil {
+	if err := conn.Greet(hub.EventSessions, msg.AppendJSON(nil)); err != nil {
 		return nil, err
 	}
 	conn.Resume(0)

@@ -34,6 +34,7 @@ type runnerSocket struct {
 
 	mu       sync.Mutex
 	runnerID string
+	record   *live.Runner // what this socket registered, to put again if the store lost it
 }
 
 // ConnectRunner returns the handler of a new /runner socket.
@@ -53,8 +54,10 @@ func (h *runnerSocket) id() string {
 func (h *runnerSocket) control(m *bus.Message) {
 	if m.Control == bus.ControlReplace && m.From != h.conn.ID() {
 		h.mu.Lock()
+		id := h.runnerID
 		h.runnerID = ""
 		h.mu.Unlock()
+		h.c.held.removeRunner(id, h)
 		h.conn.Close()
 	}
 }
@@ -117,7 +120,7 @@ func (h *runnerSocket) RegisterRunner(ctx context.Context, p *runner.RegisterRun
 		}
 	}
 	r := &live.Runner{ID: id, UserID: h.user.ID, UserName: h.user.Name, Name: name, Roots: roots,
-		Skills: validSkills(p.Skills.Or(nil)), Conn: h.conn.ID(), ConnectedAt: now}
+		Skills: validSkills(p.Skills.Or(nil)), Conn: c.connID(h.conn), ConnectedAt: now}
 	if err := c.live.PutRunner(ctx, r); err != nil {
 		return err
 	}
@@ -127,10 +130,12 @@ func (h *runnerSocket) RegisterRunner(ctx context.Context, p *runner.RegisterRun
 	_, _ = c.bus.Publish(ctx, bus.Runner+id, &bus.Message{Nsp: runner.Namespace, Control: bus.ControlReplace, From: h.conn.ID()})
 	c.bus.Join(bus.Runner+id, h.conn)
 	h.mu.Lock()
-	h.runnerID = id
+	h.runnerID, h.record = id, r
 	h.mu.Unlock()
+	c.held.addRunner(id, h)
 	c.log.Info("runner registered", "runner", id, "user", h.user.ID, "name", name)
-	return h.emit.RunnerRegistered(&runner.RunnerRegistered{RunnerID: id})
+	reg := runner.RunnerRegistered{RunnerID: id}
+	return h.conn.Greet(runner.EventRunnerRegistered, reg.AppendJSON(nil))
 }
 
 // validSkills drops skills without a name, as PizzaPi does.
@@ -306,10 +311,11 @@ func (h *runnerSocket) Disconnected(string) {
 		return
 	}
 	c := h.c
+	c.held.removeRunner(id, h)
 	c.bus.Leave(bus.Runner+id, h.conn)
 	ctx, cancel := background()
 	defer cancel()
-	deleted, err := c.live.DeleteRunner(ctx, id, h.conn.ID())
+	deleted, err := c.live.DeleteRunner(ctx, id, c.connID(h.conn))
 	if err != nil || !deleted {
 		return
 	}

@@ -2,9 +2,11 @@ package core
 
 import (
 	"context"
+	"time"
 
 	"github.com/pizzapi/pizzapi/protocol/relay"
 	"github.com/pizzapi/pizzapi/server/bus"
+	"github.com/pizzapi/pizzapi/server/live"
 )
 
 // Sweep ends the sessions that are over: ephemeral sessions past their expiry (their CLI is told
@@ -17,6 +19,7 @@ func (c *Core) Sweep(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	now := c.now()
+	c.releaseDeadNodes(ctx, sessions, now)
 	ended := 0
 	for _, s := range sessions {
 		switch {
@@ -33,4 +36,43 @@ func (c *Core) Sweep(ctx context.Context) (int, error) {
 		}
 	}
 	return ended, nil
+}
+
+// releaseDeadNodes marks the sessions held by nodes that stopped running as disconnected, so that
+// their CLI can resume them elsewhere within the grace period and the sweep ends them after it.
+func (c *Core) releaseDeadNodes(ctx context.Context, sessions []*live.Session, now time.Time) {
+	lv, ok := c.bus.(bus.Liveness)
+	if !ok {
+		return
+	}
+	var nodes []string
+	seen := map[string]bool{}
+	for _, s := range sessions {
+		if n := nodeOf(s.Conn); s.Conn != "" && !seen[n] {
+			seen[n] = true
+			nodes = append(nodes, n)
+		}
+	}
+	alive, err := lv.Alive(ctx, nodes)
+	if err != nil {
+		c.log.Warn("checking relay nodes", "error", err)
+		return
+	}
+	for _, s := range sessions {
+		if s.Conn == "" || alive[nodeOf(s.Conn)] {
+			continue
+		}
+		conn := s.Conn
+		updated, err := c.live.UpdateSession(ctx, s.ID, func(s *live.Session) error {
+			if s.Conn != conn {
+				return errStale
+			}
+			s.Conn, s.DisconnectedAt, s.IsActive = "", &now, false
+			return nil
+		})
+		if err == nil {
+			*s = *updated
+			c.log.Info("session's relay node is gone; waiting for its CLI to resume", "session", s.ID, "node", nodeOf(conn))
+		}
+	}
 }

@@ -107,7 +107,7 @@ func (c *Core) ConnectTerminal(ctx context.Context, conn Conn, u User, auth *ter
 		_ = conn.Send(o.Event, o.Payload)
 	}
 	done := terminal.TerminalConnected{TerminalID: id}
-	_ = conn.Send(terminal.EventTerminalConnected, done.AppendJSON(nil))
+	_ = conn.Greet(terminal.EventTerminalConnected, done.AppendJSON(nil))
 	conn.Resume(0)
 	if t.Exited {
 		c.dropTerminalLater(id, terminalExitWatched)

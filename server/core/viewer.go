@@ -121,7 +121,7 @@ func (h *viewerSocket) catchUp(ctx context.Context, id string, lastSeq *int64, c
 		if err == nil && complete {
 			if connected {
 				hello.LastSeq = protocol.Some(*lastSeq)
-				_ = h.conn.Send(viewer.EventConnected, hello.AppendJSON(nil))
+				_ = h.conn.Greet(viewer.EventConnected, hello.AppendJSON(nil))
 			}
 			resume := *lastSeq
 			for _, e := range entries {
@@ -139,7 +139,7 @@ func (h *viewerSocket) catchUp(ctx context.Context, id string, lastSeq *int64, c
 	}
 	if connected {
 		hello.LastSeq = protocol.Some(seq)
-		_ = h.conn.Send(viewer.EventConnected, hello.AppendJSON(nil))
+		_ = h.conn.Greet(viewer.EventConnected, hello.AppendJSON(nil))
 	}
 	if hb != nil {
 		h.conn.SendSeq(viewer.EventEvent, viewerEventPayload(hb, seq, false), seq)

@@ -188,3 +188,13 @@ type Store interface {
 	// TakeLink returns and removes the pending link of a session.
 	TakeLink(ctx context.Context, sessionID string) (string, bool, error)
 }
+
+// Toucher is implemented by stores whose records of connected things (the sessions whose CLI, and
+// the runners and terminals whose daemon, a node holds) expire unless that node refreshes them, so
+// that the records of a node that died go away. Touch methods return the ids already gone.
+type Toucher interface {
+	TouchInterval() time.Duration
+	TouchSessions(ctx context.Context, ids ...string) ([]string, error)
+	TouchRunners(ctx context.Context, ids ...string) ([]string, error)
+	TouchTerminals(ctx context.Context, ids ...string) ([]string, error)
+}

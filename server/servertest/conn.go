@@ -35,6 +35,8 @@ type Conn struct {
 
 // DialOptions adjusts a connection.
 type DialOptions struct {
+	// URL overrides the node's URL (to connect through a Proxy).
+	URL string
 	Auth      map[string]any
 	User      *User // sends the user's API key when Auth has none, or its cookie with Cookie set
 	Cookie    bool
@@ -64,7 +66,11 @@ func (n *Node) dial(t testing.TB, nsp string, o DialOptions) *Conn {
 	for k, v := range o.Auth {
 		auth[k] = v
 	}
-	opts := sioclient.Options{URL: n.URL, Namespace: nsp, Auth: auth, Reconnect: o.Reconnect, ReconnectDelay: 100 * time.Millisecond, ReconnectDelayMax: 500 * time.Millisecond, ConnectTimeout: 2 * time.Second}
+	url := n.URL
+	if o.URL != "" {
+		url = o.URL
+	}
+	opts := sioclient.Options{URL: url, Namespace: nsp, Auth: auth, Reconnect: o.Reconnect, ReconnectDelay: 100 * time.Millisecond, ReconnectDelayMax: 500 * time.Millisecond, ConnectTimeout: 2 * time.Second}
 	if o.User != nil {
 		if o.Cookie {
 			opts.Header = o.User.CookieHeader()
@@ -219,6 +225,22 @@ func (c *Conn) Next(t testing.TB, name string) json.RawMessage {
 		t.Fatalf("no %q event; received %v", name, c.Names())
 	}
 	return got
+}
+
+// TryNext is Next without failing: it reports whether an event named name arrived within d.
+func (c *Conn) TryNext(name string, d time.Duration) (json.RawMessage, bool) {
+	var got json.RawMessage
+	ok := c.waitFor(d, func() bool {
+		for i, e := range c.events {
+			if e.Name == name {
+				got = e.Payload
+				c.events = append(c.events[:i], c.events[i+1:]...)
+				return true
+			}
+		}
+		return false
+	})
+	return got, ok
 }
 
 // NextInto is Next decoding the payload into v.

@@ -18,6 +18,8 @@ import (
 	"github.com/pizzapi/pizzapi/server"
 	"github.com/pizzapi/pizzapi/server/accounts"
 	"github.com/pizzapi/pizzapi/server/config"
+	"github.com/pizzapi/pizzapi/server/internal/pgtest"
+	"github.com/pizzapi/pizzapi/server/internal/redistest"
 )
 
 // Node is a running relay node.
@@ -29,8 +31,18 @@ type Node struct {
 }
 
 // Start runs a node on a free loopback port; mods adjust its configuration. The node is shut
-// down when the test ends.
+// down when the test ends. A cluster node (with a Redis URL) is waited for until it is ready.
 func Start(t testing.TB, mods ...func(*config.Config)) *Node {
+	t.Helper()
+	n := StartNotReady(t, mods...)
+	if n.Config.RedisURL != "" {
+		n.WaitReady(t)
+	}
+	return n
+}
+
+// StartNotReady runs a node without waiting for it to reach Redis.
+func StartNotReady(t testing.TB, mods ...func(*config.Config)) *Node {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Host = "127.0.0.1"
@@ -56,6 +68,40 @@ func Start(t testing.TB, mods ...func(*config.Config)) *Node {
 	go func() { n.errc <- srv.Serve(ln) }()
 	t.Cleanup(func() { n.Stop(t) })
 	return n
+}
+
+// WaitReady waits until a cluster node has reached Redis and serves clients.
+func (n *Node) WaitReady(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(Timeout)
+	for !n.Server.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("the node did not become ready")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// StartCluster runs count nodes that share a fresh Redis and a fresh PostgreSQL database (each
+// node keeps its own data directory for attachments).
+func StartCluster(t testing.TB, count int, mods ...func(*config.Config)) []*Node {
+	t.Helper()
+	return StartClusterOn(t, redistest.StartServer(t), count, mods...)
+}
+
+// StartClusterOn is StartCluster on a given Redis server (one the test can stop and restart).
+func StartClusterOn(t testing.TB, rds *redistest.Server, count int, mods ...func(*config.Config)) []*Node {
+	t.Helper()
+	redisURL := "redis://" + rds.Addr
+	dbURL := pgtest.Database(t)
+	nodes := make([]*Node, count)
+	for i := range nodes {
+		nodes[i] = Start(t, append([]func(*config.Config){func(c *config.Config) {
+			c.RedisURL = redisURL
+			c.DatabaseURL = dbURL
+		}}, mods...)...)
+	}
+	return nodes
 }
 
 // Stop shuts the node down (once) and checks that it stopped cleanly.

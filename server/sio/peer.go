@@ -4,6 +4,7 @@
 package sio
 
 import (
+	"encoding/json"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -69,6 +70,16 @@ func (p *Peer) sendFrame(frame string) {
 	p.mu.Lock()
 	p.write(frame)
 	p.mu.Unlock()
+}
+
+// Greet sends the connection's first event through Socket.IO's own path rather than straight to
+// the connection, so that it carries a Connection State Recovery offset: a client holding one can
+// recover its socket after a short disconnection. Call it before any other write.
+func (p *Peer) Greet(event string, payload []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.metrics.Delivered(p.nsp)
+	return p.s.Emit(event, json.RawMessage(payload))
 }
 
 // SendSeq writes a viewer event carrying a sequence number now and records the number, so that a

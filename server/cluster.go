@@ -1,0 +1,115 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+	sioredis "github.com/zishang520/socket.io/adapters/redis/v3"
+	"github.com/zishang520/socket.io/adapters/redis/v3/adapter"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"github.com/pizzapi/pizzapi/server/bus"
+	"github.com/pizzapi/pizzapi/server/config"
+	"github.com/pizzapi/pizzapi/server/live"
+	"github.com/pizzapi/pizzapi/server/live/redislive"
+)
+
+// keyPrefix starts every Redis key and channel of the relay.
+const keyPrefix = "pizzapi:"
+
+// cluster is a node's link to the other nodes: Redis for live state and fan-out.
+type cluster struct {
+	cfg  config.Config
+	log  *slog.Logger
+	node string
+	rdb  *redis.Client
+	addr string
+}
+
+func newCluster(cfg config.Config, log *slog.Logger) (*cluster, error) {
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis URL: %w", err)
+	}
+	opts.DialTimeout = 2 * time.Second
+	opts.ReadTimeout = 5 * time.Second
+	opts.WriteTimeout = 5 * time.Second
+	return &cluster{cfg: cfg, log: log, node: uuid.NewString(), rdb: redis.NewClient(opts), addr: opts.Addr}, nil
+}
+
+// connect waits for Redis (retrying with backoff until ctx ends), checks that the other nodes
+// keep durable data where this one does, and returns the shared live state and bus.
+func (c *cluster) connect(ctx context.Context, durable fmt.Stringer) (live.Store, bus.Bus, error) {
+	wait := 200 * time.Millisecond
+	for {
+		err := c.rdb.Ping(ctx).Err()
+		if err == nil {
+			break
+		}
+		c.log.Warn("waiting for Redis", "address", c.addr, "error", err, "retry", wait)
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 5*time.Second)
+	}
+	identity := durable.String()
+	nodes, err := bus.Nodes(ctx, c.rdb, keyPrefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	for node, other := range nodes {
+		if other != identity {
+			return nil, nil, fmt.Errorf("node %s shares this Redis but keeps durable data in %s, and this node in %s: "+
+				"nodes of a cluster must share one PostgreSQL database (--database-url)", node, other, identity)
+		}
+	}
+	ls := redislive.New(c.rdb, redislive.Options{Prefix: keyPrefix, HistorySize: c.cfg.EventBufferSize})
+	return ls, bus.NewRedis(c.rdb, c.node, identity, keyPrefix, c.log), nil
+}
+
+func (c *cluster) ping(ctx context.Context) error { return c.rdb.Ping(ctx).Err() }
+
+// adapter is the Socket.IO adapter of a cluster node: the Redis streams adapter, which keeps
+// Connection State Recovery sessions in Redis so that a client can recover on another node. The
+// relay's own messages do not go through it (see server/bus).
+func (c *cluster) adapter() socket.AdapterConstructor {
+	rc := sioredis.NewRedisClient(context.Background(), c.rdb)
+	_ = rc.On("error", func(args ...any) { c.log.Debug("socket.io adapter", "error", fmt.Sprint(args...)) })
+	opts := adapter.DefaultRedisStreamsAdapterOptions()
+	opts.SetStreamName(keyPrefix + "sio")
+	opts.SetChannelPrefix(keyPrefix + "sio")
+	opts.SetSessionKeyPrefix(keyPrefix + "sio:session:")
+	opts.SetMaxLen(100_000)
+	return &adapter.RedisStreamsAdapterBuilder{Redis: rc, Opts: opts}
+}
+
+func (c *cluster) close() { _ = c.rdb.Close() }
+
+// storeIdentity names where a node keeps durable data, to tell nodes that share it from nodes
+// that do not: the PostgreSQL server and database, or the SQLite file on this host.
+type storeIdentity config.Config
+
+func (s storeIdentity) String() string {
+	if s.DatabaseURL != "" {
+		u, err := url.Parse(s.DatabaseURL)
+		if err == nil {
+			return "postgres://" + u.Host + u.Path
+		}
+		return "postgres"
+	}
+	host, _ := os.Hostname()
+	path, err := filepath.Abs(filepath.Join(s.DataDir, "pizzapi.db"))
+	if err != nil {
+		path = s.DataDir
+	}
+	return "sqlite://" + host + path
+}

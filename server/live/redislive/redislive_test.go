@@ -1,0 +1,560 @@
+package redislive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/server/internal/redistest"
+	"github.com/pizzapi/pizzapi/server/live"
+	"github.com/pizzapi/pizzapi/server/live/livetest"
+)
+
+// client connects to addr; the client is closed when the test ends.
+func client(t testing.TB, addr string) *redis.Client {
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+var prefixes atomic.Int64
+
+// prefix returns a key prefix no other test of this process uses.
+func prefix() string { return fmt.Sprintf("t%d:", prefixes.Add(1)) }
+
+func TestConformance(t *testing.T) {
+	rdb := client(t, redistest.Start(t))
+	livetest.Run(t, func(t *testing.T) live.Store {
+		return New(rdb, Options{Prefix: prefix(), HistorySize: livetest.HistorySize})
+	})
+}
+
+// TestConformanceTwoNodes runs the suite with every call going to one of two clients (two relay
+// nodes) in turn.
+func TestConformanceTwoNodes(t *testing.T) {
+	addr := redistest.Start(t)
+	a, b := client(t, addr), client(t, addr)
+	livetest.Run(t, func(t *testing.T) live.Store {
+		p := prefix()
+		opts := Options{Prefix: p, HistorySize: livetest.HistorySize}
+		return &alternating{stores: []*Store{New(a, opts), New(b, opts)}}
+	})
+}
+
+// alternating sends each call to the next of several stores.
+type alternating struct {
+	stores []*Store
+	n      atomic.Uint64
+}
+
+func (m *alternating) next() *Store { return m.stores[m.n.Add(1)%uint64(len(m.stores))] }
+
+func (m *alternating) CreateSession(ctx context.Context, s *live.Session) error {
+	return m.next().CreateSession(ctx, s)
+}
+func (m *alternating) Session(ctx context.Context, id string) (*live.Session, error) {
+	return m.next().Session(ctx, id)
+}
+func (m *alternating) UpdateSession(ctx context.Context, id string, fn func(*live.Session) error) (*live.Session, error) {
+	return m.next().UpdateSession(ctx, id, fn)
+}
+func (m *alternating) DeleteSession(ctx context.Context, id string) (*live.Session, bool, error) {
+	return m.next().DeleteSession(ctx, id)
+}
+func (m *alternating) UserSessions(ctx context.Context, userID string) ([]*live.Session, error) {
+	return m.next().UserSessions(ctx, userID)
+}
+func (m *alternating) Sessions(ctx context.Context) ([]*live.Session, error) {
+	return m.next().Sessions(ctx)
+}
+func (m *alternating) Append(ctx context.Context, id string, cliSeq int64, typ string, event []byte, exp *time.Time) (int64, error) {
+	return m.next().Append(ctx, id, cliSeq, typ, event, exp)
+}
+func (m *alternating) History(ctx context.Context, id string, after int64) ([]live.Entry, bool, error) {
+	return m.next().History(ctx, id, after)
+}
+func (m *alternating) SetHeartbeat(ctx context.Context, id string, event []byte) error {
+	return m.next().SetHeartbeat(ctx, id, event)
+}
+func (m *alternating) SetState(ctx context.Context, id string, state []byte) error {
+	return m.next().SetState(ctx, id, state)
+}
+func (m *alternating) Snapshot(ctx context.Context, id string) ([]byte, []byte, int64, error) {
+	return m.next().Snapshot(ctx, id)
+}
+func (m *alternating) PutRunner(ctx context.Context, r *live.Runner) error {
+	return m.next().PutRunner(ctx, r)
+}
+func (m *alternating) Runner(ctx context.Context, id string) (*live.Runner, error) {
+	return m.next().Runner(ctx, id)
+}
+func (m *alternating) DeleteRunner(ctx context.Context, id, conn string) (bool, error) {
+	return m.next().DeleteRunner(ctx, id, conn)
+}
+func (m *alternating) UserRunners(ctx context.Context, userID string) ([]*live.Runner, error) {
+	return m.next().UserRunners(ctx, userID)
+}
+func (m *alternating) SetRunnerSkills(ctx context.Context, id string, skills []protocol.RunnerSkill) error {
+	return m.next().SetRunnerSkills(ctx, id, skills)
+}
+func (m *alternating) PutTerminal(ctx context.Context, t *live.Terminal) error {
+	return m.next().PutTerminal(ctx, t)
+}
+func (m *alternating) Terminal(ctx context.Context, id string) (*live.Terminal, error) {
+	return m.next().Terminal(ctx, id)
+}
+func (m *alternating) UpdateTerminal(ctx context.Context, id string, fn func(*live.Terminal) error) (*live.Terminal, error) {
+	return m.next().UpdateTerminal(ctx, id, fn)
+}
+func (m *alternating) DeleteTerminal(ctx context.Context, id string) (bool, error) {
+	return m.next().DeleteTerminal(ctx, id)
+}
+func (m *alternating) RunnerTerminals(ctx context.Context, runnerID string) ([]*live.Terminal, error) {
+	return m.next().RunnerTerminals(ctx, runnerID)
+}
+func (m *alternating) BufferOutput(ctx context.Context, id string, o live.Output, max int) error {
+	return m.next().BufferOutput(ctx, id, o, max)
+}
+func (m *alternating) TakeOutput(ctx context.Context, id string) ([]live.Output, error) {
+	return m.next().TakeOutput(ctx, id)
+}
+func (m *alternating) SetLink(ctx context.Context, sessionID, runnerID string, ttl time.Duration) error {
+	return m.next().SetLink(ctx, sessionID, runnerID, ttl)
+}
+func (m *alternating) TakeLink(ctx context.Context, sessionID string) (string, bool, error) {
+	return m.next().TakeLink(ctx, sessionID)
+}
+
+// TestTwoNodesAppend has two clients (two relay nodes) append to one session at the same time:
+// the sequence numbers are gap-free and the history holds the newest events in order.
+func TestTwoNodesAppend(t *testing.T) {
+	ctx := t.Context()
+	addr := redistest.Start(t)
+	p := prefix()
+	opts := Options{Prefix: p, HistorySize: 50}
+	nodes := []*Store{New(client(t, addr), opts), New(client(t, addr), opts)}
+	if err := nodes[0].CreateSession(ctx, &live.Session{ID: "s", UserID: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	const perWorker, workersPerNode = 100, 4
+	const total = perWorker * workersPerNode * 2
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seen := map[int64]string{}
+	for ni, node := range nodes {
+		for w := range workersPerNode {
+			wg.Go(func() {
+				for i := range perWorker {
+					ev := fmt.Sprintf(`{"node":%d,"w":%d,"i":%d}`, ni, w, i)
+					seq, err := node.Append(ctx, "s", 0, "x", []byte(ev), nil)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					if prev, dup := seen[seq]; dup {
+						t.Errorf("seq %d given to %s and %s", seq, prev, ev)
+					}
+					seen[seq] = ev
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for seq := int64(1); seq <= total; seq++ {
+		if _, ok := seen[seq]; !ok {
+			t.Fatalf("seq %d was not given (gap)", seq)
+		}
+	}
+	if len(seen) != total {
+		t.Fatalf("%d seqs given, want %d", len(seen), total)
+	}
+	entries, complete, err := nodes[1].History(ctx, "s", total-50)
+	if err != nil || !complete || len(entries) != 50 {
+		t.Fatalf("history: %d entries complete=%v %v", len(entries), complete, err)
+	}
+	for i, e := range entries {
+		if e.Seq != total-49+int64(i) || string(e.Event) != seen[e.Seq] {
+			t.Fatalf("history entry %d: seq %d %s, want %s", i, e.Seq, e.Event, seen[e.Seq])
+		}
+	}
+	// A viewer's last seq far in the future: nothing missed.
+	if entries, complete, err := nodes[0].History(ctx, "s", math.MaxInt64); err != nil || len(entries) != 0 || !complete {
+		t.Fatalf("history after MaxInt64: %d entries complete=%v %v", len(entries), complete, err)
+	}
+	// The stream is trimmed exactly.
+	if n := nodes[0].rdb.XLen(ctx, p+"history:s").Val(); n != 50 {
+		t.Fatalf("stream holds %d entries", n)
+	}
+	// Both nodes race to delete: one wins.
+	results := make(chan bool, 2)
+	for _, node := range nodes {
+		wg.Go(func() {
+			_, deleted, err := node.DeleteSession(ctx, "s")
+			if err != nil {
+				t.Error(err)
+			}
+			results <- deleted
+		})
+	}
+	wg.Wait()
+	if a, b := <-results, <-results; a == b {
+		t.Fatalf("deleted by both or neither: %v %v", a, b)
+	}
+}
+
+// TestRunnerTTL: a runner that its node touches survives past its TTL; one that nobody touches
+// (its node died) disappears, from the index too.
+func TestRunnerTTL(t *testing.T) {
+	ctx := t.Context()
+	rdb := client(t, redistest.Start(t))
+	// Touched every 100 ms, well within the TTL, so that a slow machine does not miss one.
+	ttl := 600 * time.Millisecond
+	st := New(rdb, Options{Prefix: prefix(), RunnerTTL: ttl, TerminalTTL: ttl})
+	if got := st.TouchInterval(); got != ttl/3 {
+		t.Fatalf("touch interval %v", got)
+	}
+	for _, id := range []string{"alive", "dead"} {
+		if err := st.PutRunner(ctx, &live.Runner{ID: id, UserID: "u", Conn: "c"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.PutTerminal(ctx, &live.Terminal{ID: "t-" + id, RunnerID: id}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.BufferOutput(ctx, "t-"+id, live.Output{Event: "terminal_data", Payload: []byte("x")}, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(2*ttl + 100*time.Millisecond)
+	for time.Now().Before(deadline) {
+		gone, err := st.TouchRunners(ctx, "alive")
+		if err != nil || len(gone) != 0 {
+			t.Fatalf("touching the live runner: %v %v", gone, err)
+		}
+		if gone, err := st.TouchTerminals(ctx, "t-alive"); err != nil || len(gone) != 0 {
+			t.Fatalf("touching the live terminal: %v %v", gone, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := st.Runner(ctx, "alive"); err != nil {
+		t.Fatalf("touched runner: %v", err)
+	}
+	if _, err := st.Runner(ctx, "dead"); !errors.Is(err, live.ErrNotFound) {
+		t.Fatalf("untouched runner: %v", err)
+	}
+	list, err := st.UserRunners(ctx, "u")
+	if err != nil || len(list) != 1 || list[0].ID != "alive" {
+		t.Fatalf("listed runners: %v %v", list, err)
+	}
+	if members := rdb.SMembers(ctx, st.userRunnersKey("u")).Val(); !slices.Equal(members, []string{"alive"}) {
+		t.Fatalf("stale index entries: %v", members)
+	}
+	if _, err := st.Terminal(ctx, "t-alive"); err != nil {
+		t.Fatalf("touched terminal: %v", err)
+	}
+	if out, _ := st.TakeOutput(ctx, "t-alive"); len(out) != 1 {
+		t.Fatalf("touched terminal's output: %v", out)
+	}
+	if _, err := st.Terminal(ctx, "t-dead"); !errors.Is(err, live.ErrNotFound) {
+		t.Fatalf("untouched terminal: %v", err)
+	}
+	if out, _ := st.TakeOutput(ctx, "t-dead"); len(out) != 0 {
+		t.Fatalf("untouched terminal's output: %v", out)
+	}
+	if terms, _ := st.RunnerTerminals(ctx, "dead"); len(terms) != 0 {
+		t.Fatalf("terminals of the dead runner: %v", terms)
+	}
+	if exists := rdb.Exists(ctx, st.runnerTerminalsKey("dead")).Val(); exists != 0 {
+		t.Fatal("the dead runner's terminal index is still there")
+	}
+	if terms, _ := st.RunnerTerminals(ctx, "alive"); len(terms) != 1 {
+		t.Fatalf("terminals of the live runner: %v", terms)
+	}
+	// Touch reports what is gone; the single forms say ErrNotFound.
+	if gone, err := st.TouchRunners(ctx, "alive", "dead"); err != nil || !slices.Equal(gone, []string{"dead"}) {
+		t.Fatalf("touch: %v %v", gone, err)
+	}
+	if err := st.TouchRunner(ctx, "dead"); !errors.Is(err, live.ErrNotFound) {
+		t.Fatalf("TouchRunner of a gone runner: %v", err)
+	}
+	if err := st.TouchTerminal(ctx, "t-dead"); !errors.Is(err, live.ErrNotFound) {
+		t.Fatalf("TouchTerminal of a gone terminal: %v", err)
+	}
+	if err := st.TouchRunner(ctx, "alive"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSessionTTL: sessions carry a safety TTL that writes and TouchSessions refresh; an expired
+// session leaves the indexes when they are listed.
+func TestSessionTTL(t *testing.T) {
+	ctx := t.Context()
+	rdb := client(t, redistest.Start(t))
+	ttl := 600 * time.Millisecond
+	st := New(rdb, Options{Prefix: prefix(), KeyTTL: ttl})
+	for _, id := range []string{"touched", "written", "idle"} {
+		if err := st.CreateSession(ctx, &live.Session{ID: id, UserID: "u"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Append(ctx, id, 1, "x", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(2*ttl + 100*time.Millisecond)
+	for time.Now().Before(deadline) {
+		if err := st.TouchSession(ctx, "touched"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Append(ctx, "written", 0, "x", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, id := range []string{"touched", "written"} {
+		if _, err := st.Session(ctx, id); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		if entries, _, err := st.History(ctx, id, 0); err != nil || len(entries) == 0 {
+			t.Fatalf("history of %s: %v %v", id, entries, err)
+		}
+	}
+	if _, err := st.Session(ctx, "idle"); !errors.Is(err, live.ErrNotFound) {
+		t.Fatalf("idle session: %v", err)
+	}
+	if n := rdb.Exists(ctx, st.historyKey("idle")).Val(); n != 0 {
+		t.Fatal("the idle session's history is still there")
+	}
+	all, _ := st.Sessions(ctx)
+	mine, _ := st.UserSessions(ctx, "u")
+	if len(all) != 2 || len(mine) != 2 {
+		t.Fatalf("listed %d and %d sessions", len(all), len(mine))
+	}
+	for _, set := range []string{st.sessionsKey(), st.userSessionsKey("u")} {
+		if members := rdb.SMembers(ctx, set).Val(); len(members) != 2 || slices.Contains(members, "idle") {
+			t.Fatalf("%s holds %v", set, members)
+		}
+	}
+	if gone, err := st.TouchSessions(ctx, "touched", "idle"); err != nil || !slices.Equal(gone, []string{"idle"}) {
+		t.Fatalf("touch: %v %v", gone, err)
+	}
+}
+
+// TestKeys checks the key layout the package documentation describes, and that every key has a
+// TTL.
+func TestKeys(t *testing.T) {
+	ctx := t.Context()
+	rdb := client(t, redistest.Start(t))
+	st := New(rdb, Options{HistorySize: 3})
+	exp := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(st.CreateSession(ctx, &live.Session{ID: "s1", UserID: "u1", IsEphemeral: true}))
+	for i := 1; i <= 5; i++ {
+		_, err := st.Append(ctx, "s1", int64(i), "message_update", []byte(`{"type":"message_update"}`), &exp)
+		must(err)
+	}
+	must(st.SetHeartbeat(ctx, "s1", []byte(`{"type":"heartbeat"}`)))
+	must(st.SetState(ctx, "s1", []byte(`{"type":"session_active"}`)))
+	must(st.PutRunner(ctx, &live.Runner{ID: "r1", UserID: "u1", Conn: "c1"}))
+	must(st.PutTerminal(ctx, &live.Terminal{ID: "t1", RunnerID: "r1", UserID: "u1"}))
+	must(st.BufferOutput(ctx, "t1", live.Output{Event: "terminal_data", Payload: []byte("hi")}, 5))
+	must(st.SetLink(ctx, "s2", "r1", time.Minute))
+
+	keys, err := rdb.Keys(ctx, "*").Result()
+	must(err)
+	slices.Sort(keys)
+	want := []string{
+		"pizzapi:history:s1", "pizzapi:link:s2", "pizzapi:runner-terminals:r1", "pizzapi:runner:r1",
+		"pizzapi:session:s1", "pizzapi:sessions", "pizzapi:terminal-output:t1", "pizzapi:terminal:t1",
+		"pizzapi:user-runners:u1", "pizzapi:user-sessions:u1",
+	}
+	if !slices.Equal(keys, want) {
+		t.Fatalf("keys:\n%v\nwant\n%v", keys, want)
+	}
+	for _, k := range keys {
+		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 {
+			t.Errorf("%s has no TTL (%v)", k, ttl)
+		}
+	}
+	if ttl := rdb.PTTL(ctx, "pizzapi:session:s1").Val(); ttl < 23*time.Hour {
+		t.Errorf("session TTL %v", ttl)
+	}
+	if ttl := rdb.PTTL(ctx, "pizzapi:runner:r1").Val(); ttl > DefaultRunnerTTL || ttl < DefaultRunnerTTL-time.Minute {
+		t.Errorf("runner TTL %v", ttl)
+	}
+	fields := rdb.HGetAll(ctx, "pizzapi:session:s1").Val()
+	for _, f := range []string{"d", "v", "u", "seq", "cli", "exp", "hb", "st"} {
+		if _, ok := fields[f]; !ok {
+			t.Errorf("session hash lacks %s: %v", f, fields)
+		}
+	}
+	if len(fields) != 8 || fields["seq"] != "5" || fields["cli"] != "5" || fields["exp"] != "2026-01-02T03:04:05.000000006Z" || fields["u"] != "u1" {
+		t.Errorf("session hash %v", fields)
+	}
+	// The counters live in their own fields only.
+	if !strings.Contains(fields["d"], `"Seq":0,"CLISeq":0`) || !strings.Contains(fields["d"], `"ExpiresAt":null`) {
+		t.Errorf("counters in the JSON: %s", fields["d"])
+	}
+	stream := rdb.XRange(ctx, "pizzapi:history:s1", "-", "+").Val()
+	var ids []string
+	for _, m := range stream {
+		ids = append(ids, m.ID)
+		if m.Values["t"] != "message_update" || m.Values["e"] != `{"type":"message_update"}` {
+			t.Errorf("stream entry %v", m)
+		}
+	}
+	if fmt.Sprint(ids) != "[3-0 4-0 5-0]" {
+		t.Errorf("stream ids %v", ids)
+	}
+	if v := rdb.LRange(ctx, "pizzapi:terminal-output:t1", 0, -1).Val(); fmt.Sprint(v) != "[13:terminal_datahi]" {
+		t.Errorf("output list %q", v)
+	}
+	runner := rdb.HGetAll(ctx, "pizzapi:runner:r1").Val()
+	if len(runner) != 4 || runner["u"] != "u1" || runner["c"] != "c1" || runner["sk"] != "null" {
+		t.Errorf("runner hash %v", runner)
+	}
+	term := rdb.HGetAll(ctx, "pizzapi:terminal:t1").Val()
+	if len(term) != 3 || term["r"] != "r1" {
+		t.Errorf("terminal hash %v", term)
+	}
+	// Deleting everything leaves only the pending link.
+	_, _, err = st.DeleteSession(ctx, "s1")
+	must(err)
+	_, err = st.DeleteRunner(ctx, "r1", "c1")
+	must(err)
+	_, err = st.DeleteTerminal(ctx, "t1")
+	must(err)
+	keys = rdb.Keys(ctx, "*").Val()
+	if !slices.Equal(keys, []string{"pizzapi:link:s2"}) {
+		t.Fatalf("keys after deleting: %v", keys)
+	}
+}
+
+// countHook counts the commands sent to Redis and the round trips.
+type countHook struct {
+	commands, roundTrips atomic.Int64
+	names                sync.Map
+}
+
+func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.commands.Add(1)
+		h.roundTrips.Add(1)
+		h.names.Store(cmd.Name(), true)
+		return next(ctx, cmd)
+	}
+}
+func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.commands.Add(int64(len(cmds)))
+		h.roundTrips.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// TestAppendRoundTrips: Append is one EVALSHA once the script is cached.
+func TestAppendRoundTrips(t *testing.T) {
+	ctx := t.Context()
+	rdb := client(t, redistest.Start(t))
+	st := New(rdb, Options{Prefix: prefix()})
+	if err := st.CreateSession(ctx, &live.Session{ID: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Append(ctx, "s", 1, "x", nil, nil); err != nil { // loads the script
+		t.Fatal(err)
+	}
+	h := &countHook{}
+	rdb.AddHook(h)
+	exp := time.Now()
+	for i := int64(2); i <= 101; i++ {
+		if _, err := st.Append(ctx, "s", i, "message_update", []byte(`{"type":"message_update"}`), &exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, r := h.commands.Load(), h.roundTrips.Load(); c != 100 || r != 100 {
+		t.Fatalf("100 appends took %d commands in %d round trips", c, r)
+	}
+	var names []string
+	h.names.Range(func(k, _ any) bool { names = append(names, k.(string)); return true })
+	if fmt.Sprint(names) != "[evalsha]" {
+		t.Fatalf("commands used: %v", names)
+	}
+}
+
+// TestScriptCacheFlushed: the store keeps working after SCRIPT FLUSH (a Redis restart or
+// failover empties the script cache).
+func TestScriptCacheFlushed(t *testing.T) {
+	ctx := t.Context()
+	rdb := client(t, redistest.Start(t))
+	st := New(rdb, Options{Prefix: prefix()})
+	if err := st.CreateSession(ctx, &live.Session{ID: "s", UserID: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutRunner(ctx, &live.Runner{ID: "r", UserID: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Append(ctx, "s", 1, "x", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.TouchRunners(ctx, "r"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if seq, err := st.Append(ctx, "s", 2, "x", nil, nil); err != nil || seq != 2 {
+		t.Fatalf("append after flush: %d %v", seq, err)
+	}
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := st.TouchRunners(ctx, "r"); err != nil || len(gone) != 0 {
+		t.Fatalf("touch after flush: %v %v", gone, err)
+	}
+	if err := st.TouchSession(ctx, "s"); err != nil {
+		t.Fatalf("touch after flush: %v", err)
+	}
+}
+
+// TestDocumentedKeys checks that the package documentation names every key pattern the code uses.
+func TestDocumentedKeys(t *testing.T) {
+	st := New(nil, Options{})
+	doc := packageDoc(t)
+	for _, k := range []string{
+		st.sessionKey("<id>"), st.historyKey("<id>"), st.sessionsKey(), st.userSessionsKey("<user>"),
+		st.runnerKey("<id>"), st.userRunnersKey("<user>"), st.terminalKey("<id>"), st.outputKey("<id>"),
+		st.runnerTerminalsKey("<id>"), st.linkKey("<session id>"),
+	} {
+		k = strings.Replace(k, DefaultPrefix, "P ", 1)
+		if !regexp.MustCompile(`(?m)^//\s+` + regexp.QuoteMeta(k) + `\s`).MatchString(doc) {
+			t.Errorf("key %q is not documented", k)
+		}
+	}
+}
+
+func packageDoc(t *testing.T) string {
+	b, err := os.ReadFile("redislive.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _, _ := strings.Cut(string(b), "\npackage ")
+	return doc
+}

@@ -1,0 +1,128 @@
+import type { viewer } from "@pizzapi/protocol";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+
+// A stand-in for the viewer socket: records what the page emits and lets the test play the relay.
+class FakeSocket {
+  readonly emitted: [string, unknown][] = [];
+  readonly handlers = new Map<string, (payload: never) => void>();
+  ack: viewer.CommandAck = { ok: true };
+  on(event: string, f: (payload: never) => void) {
+    this.handlers.set(event, f);
+  }
+  emit(event: string, payload: unknown) {
+    this.emitted.push([event, payload]);
+  }
+  timeout() {
+    return { emitWithAck: async (event: string, payload: unknown) => (this.emit(event, payload), this.ack) };
+  }
+  /** The relay sends an event. */
+  serve<E extends keyof viewer.ServerToClientEvents>(event: E, payload: Parameters<viewer.ServerToClientEvents[E]>[0]) {
+    const f = this.handlers.get(event);
+    if (!f) throw new Error(`no handler for ${event}`);
+    f(payload as never);
+  }
+}
+
+const opened: { socket: FakeSocket; auth: () => viewer.Auth; close: ReturnType<typeof vi.fn>; release: ReturnType<typeof vi.fn> }[] = [];
+
+vi.mock("../src/sockets", () => ({
+  connectViewer: (auth: () => viewer.Auth) => {
+    const c = { socket: new FakeSocket(), auth, close: vi.fn(), release: vi.fn() };
+    opened.push(c);
+    return c;
+  },
+}));
+
+const { openSession } = await import("../src/session/viewer");
+
+const text = (t: string) => ({ type: "message_update", assistantMessageEvent: { type: "text_delta", contentIndex: 0, delta: t } });
+const snapshot = { type: "session_active", state: { messages: [{ role: "user", content: "hi" }] } };
+
+beforeEach(() => {
+  opened.length = 0;
+});
+
+describe("openSession", () => {
+  it("greets after connected, applies the snapshot and live events, and reconnects with the last seq", () => {
+    const view = openSession("s1");
+    const c = opened[0]!;
+    expect(c.auth()).toEqual({ sessionId: "s1" });
+    c.socket.serve("connected", { sessionId: "s1", lastSeq: 5, isActive: true, sessionName: "demo" });
+    expect(c.socket.emitted).toEqual([["connected", {}]]);
+    c.socket.serve("event", { event: snapshot, seq: 5 });
+    c.socket.serve("event", { event: text("Hel"), seq: 6 });
+    c.socket.serve("event", { event: text("lo"), seq: 7 });
+    expect(view.phase.value).toEqual({ kind: "live" });
+    expect(view.state.value).toMatchObject({ active: true, sessionName: "demo" });
+    expect(view.state.value.messages.map((m) => m.blocks)).toEqual([[{ kind: "text", text: "hi" }], [{ kind: "text", text: "Hello" }]]);
+    expect(c.auth()).toEqual({ sessionId: "s1", lastSeq: 7 });
+  });
+
+  it("asks for a resync with the last applied seq on a gap and applies the replayed events", () => {
+    const view = openSession("s1");
+    const c = opened[0]!;
+    c.socket.serve("connected", { sessionId: "s1", lastSeq: 1 });
+    c.socket.serve("event", { event: text("a"), seq: 2 });
+    c.socket.serve("event", { event: text("d"), seq: 5 });
+    expect(c.socket.emitted.at(-1)).toEqual(["resync", { lastSeq: 2 }]);
+    for (const [seq, t] of [[3, "b"], [4, "c"], [5, "d"]] as const) c.socket.serve("event", { event: text(t), seq });
+    expect(view.state.value.messages[0]?.blocks).toEqual([{ kind: "text", text: "abcd" }]);
+  });
+
+  it("shows an ended session and closes its socket", () => {
+    const view = openSession("s1");
+    const c = opened[0]!;
+    c.socket.serve("connected", { sessionId: "s1", lastSeq: 0, isActive: true });
+    c.socket.serve("disconnected", { reason: "Session ended" });
+    expect(view.phase.value).toEqual({ kind: "ended", reason: "Session ended" });
+    expect(view.state.value.active).toBe(false);
+    expect(c.close).toHaveBeenCalled();
+  });
+
+  it("replays an ended session without greeting, and leaves closing to the relay", () => {
+    const view = openSession("s1");
+    const c = opened[0]!;
+    c.socket.serve("connected", { sessionId: "s1", replayOnly: true });
+    c.socket.serve("event", { event: snapshot });
+    c.socket.serve("disconnected", { reason: "Session is no longer live (snapshot replay)." });
+    expect(view.phase.value).toEqual({ kind: "replay" });
+    expect(view.state.value.messages).toHaveLength(1);
+    expect(c.socket.emitted).toEqual([]);
+    expect(c.release).toHaveBeenCalled();
+    expect(c.close).not.toHaveBeenCalled();
+  });
+
+  it("follows a session that registered again from a fresh connection", () => {
+    openSession("s1");
+    opened[0]!.socket.serve("connected", { sessionId: "s1", lastSeq: 9 });
+    opened[0]!.socket.serve("disconnected", { reason: "Session reconnected" });
+    expect(opened).toHaveLength(2);
+    expect(opened[1]!.auth()).toEqual({ sessionId: "s1" });
+  });
+
+  it("waits for a session that does not exist yet, and opens it again on request", () => {
+    const view = openSession("s1");
+    opened[0]!.socket.serve("error", { message: "Session not found" });
+    expect(view.phase.value).toEqual({ kind: "missing" });
+    view.reopen();
+    expect(view.phase.value).toEqual({ kind: "connecting" });
+    expect(opened).toHaveLength(2);
+  });
+
+  it("sends input, stop and model changes, and shows a refusal or an exec result", async () => {
+    const view = openSession("s1");
+    const c = opened[0]!;
+    c.socket.serve("connected", { sessionId: "s1", lastSeq: 0 });
+    const attachments = [{ attachmentId: "a1", filename: "notes.txt", mediaType: "text/plain" }];
+    expect(await view.send("add a test", attachments)).toBe(true);
+    expect(c.socket.emitted.at(-1)).toEqual(["input", { text: "add a test", attachments, client: "web" }]);
+    expect(await view.setModel({ provider: "openai", id: "gpt-5" })).toBe(true);
+    expect(c.socket.emitted.at(-1)).toEqual(["model_set", { provider: "openai", modelId: "gpt-5" }]);
+    c.socket.ack = { ok: false, error: "collab mode is off for this session" };
+    expect(await view.abort()).toBe(false);
+    expect(c.socket.emitted.at(-1)).toMatchObject(["exec", { command: "abort" }]);
+    expect(view.state.value.notice).toEqual({ text: "collab mode is off for this session", tone: "error" });
+    c.socket.serve("exec_result", { id: "x", ok: true, command: "abort" });
+    expect(view.state.value.notice).toEqual({ text: "Agent stopped.", tone: "info" });
+  });
+});
