@@ -36,7 +36,7 @@ type Conn struct {
 // DialOptions adjusts a connection.
 type DialOptions struct {
 	// URL overrides the node's URL (to connect through a Proxy).
-	URL string
+	URL       string
 	Auth      map[string]any
 	User      *User // sends the user's API key when Auth has none, or its cookie with Cookie set
 	Cookie    bool

@@ -67,4 +67,3 @@ func Database(t testing.TB) string {
 	u.Path = "/" + name
 	return u.String()
 }
-

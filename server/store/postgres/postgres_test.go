@@ -4,7 +4,6 @@ import (
 	"sync"
 	"testing"
 
-
 	"github.com/pizzapi/pizzapi/server/internal/pgtest"
 	"github.com/pizzapi/pizzapi/server/store"
 	"github.com/pizzapi/pizzapi/server/store/storetest"
