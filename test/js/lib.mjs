@@ -121,7 +121,12 @@ export class Client {
     }
     this.socket = io(URL + nsp, opts);
     sockets.add(this);
-    this.socket.onAny((name, ...args) => this.#push(name, args[0], args.length));
+    // A trailing string after the payload is a Connection State Recovery offset (socket.io-client
+    // records it and hands it to listeners too); it is not counted as an argument.
+    this.socket.onAny((name, ...args) => {
+      const n = args.length === 2 && typeof args[1] === "string" ? 1 : args.length;
+      this.#push(name, args[0], n);
+    });
     this.socket.on("connect", () => this.#push("$connect", { id: this.socket.id, transport: this.transport() }));
     this.socket.on("connect_error", (err) => this.#push("$connect_error", { message: err.message, data: err.data ?? null }));
     this.socket.on("disconnect", (reason) => this.#push("$disconnect", { reason }));
