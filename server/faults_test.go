@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/pizzapi/pizzapi/server/config"
-	"github.com/pizzapi/pizzapi/server/internal/pgtest"
-	"github.com/pizzapi/pizzapi/server/internal/redistest"
+	"github.com/pizzapi/pizzapi/internal/pgtest"
+	"github.com/pizzapi/pizzapi/internal/redistest"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
 

@@ -286,4 +286,23 @@ func TestThinkingDurations(t *testing.T) {
 	if string(evs[2].Event.Raw) != want {
 		t.Fatalf("message_end\n got %s\nwant %s", evs[2].Event.Raw, want)
 	}
+
+	// The CLI's next snapshot does not know the duration; the relay adds the remembered one to
+	// the matching block only, so a viewer that opens the session later sees it too.
+	c.Emit(t, "event", agentEvent(reg, 4, `{"type":"session_active","state":{"messages":[`+
+		`{"role":"user","content":"q"},`+
+		`{"role":"assistant","content":[{"type":"thinking","thinking":"hmm"},{"type":"text","text":"done"}]},`+
+		`{"role":"assistant","content":[{"type":"thinking","thinking":"other"}]}]}}`))
+	wantState := `{"type":"session_active","state":{"messages":[` +
+		`{"role":"user","content":"q"},` +
+		`{"role":"assistant","content":[{"type":"thinking","thinking":"hmm","durationSeconds":2},{"type":"text","text":"done"}]},` +
+		`{"role":"assistant","content":[{"type":"thinking","thinking":"other"}]}]}}`
+	if got := viewerEvents(t, v.Take(t, "event", 1))[0].Event.Raw; string(got) != wantState {
+		t.Fatalf("session_active\n got %s\nwant %s", got, wantState)
+	}
+	late := n.Dial(t, "/viewer", servertest.DialOptions{User: &u, Auth: map[string]any{"sessionId": "s-think"}})
+	late.Next(t, "connected")
+	if got := viewerEvents(t, late.Take(t, "event", 1))[0].Event.Raw; string(got) != wantState {
+		t.Fatalf("snapshot\n got %s\nwant %s", got, wantState)
+	}
 }

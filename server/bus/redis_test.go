@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/pizzapi/pizzapi/server/internal/redistest"
+	"github.com/pizzapi/pizzapi/internal/redistest"
 )
 
 func newRedisPair(t *testing.T) (*Redis, *Redis) {

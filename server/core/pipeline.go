@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"hash/fnv"
 	"math"
 	"strconv"
 	"time"
@@ -33,6 +34,7 @@ func (c *Core) publishEvent(ctx context.Context, id string, cliSeq, ackedSeq int
 			return err
 		}
 	case protocol.AgentEventSessionActive:
+		raw = th.annotate(raw)
 		if err := c.applyState(ctx, id, raw); err != nil {
 			return err
 		}
@@ -192,12 +194,21 @@ func memberSpan(obj []byte, key string) (int, int, bool) {
 // thinking times the thinking blocks of the message being streamed (reference section 4.6):
 // thinking_start and thinking_end mark a content block, and message_end or turn_end get the
 // durations added to their thinking blocks.
+//
+// The CLI's later session_active snapshots do not know those durations, so the stamped ones are
+// remembered by the block's text and added to snapshots too: a viewer that reloads still sees how
+// long each thought took.
 type thinking struct {
 	started   map[int64]time.Time
 	durations map[int64]int64
+	known     map[uint64]int64 // hash of a stamped block's thinking text → seconds
 }
 
-func (t *thinking) reset() { t.started, t.durations = nil, nil }
+// maxKnownThoughts bounds the remembered durations of one session.
+const maxKnownThoughts = 4096
+
+// reset forgets everything, for a new session on the socket.
+func (t *thinking) reset() { *t = thinking{} }
 
 // observe records thinking_start and thinking_end sub-events.
 func (t *thinking) observe(raw []byte, now time.Time) {
@@ -232,52 +243,131 @@ func (t *thinking) observe(raw []byte, now time.Time) {
 }
 
 // stamp adds durationSeconds to the timed thinking blocks of a message_end or turn_end event
-// that do not have one, and forgets the timings.
+// that do not have one, remembers them, and forgets the timers.
 func (t *thinking) stamp(raw []byte) []byte {
 	if len(t.durations) == 0 {
 		return raw
 	}
-	defer t.reset()
+	durations := t.durations
+	t.started, t.durations = nil, nil
 	ms, me, ok := memberSpan(raw, "message")
 	if !ok {
 		return raw
 	}
-	cs, ce, ok := memberSpan(raw[ms:me], "content")
+	ins := durationInserts(raw, ms, me, nil, func(i int, text []byte) (int64, bool) {
+		sec, ok := durations[int64(i)]
+		if ok {
+			t.remember(text, sec)
+		}
+		return sec, ok
+	})
+	return applyInserts(raw, ins)
+}
+
+// annotate adds remembered durations to the thinking blocks of a session_active snapshot.
+func (t *thinking) annotate(raw []byte) []byte {
+	if len(t.known) == 0 {
+		return raw
+	}
+	ss, se, ok := memberSpan(raw, "state")
 	if !ok {
 		return raw
 	}
-	cs, ce = ms+cs, ms+ce
-	content := raw[cs:ce]
-	// Find the closing brace of each thinking block that needs a duration.
+	ms, me, ok := memberSpan(raw[ss:se], "messages")
+	if !ok {
+		return raw
+	}
+	ms, me = ss+ms, ss+me
 	var d wire.Decoder
-	d.Reset(content, true)
+	d.Reset(raw[ms:me], true)
 	if !d.ArrayStart() {
 		return raw
 	}
-	var at []int     // offsets in content of closing braces
-	var secs []int64 // the durations to insert there
+	var ins []insert
+	for i := 0; d.NextElem(i); i++ {
+		start := ms + d.Mark()
+		d.Skip()
+		end := ms + d.Pos()
+		d.Pop()
+		ins = durationInserts(raw, start, end, ins, func(_ int, text []byte) (int64, bool) {
+			sec, ok := t.known[thoughtKey(text)]
+			return sec, ok
+		})
+	}
+	if d.Failed() {
+		return raw
+	}
+	return applyInserts(raw, ins)
+}
+
+func (t *thinking) remember(text []byte, sec int64) {
+	if text == nil {
+		return
+	}
+	if t.known == nil || len(t.known) >= maxKnownThoughts {
+		t.known = map[uint64]int64{}
+	}
+	t.known[thoughtKey(text)] = sec
+}
+
+// thoughtKey identifies a thinking block by its raw text.
+func thoughtKey(text []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(text)
+	return h.Sum64()
+}
+
+// insert is a durationSeconds member to add before the closing brace at offset at.
+type insert struct {
+	at  int
+	sec int64
+}
+
+// durationInserts finds, in the message raw[ms:me], the thinking blocks of its content that have
+// no durationSeconds and for which duration(index, raw thinking text) knows one.
+func durationInserts(raw []byte, ms, me int, ins []insert, duration func(int, []byte) (int64, bool)) []insert {
+	cs, ce, ok := memberSpan(raw[ms:me], "content")
+	if !ok {
+		return ins
+	}
+	cs, ce = ms+cs, ms+ce
+	content := raw[cs:ce]
+	var d wire.Decoder
+	d.Reset(content, true)
+	if !d.ArrayStart() {
+		return ins
+	}
+	n := len(ins)
 	for i := 0; d.NextElem(i); i++ {
 		start := d.Mark()
 		d.Skip()
 		block := content[start:d.Pos()]
 		d.Pop()
-		if sec, ok := t.durations[int64(i)]; ok && string(member(block, "type")) == `"thinking"` && member(block, "durationSeconds") == nil {
-			at = append(at, d.Pos()-1)
-			secs = append(secs, sec)
+		if string(member(block, "type")) != `"thinking"` || member(block, "durationSeconds") != nil {
+			continue
+		}
+		if sec, ok := duration(i, member(block, "thinking")); ok {
+			ins = append(ins, insert{at: cs + d.Pos() - 1, sec: sec})
 		}
 	}
-	if d.Failed() || len(at) == 0 {
+	if d.Failed() {
+		return ins[:n]
+	}
+	return ins
+}
+
+// applyInserts returns raw with the durationSeconds members added, or raw itself if there are none.
+func applyInserts(raw []byte, ins []insert) []byte {
+	if len(ins) == 0 {
 		return raw
 	}
-	out := make([]byte, 0, len(raw)+len(at)*24)
-	out = append(out, raw[:cs]...)
+	out := make([]byte, 0, len(raw)+len(ins)*24)
 	prev := 0
-	for i, off := range at {
-		out = append(out, content[prev:off]...)
+	for _, in := range ins {
+		out = append(out, raw[prev:in.at]...)
 		out = append(out, `,"durationSeconds":`...)
-		out = strconv.AppendInt(out, secs[i], 10)
-		prev = off
+		out = strconv.AppendInt(out, in.sec, 10)
+		prev = in.at
 	}
-	out = append(out, content[prev:]...)
-	return append(out, raw[ce:]...)
+	return append(out, raw[prev:]...)
 }

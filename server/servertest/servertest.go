@@ -18,8 +18,8 @@ import (
 	"github.com/pizzapi/pizzapi/server"
 	"github.com/pizzapi/pizzapi/server/accounts"
 	"github.com/pizzapi/pizzapi/server/config"
-	"github.com/pizzapi/pizzapi/server/internal/pgtest"
-	"github.com/pizzapi/pizzapi/server/internal/redistest"
+	"github.com/pizzapi/pizzapi/internal/pgtest"
+	"github.com/pizzapi/pizzapi/internal/redistest"
 )
 
 // Node is a running relay node.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pizzapi/pizzapi/server/internal/redistest"
+	"github.com/pizzapi/pizzapi/internal/redistest"
 	"github.com/pizzapi/pizzapi/server/live"
 )
 

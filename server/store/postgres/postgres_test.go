@@ -4,7 +4,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/pizzapi/pizzapi/server/internal/pgtest"
+	"github.com/pizzapi/pizzapi/internal/pgtest"
 	"github.com/pizzapi/pizzapi/server/store"
 	"github.com/pizzapi/pizzapi/server/store/storetest"
 )

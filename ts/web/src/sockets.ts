@@ -20,7 +20,15 @@ export interface Connection<S> {
   readonly release: () => void;
 }
 
-const options = { forceNew: true, transports: ["websocket", "polling"], tryAllTransports: true } satisfies Partial<ManagerOptions & SocketOptions>;
+// The first reconnection attempt comes after 125–375 ms (socket.io's default is 0.5–1.5 s), so
+// that a viewer whose relay node died is back on another node within a second.
+const options = {
+  forceNew: true,
+  transports: ["websocket", "polling"],
+  tryAllTransports: true,
+  reconnectionDelay: 250,
+  reconnectionDelayMax: 10_000,
+} satisfies Partial<ManagerOptions & SocketOptions>;
 
 function open<S extends Socket>(socket: S): Connection<S> {
   const untrack = track(socket);
