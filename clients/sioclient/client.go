@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	engine "github.com/zishang520/socket.io/clients/engine/v3"
 	sio "github.com/zishang520/socket.io/clients/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
@@ -29,8 +30,9 @@ type Options struct {
 	Auth map[string]any
 	// Header holds extra HTTP headers of the handshake (a Cookie, for example).
 	Header http.Header
-	// Reconnect turns on automatic reconnection with exponential backoff between ReconnectDelay
-	// and ReconnectDelayMax.
+	// Reconnect turns on automatic reconnection with exponential backoff (and ±50 % jitter)
+	// between ReconnectDelay (default 250 ms, so that a client whose relay node died is back on
+	// another within a second) and ReconnectDelayMax (default 10 s).
 	Reconnect         bool
 	ReconnectDelay    time.Duration
 	ReconnectDelayMax time.Duration
@@ -72,7 +74,7 @@ func New(o Options, h Handler) (*Client, error) {
 		return nil, fmt.Errorf("relay URL %q must start with http:// or https://", o.URL)
 	}
 	opts := sio.DefaultOptions()
-	opts.SetTransports(types.NewSet(sio.WebSocket))
+	opts.SetTransports(types.NewSet[engine.TransportCtor](deferredWebSocketCtor{})) // websocket only; see transport.go
 	opts.SetParser(sioparser.New(sioparser.Options{StringsAsGo: true}))
 	opts.SetForceNew(true)
 	opts.SetAuth(o.Auth)
@@ -81,8 +83,8 @@ func New(o Options, h Handler) (*Client, error) {
 	}
 	opts.SetReconnection(o.Reconnect)
 	if o.Reconnect {
-		opts.SetReconnectionDelay(float64(orDefault(o.ReconnectDelay, time.Second).Milliseconds()))
-		opts.SetReconnectionDelayMax(float64(orDefault(o.ReconnectDelayMax, 30*time.Second).Milliseconds()))
+		opts.SetReconnectionDelay(float64(orDefault(o.ReconnectDelay, 250*time.Millisecond).Milliseconds()))
+		opts.SetReconnectionDelayMax(float64(orDefault(o.ReconnectDelayMax, 10*time.Second).Milliseconds()))
 	}
 	opts.SetTimeout(orDefault(o.ConnectTimeout, 5*time.Second))
 	opts.SetAutoConnect(false)
