@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pizzapi/pizzapi/internal/redistest"
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/hub"
 	"github.com/pizzapi/pizzapi/protocol/relay"
@@ -15,6 +18,7 @@ import (
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/config"
 	"github.com/pizzapi/pizzapi/server/core"
+	"github.com/pizzapi/pizzapi/server/live/redislive"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
 
@@ -215,4 +219,44 @@ func TestConnectionStateRecovery(t *testing.T) {
 			t.Fatalf("event after recovery: %v", seqsOf(evs))
 		}
 	})
+}
+
+// TestClusterResumeRepublishesStoredEvent: a node that dies after storing an event but before
+// publishing it leaves viewers on other nodes one event short; when the CLI resumes elsewhere the
+// newest event is published again, so those viewers see no gap (and viewers that have it skip it).
+func TestClusterResumeRepublishesStoredEvent(t *testing.T) {
+	rds := redistest.StartServer(t)
+	nodes := servertest.StartClusterOn(t, rds, 2)
+	a, b := nodes[0], nodes[1]
+	u := a.NewUser(t)
+	c, reg := cli(t, a, u, "s-republish")
+	v := b.Dial(t, "/viewer", servertest.DialOptions{User: &u, Auth: map[string]any{"sessionId": "s-republish"}})
+	v.Next(t, "connected")
+	c.Emit(t, "event", agentEvent(reg, 1, `{"type":"x","n":1}`))
+	if evs := viewerEvents(t, v.Take(t, "event", 1)); evs[0].Seq.Or(0) != 1 {
+		t.Fatalf("first event: %v", seqsOf(evs))
+	}
+	// What the dying node did: event 2 stored, never published.
+	rdb := redis.NewClient(&redis.Options{Addr: rds.Addr})
+	defer rdb.Close()
+	store := redislive.New(rdb, redislive.Options{Prefix: "pizzapi:", HistorySize: 100})
+	if _, err := store.Append(context.Background(), "s-republish", 2, "x", []byte(`{"type":"x","n":2}`), nil); err != nil {
+		t.Fatal(err)
+	}
+	v.None(t, "event", 200*time.Millisecond)
+	c.DropTransport() // the CLI's connection breaks as its node dies
+	c2 := b.Dial(t, "/relay", servertest.DialOptions{User: &u})
+	var reg2 relay.Registered
+	if err := reg2.UnmarshalJSON(c2.Ack(t, "register", map[string]any{"sessionId": "s-republish", "cwd": "/tmp", "resume": true})); err != nil {
+		t.Fatal(err)
+	}
+	if !reg2.Resumed.Or(false) || reg2.AckedSeq.Or(0) != 2 {
+		t.Fatalf("registered %s", reg2.AppendJSON(nil))
+	}
+	c2.Emit(t, "event", agentEvent(reg2, 3, `{"type":"x","n":3}`))
+	evs := viewerEvents(t, v.Take(t, "event", 2))
+	if got := seqsOf(evs); len(got) != 2 || got[0] != 2 || got[1] != 3 {
+		t.Fatalf("viewer on B got seqs %v, want [2 3]", got)
+	}
+	v.None(t, "event", 200*time.Millisecond)
 }

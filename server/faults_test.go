@@ -1,15 +1,16 @@
 package server_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pizzapi/pizzapi/server/config"
 	"github.com/pizzapi/pizzapi/internal/pgtest"
 	"github.com/pizzapi/pizzapi/internal/redistest"
+	"github.com/pizzapi/pizzapi/server/config"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
 
@@ -102,5 +103,29 @@ func TestRedisRestartMidRun(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("events do not cross nodes after the Redis restart")
 		}
+	}
+}
+
+// TestShutdownWithRedisDown: a node whose Redis went away still shuts down within its deadline,
+// with clients connected (their disconnection handlers and the node's own clean-up all want Redis).
+func TestShutdownWithRedisDown(t *testing.T) {
+	rds := redistest.StartServer(t)
+	n := servertest.StartClusterOn(t, rds, 1)[0]
+	u := n.NewUser(t)
+	for _, id := range []string{"s-down-1", "s-down-2", "s-down-3"} {
+		cli(t, n, u, id)
+	}
+	v := n.Dial(t, "/viewer", servertest.DialOptions{User: &u, Auth: map[string]any{"sessionId": "s-down-1"}})
+	v.Next(t, "connected")
+	rds.Stop()
+	waitHealth(t, n, 503)
+
+	const budget = time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	start := time.Now()
+	_ = n.Server.Shutdown(ctx)
+	if took := time.Since(start); took > budget+500*time.Millisecond {
+		t.Fatalf("shutdown took %v with a %v deadline", took, budget)
 	}
 }

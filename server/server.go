@@ -195,11 +195,15 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // Shutdown stops the node gracefully: new connections are refused, Socket.IO is closed first
 // (clients see a transport close and reconnect elsewhere), then HTTP, then the maintenance loop,
-// the core and the stores.
+// the core and the stores. When ctx ends first (Redis does not answer, say), the Redis client is
+// closed so that what still waits for it fails at once and the shutdown completes.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.closeOnce.Do(func() {
 		s.closing.Store(true)
+		if s.cluster != nil {
+			defer context.AfterFunc(ctx, s.cluster.close)()
+		}
 		s.stop()
 		if s.ready.Load() {
 			done := make(chan struct{})

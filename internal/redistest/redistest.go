@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -51,6 +50,7 @@ func StartServer(t testing.TB) *Server {
 		}
 		s := &Server{t: t, bin: bin, port: port, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 		if lastErr = s.launch(); lastErr == nil {
+			t.Cleanup(s.Stop)
 			return s
 		}
 		// Most likely the free port was taken in between: try another.
@@ -66,7 +66,11 @@ func Reserve(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Server{t: t, bin: binary(t), port: port, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+	s := &Server{t: t, bin: binary(t), port: port, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+	// Registered now, not at Start: what the test starts afterwards (nodes using this server) is
+	// then stopped first, while the server still runs.
+	t.Cleanup(s.Stop)
+	return s
 }
 
 // Stop kills the server (its data is lost).
@@ -106,8 +110,7 @@ func (s *Server) launch() error {
 	return nil
 }
 
-// start runs redis-server on port and returns the function that kills it (also run when the
-// test ends).
+// start runs redis-server on port and returns the function that kills it.
 func start(t testing.TB, bin string, port int) (func(), error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	dir := t.TempDir()
@@ -145,10 +148,7 @@ func start(t testing.TB, bin string, port int) (func(), error) {
 			return nil, fmt.Errorf("redis-server did not answer on %s: %s", addr, strings.TrimSpace(out.String()))
 		}
 	}
-	var once sync.Once
-	stopOnce := func() { once.Do(stop) }
-	t.Cleanup(stopOnce)
-	return stopOnce, nil
+	return stop, nil
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.

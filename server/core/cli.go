@@ -179,8 +179,28 @@ func (c *Core) resumeSession(ctx context.Context, id, token, conn string, p *rel
 	}
 	c.timers.cancel("grace:" + id)
 	_, _ = c.bus.Publish(ctx, bus.SessionCLI+id, &bus.Message{Nsp: relay.Namespace, Control: bus.ControlReplace, From: conn})
+	c.republishLast(ctx, s)
 	c.sessionStatus(ctx, s, false)
 	return s, nil
+}
+
+// republishLast publishes the session's newest event to its viewers again. A node that died
+// between storing an event and publishing it (a session's events are handled one at a time, so
+// there is at most one such event) would otherwise leave a gap in the numbers every viewer on
+// another node sees; viewers that have the event skip it by its number.
+func (c *Core) republishLast(ctx context.Context, s *live.Session) {
+	if s.Seq == 0 {
+		return
+	}
+	entries, _, err := c.live.History(ctx, s.ID, s.Seq-1)
+	if err != nil || len(entries) == 0 {
+		return
+	}
+	e := entries[len(entries)-1]
+	m := bus.NewMessage(viewer.Namespace, viewer.EventEvent, viewerEventPayload(e.Event, e.Seq, false), e.Seq)
+	if _, err := c.bus.Publish(ctx, bus.SessionViewers+s.ID, m); err != nil {
+		c.log.Warn("republishing the newest event", "session", s.ID, "seq", e.Seq, "error", err)
+	}
 }
 
 // createSession registers a new session.

@@ -57,15 +57,35 @@ func (c *Core) ConnectViewer(ctx context.Context, conn Conn, u User, auth *viewe
 	if !h.catchUp(ctx, id, last, true) {
 		return h
 	}
-	if s, err := c.live.UpdateSession(ctx, id, func(s *live.Session) error {
-		if s.IsEphemeral {
-			s.ExpiresAt = c.expiry(true)
-		}
-		return nil
-	}); err == nil {
-		c.sessionStatus(ctx, s, false)
+	if fresh := c.extendExpiry(ctx, s); fresh != nil {
+		s = fresh
 	}
+	c.sessionStatus(ctx, s, false)
 	return h
+}
+
+// extendExpiry pushes back the expiry of an ephemeral session a viewer opened, and returns the
+// updated session (nil when nothing changed). An expiry already close to a full TTL away is left
+// alone: a crowd of viewers joining at once would otherwise all rewrite the same record.
+func (c *Core) extendExpiry(ctx context.Context, s *live.Session) *live.Session {
+	if !s.IsEphemeral {
+		return nil
+	}
+	want := c.expiry(true)
+	if s.ExpiresAt != nil && want.Sub(*s.ExpiresAt) < c.opts.EphemeralTTL/20 {
+		return nil
+	}
+	updated, err := c.live.UpdateSession(ctx, s.ID, func(s *live.Session) error {
+		if s.ExpiresAt != nil && !s.ExpiresAt.Before(*want) {
+			return errUnchanged
+		}
+		s.ExpiresAt = want
+		return nil
+	})
+	if err != nil {
+		return nil
+	}
+	return updated
 }
 
 // replayEnded sends the last snapshot of a session that is no longer live, then closes the

@@ -16,8 +16,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/internal/redistest"
+	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/server/live"
 	"github.com/pizzapi/pizzapi/server/live/livetest"
 )
