@@ -14,10 +14,7 @@ import (
 // TestLogin runs `pizzapi login` against a real relay: it saves the key (mode 0600), a wrong
 // password and an unreachable relay fail with one line and exit 1.
 func TestLogin(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "pizzapi")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 	n := servertest.Start(t)
 	home := t.TempDir()
 	run := func(stdin string, args ...string) (string, int) {

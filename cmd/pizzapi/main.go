@@ -22,8 +22,11 @@ func main() {
 		Version: version,
 		Commands: []*cli.Command{
 			serveCommand(),
+			benchCommand(),
 			loginCommand(),
+			runnerCommand(),
 			watchCommand(),
+			shareCommand(),
 		},
 	}
 	// Signals are handled here, explicitly: the Socket.IO client library installs a handler of its

@@ -14,10 +14,7 @@ import (
 // TestServeStopsOnSignal runs the real binary: `pizzapi serve` with no other setup starts a
 // complete node, and SIGTERM (and SIGINT) stop it cleanly within 2 s.
 func TestServeStopsOnSignal(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "pizzapi")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			home := t.TempDir()

@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# Fan-out benchmark of pizzapi against a Node socket.io 4.8 relay with the same handlers
+# (bench/node-relay), measured the same way (shared/reference/performance.md):
+#
+#   (a) 1 session x 1,000 viewers at 100 events/s         (100k deliveries/s offered)
+#   (b) the same, raising the rate until loss or p99 > 1 s (saturation, bounded steps)
+#   (c) 1,000 sessions x 10 viewers at 1 event/s each      (10k deliveries/s offered)
+#   (d) 10,000 idle viewers: RSS per viewer connection
+#
+# Each case gets a fresh server process pinned to CPU $SERVER_CPU; the load generator
+# (`pizzapi bench`) is pinned to CPU $LOADGEN_CPU. Everything listens on and connects to
+# 127.0.0.1 only, and every step is bounded in time. Results (JSON, logs, a Markdown table and,
+# with PROFILE=1, CPU profiles of pizzapi under cases (a) and (b) and a heap profile with idle
+# viewers, taken through bench/profserve) go to $OUT.
+#
+# Environment (all optional): OUT, SERVERS ("pizzapi node"), CASES ("a b c d"), DURATION (10s),
+# WARMUP (2s), SAT_RATES ("25 50 75 100 150 200 300 400"), SAT_DURATION (5s), IDLE_VIEWERS
+# (10000), PROFILE (1), PROFILE_RATES ("100 300"), SERVER_CPU (0), LOADGEN_CPU (1), QUIET_MAX (15)
+# and QUIET_WAIT (15): before each case, wait up to QUIET_WAIT seconds for the machine's other
+# load to fall below QUIET_MAX percent of all CPUs; NICE (-20 as root, else 0): the niceness of
+# the relays and the load generator, so that other processes on a shared machine take less of
+# their CPUs. Other load still skews the numbers: the "other %" column tells how much there was.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${OUT:-$ROOT/.artifacts/bench/$(date +%Y%m%d-%H%M%S)}
+SERVERS=${SERVERS:-"pizzapi node"}
+CASES=${CASES:-"a b c d"}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+SAT_RATES=${SAT_RATES:-"25 50 75 100 150 200 300 400"}
+SAT_DURATION=${SAT_DURATION:-5s}
+IDLE_VIEWERS=${IDLE_VIEWERS:-10000}
+PROFILE=${PROFILE:-1}
+PROFILE_RATES=${PROFILE_RATES:-"100 300"}
+QUIET_MAX=${QUIET_MAX:-15}
+QUIET_WAIT=${QUIET_WAIT:-15}
+if [[ $(id -u) == 0 ]]; then NICE=${NICE:--20}; else NICE=${NICE:-0}; fi
+SERVER_CPU=${SERVER_CPU:-0}
+LOADGEN_CPU=${LOADGEN_CPU:-1}
+NODE_KEY=bench-key
+EMAIL=bench@example.com
+PASSWORD=bench-password-123
+
+mkdir -p "$OUT/bin"
+INDEX=$OUT/index.txt
+: >"$INDEX"
+BIN=$OUT/bin/pizzapi
+
+say() { printf '== %s\n' "$*" >&2; }
+
+say "building pizzapi (and the profiling harness) into $OUT/bin"
+(cd "$ROOT" && go build -o "$BIN" ./cmd/pizzapi && go build -o "$OUT/bin/profserve" ./bench/profserve)
+if [[ " $SERVERS " == *" node "* && ! -d "$ROOT/bench/node-relay/node_modules/socket.io" ]]; then
+  say "installing the Node relay's dependencies (npm ci)"
+  (cd "$ROOT/bench/node-relay" && npm ci --no-audit --no-fund >&2)
+fi
+
+# busy_percent: how busy all CPUs together were over the next second, in percent.
+busy_percent() {
+  local a b
+  a=$(head -1 /proc/stat)
+  sleep 1
+  b=$(head -1 /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN {
+    n = split(a, x); split(b, y); busy = 0; total = 0
+    for (i = 2; i <= 9 && i <= n; i++) { d = y[i] - x[i]; total += d; if (i != 5 && i != 6) busy += d }
+    printf "%d", (total > 0 ? 100 * busy / total : 0)
+  }'
+}
+
+# wait_quiet: wait (at most QUIET_WAIT seconds) until the machine is nearly idle.
+wait_quiet() {
+  local busy waited=0
+  while :; do
+    busy=$(busy_percent)
+    ((busy <= QUIET_MAX || waited >= QUIET_WAIT)) && break
+    ((waited == 0)) && say "machine busy ($busy %), waiting up to ${QUIET_WAIT}s for it to quieten"
+    waited=$((waited + 1))
+  done
+  ((busy > QUIET_MAX)) && say "machine still $busy % busy: this run will be noisy"
+  return 0
+}
+
+SERVER_PID=""
+SERVER_URL=""
+PPROF_URL=""
+
+# start_server KIND LOG: starts a fresh relay pinned to $SERVER_CPU and waits for its URL.
+start_server() {
+  local kind=$1 log=$2 dir
+  dir=$(mktemp -d "$OUT/data.XXXXXX")
+  case $kind in
+  pizzapi) nice -n "$NICE" taskset -c "$SERVER_CPU" "$BIN" serve --host 127.0.0.1 --port 0 --data-dir "$dir" >"$log" 2>&1 & ;;
+  profserve) nice -n "$NICE" taskset -c "$SERVER_CPU" "$OUT/bin/profserve" -data-dir "$dir" >"$log" 2>&1 & ;;
+  node) PORT=0 HOST=127.0.0.1 BENCH_API_KEY=$NODE_KEY nice -n "$NICE" taskset -c "$SERVER_CPU" node "$ROOT/bench/node-relay/relay.mjs" >"$log" 2>&1 & ;;
+  esac
+  SERVER_PID=$!
+  SERVER_URL=""
+  for _ in $(seq 1 200); do
+    SERVER_URL=$(grep -so 'listening on http://127\.0\.0\.1:[0-9]*' "$log" | head -1 | cut -d' ' -f3 || true)
+    [[ -n $SERVER_URL ]] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ -z $SERVER_URL ]]; then
+    say "$kind did not start:"
+    cat "$log" >&2
+    stop_server
+    return 1
+  fi
+  PPROF_URL=$(grep -o 'pprof on http://127\.0\.0\.1:[0-9]*' "$log" | head -1 | cut -d' ' -f3 || true)
+}
+
+# stop_server: SIGTERM, then SIGKILL after 5 s, the server started by start_server only.
+stop_server() {
+  [[ -z $SERVER_PID ]] && return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+trap stop_server EXIT
+
+auth_flags() {
+  if [[ $1 == node ]]; then
+    echo "--api-key $NODE_KEY"
+  else
+    echo "--email $EMAIL --password $PASSWORD"
+  fi
+}
+
+# run_case SERVER NAME BENCH-FLAGS...: a fresh server, one bench run, results in $OUT.
+run_case() {
+  local server=$1 name=$2
+  shift 2
+  local base=$OUT/$server-$name
+  wait_quiet
+  say "$server: case $name: $*"
+  if ! start_server "$server" "$base.server.log"; then
+    echo "$server $name $base.json" >>"$INDEX"
+    return 0
+  fi
+  # shellcheck disable=SC2046
+  if ! timeout 600 nice -n "$NICE" taskset -c "$LOADGEN_CPU" "$BIN" bench --url "$SERVER_URL" $(auth_flags "$server") \
+    --server-pid "$SERVER_PID" --json "$@" >"$base.json" 2>"$base.log"; then
+    say "$server: case $name failed: $(tail -1 "$base.log")"
+    rm -f "$base.json"
+  fi
+  stop_server
+  echo "$server $name $base.json" >>"$INDEX"
+}
+
+# saturated FILE: true when a run lost events, dropped viewers or had p99 above 1 s.
+saturated() {
+  [[ -f $1 ]] || return 0
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    process.exit(r.lost > 0 || r.viewersDropped > 0 || r.latencyMs.p99 > 1000 ? 0 : 1);
+  ' "$1"
+}
+
+for server in $SERVERS; do
+  for c in $CASES; do
+    case $c in
+    a) run_case "$server" a-1x1000@100 --sessions 1 --viewers 1000 --rate 100 --duration "$DURATION" --warmup "$WARMUP" ;;
+    b)
+      for rate in $SAT_RATES; do
+        run_case "$server" "b-1x1000@$rate" --sessions 1 --viewers 1000 --rate "$rate" --duration "$SAT_DURATION" --warmup "$WARMUP"
+        if saturated "$OUT/$server-b-1x1000@$rate.json"; then
+          say "$server: saturated at $rate events/s"
+          break
+        fi
+      done
+      ;;
+    c) run_case "$server" c-1000x10@1 --sessions 1000 --viewers 10 --rate 1 --duration "$DURATION" --warmup "$WARMUP" --concurrency 32 ;;
+    d) run_case "$server" "d-idle-$IDLE_VIEWERS" --sessions 1 --viewers "$IDLE_VIEWERS" --rate 0 --duration 5s ;;
+    esac
+  done
+done
+
+if [[ $PROFILE == 1 ]]; then
+  for rate in $PROFILE_RATES; do
+    base=$OUT/profile-1x1000@$rate
+    wait_quiet
+    say "pizzapi CPU profile: 1 session x 1000 viewers at $rate events/s"
+    start_server profserve "$base.server.log" || continue
+    timeout 300 nice -n "$NICE" taskset -c "$LOADGEN_CPU" "$BIN" bench --url "$SERVER_URL" $(auth_flags pizzapi) --server-pid "$SERVER_PID" \
+      --sessions 1 --viewers 1000 --rate "$rate" --duration 10s --warmup 2s >"$base.txt" 2>"$base.log" &
+    bench=$!
+    for _ in $(seq 1 600); do
+      grep -q publishing "$base.log" 2>/dev/null && break
+      kill -0 "$bench" 2>/dev/null || break
+      sleep 0.1
+    done
+    sleep 2 # past the warm-up
+    curl -sf -o "$base.pprof" "$PPROF_URL/debug/pprof/profile?seconds=8" || say "no profile"
+    wait "$bench" || true
+    stop_server
+    if [[ -s $base.pprof ]]; then
+      go tool pprof -top -nodecount 40 "$OUT/bin/profserve" "$base.pprof" >"$base.top.txt" 2>/dev/null || true
+      go tool pprof -top -cum -nodecount 60 "$OUT/bin/profserve" "$base.pprof" >"$base.cum.txt" 2>/dev/null || true
+    fi
+  done
+fi
+
+if [[ $PROFILE == 1 ]]; then
+  base=$OUT/profile-idle-$IDLE_VIEWERS
+  say "pizzapi heap profile: $IDLE_VIEWERS idle viewers"
+  if start_server profserve "$base.server.log"; then
+    timeout 300 nice -n "$NICE" taskset -c "$LOADGEN_CPU" "$BIN" bench --url "$SERVER_URL" $(auth_flags pizzapi) --server-pid "$SERVER_PID" \
+      --sessions 1 --viewers "$IDLE_VIEWERS" --rate 0 --duration 8s >"$base.txt" 2>"$base.log" &
+    bench=$!
+    for _ in $(seq 1 1200); do
+      grep -q holding "$base.log" 2>/dev/null && break
+      kill -0 "$bench" 2>/dev/null || break
+      sleep 0.1
+    done
+    sleep 2
+    curl -sf "$PPROF_URL/debug/pprof/goroutine?debug=1" | head -1 >"$base.goroutines.txt" || true
+    curl -sf -o "$base.heap.pprof" "$PPROF_URL/debug/pprof/heap?gc=1" || say "no heap profile"
+    grep -E '^(VmRSS|RssAnon|RssFile|Threads)' "/proc/$SERVER_PID/status" >"$base.status.txt" || true
+    # The Go runtime's own view: heap in use, goroutine stacks, goroutines.
+    curl -sf "$SERVER_URL/metrics" | grep -E '^go_(goroutines|memstats_(heap_alloc|heap_inuse|stack_inuse|sys|next_gc)_bytes) ' >"$base.gometrics.txt" || true
+    wait "$bench" || true
+    stop_server
+    if [[ -s $base.heap.pprof ]]; then
+      go tool pprof -top -sample_index=inuse_space -nodecount 30 "$OUT/bin/profserve" "$base.heap.pprof" >"$base.heap.txt" 2>/dev/null || true
+    fi
+  fi
+fi
+
+rm -rf "$OUT"/data.*
+node "$ROOT/bench/table.mjs" "$INDEX" | tee "$OUT/table.md"
+say "results in $OUT"

@@ -1,0 +1,82 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pizzapi/pizzapi/server/servertest"
+)
+
+func TestRun(t *testing.T) {
+	n := servertest.Start(t)
+	u := n.NewUser(t)
+	res, err := Run(context.Background(), Config{
+		URL: n.URL, APIKey: u.APIKey,
+		Sessions: 3, Viewers: 4, Rate: 50,
+		Duration: 600 * time.Millisecond, Warmup: 200 * time.Millisecond,
+		Settle: 50 * time.Millisecond, Payload: 300,
+		ServerPID: os.Getpid(), // the node runs in this process
+		Logf:      t.Logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res.WriteText(&out)
+	t.Log("\n" + out.String())
+	if res.PublishersConnected != 3 || res.ViewersConnected != 12 || res.ViewerConnectFailures != 0 {
+		t.Fatalf("connections: %+v", res)
+	}
+	if res.SentMeasured < 3*25 || res.Sent != res.Planned || res.Acked != res.Sent {
+		t.Errorf("sent %d measured, %d of %d planned, %d acked", res.SentMeasured, res.Sent, res.Planned, res.Acked)
+	}
+	if res.Expected != res.SentMeasured*4 || res.Received != res.Expected || res.Lost != 0 {
+		t.Errorf("expected %d, received %d, lost %d", res.Expected, res.Received, res.Lost)
+	}
+	if res.WarmupReceived != (res.Sent-res.SentMeasured)*4 {
+		t.Errorf("warm-up: received %d of %d", res.WarmupReceived, (res.Sent-res.SentMeasured)*4)
+	}
+	if res.Duplicates+res.OutOfOrder+res.Gaps+res.Malformed != 0 || res.ViewersDropped != 0 {
+		t.Errorf("order: %+v", res)
+	}
+	l := res.Latency
+	if !(l.P50 > 0 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.P999 && l.P999 <= l.Max) {
+		t.Errorf("latency: %+v", l)
+	}
+	if res.Server == nil || res.Server.RSSAfterViewersKiB <= 0 || res.Server.CPUSeconds <= 0 {
+		t.Errorf("server: %+v", res.Server)
+	}
+	if !strings.Contains(out.String(), "lost 0") {
+		t.Errorf("report:\n%s", out.String())
+	}
+}
+
+func TestRunIdleAndFailures(t *testing.T) {
+	n := servertest.Start(t)
+	u := n.NewUser(t)
+	res, err := Run(context.Background(), Config{
+		URL: n.URL, APIKey: u.APIKey, Sessions: 1, Viewers: 5, Rate: 0,
+		Duration: 100 * time.Millisecond, Settle: 10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ViewersConnected != 5 || res.Sent != 0 || res.Expected != 0 {
+		t.Errorf("idle: %+v", res)
+	}
+
+	_, err = Run(context.Background(), Config{URL: n.URL, APIKey: "pzp_wrong", Sessions: 2, Viewers: 1, Duration: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "unauthorized") {
+		t.Errorf("wrong key: %v", err)
+	}
+	if _, err := Run(context.Background(), Config{URL: n.URL, APIKey: "k", Sessions: 100, Viewers: 1000}); err == nil {
+		t.Error("too many connections accepted")
+	}
+	if _, err := Run(context.Background(), Config{URL: n.URL, APIKey: "k", Duration: time.Hour}); err == nil {
+		t.Error("unbounded duration accepted")
+	}
+}

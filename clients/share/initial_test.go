@@ -1,0 +1,63 @@
+package share
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pizzapi/pizzapi/server/servertest"
+)
+
+// TestInitialModelAndPrompt: a session started with a model and a first message (what a runner's
+// spawn request asks for) switches the agent's model, then sends the message, before any viewer
+// command.
+func TestInitialModelAndPrompt(t *testing.T) {
+	bin := fakeAgent(t)
+	log := t.TempDir() + "/stdin.log"
+	n := servertest.Start(t)
+	u := n.NewUser(t)
+	s := share(t, n, u, Options{
+		SessionID:     "s-initial",
+		Source:        &RPC{Argv: []string{bin, "--log", log}, Log: &syncBuffer{}},
+		InitialModel:  &Model{Provider: "fake", ID: "fake-model-2"},
+		InitialPrompt: "build the thing",
+	})
+	s.trace.wait(t, `echo: build the thing`)
+	s.trace.wait(t, `"fake-model-2"`)
+	var sent []string
+	for _, cmd := range agentLog(t, log) {
+		switch cmd["type"] {
+		case "set_model":
+			sent = append(sent, "set_model "+cmd["provider"].(string)+"/"+cmd["modelId"].(string))
+		case "prompt":
+			sent = append(sent, "prompt "+cmd["message"].(string))
+		}
+	}
+	if want := []string{"set_model fake/fake-model-2", "prompt build the thing"}; !reflect.DeepEqual(sent, want) {
+		t.Fatalf("the agent received %q, want %q", sent, want)
+	}
+}
+
+// TestInitialPromptDemo: the demo agent answers the first message; a model it does not have is
+// reported to viewers as a cli_error, and the message is still delivered.
+func TestInitialPromptDemo(t *testing.T) {
+	n := servertest.Start(t)
+	u := n.NewUser(t)
+	s := share(t, n, u, Options{
+		SessionID:     "s-initial-demo",
+		Source:        &Demo{Speed: 0, NoOpening: true},
+		InitialModel:  &Model{Provider: "nope", ID: "missing"},
+		InitialPrompt: "hello from the runner",
+	})
+	s.trace.wait(t, `Could not switch to the model nope/missing`)
+	s.trace.wait(t, `hello from the runner`)
+	s.trace.wait(t, `"agent_end"`)
+	deadline := time.Now().Add(servertest.Timeout)
+	for !strings.Contains(s.log.String(), "initial model nope/missing") {
+		if time.Now().After(deadline) {
+			t.Fatalf("log: %s", s.log.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/pizzapi/pizzapi/clients/loadgen"
+)
+
+func benchCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "bench",
+		Usage: "load-test a relay: sessions publish events at a fixed rate to many viewers (loopback only)",
+		Description: "Registers --sessions sessions on /relay, connects --viewers /viewer connections to each, " +
+			"publishes --rate events/s per session for --warmup plus --duration, and reports deliveries, " +
+			"loss, ordering and latency percentiles (and the relay's CPU and memory with --server-pid). " +
+			"Works against pizzapi and against any Socket.IO relay with the same events (bench/node-relay).",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "url", Usage: "relay base URL, e.g. http://127.0.0.1:3000 (loopback only)", Required: true},
+			&cli.StringFlag{Name: "viewer-url", Usage: "relay base URL the viewers connect to (another node, to measure across nodes); default --url"},
+			&cli.StringFlag{Name: "api-key", Usage: "API key for /relay and /viewer", Sources: cli.EnvVars("PIZZAPI_API_KEY")},
+			&cli.StringFlag{Name: "email", Usage: "register (or sign in to) this account with POST /api/register to get an API key"},
+			&cli.StringFlag{Name: "password", Usage: "password for --email"},
+			&cli.IntFlag{Name: "sessions", Value: 1, Usage: "sessions, each published by its own /relay connection"},
+			&cli.IntFlag{Name: "viewers", Value: 1000, Usage: "viewer connections per session"},
+			&cli.FloatFlag{Name: "rate", Value: 100, Usage: "events per second per session (0: hold the viewers idle)"},
+			&cli.DurationFlag{Name: "duration", Value: 10 * time.Second, Usage: "measured publishing time (or idle hold)"},
+			&cli.DurationFlag{Name: "warmup", Value: 2 * time.Second, Usage: "publishing time before the measurement"},
+			&cli.DurationFlag{Name: "drain", Value: 5 * time.Second, Usage: "longest wait for events in flight after the last send"},
+			&cli.IntFlag{Name: "payload", Value: 200, Usage: "bytes per inner agent event"},
+			&cli.IntFlag{Name: "server-pid", Usage: "relay process to sample (CPU from /proc/PID/stat, RSS from /proc/PID/status)"},
+			&cli.IntFlag{Name: "concurrency", Value: 64, Usage: "connections opened at once"},
+			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
+			&cli.BoolFlag{Name: "allow-remote", Usage: "allow a relay that is not on a loopback address", Hidden: true},
+			&cli.StringFlag{Name: "pprof", Usage: "write a CPU profile of the load generator to this file", Hidden: true},
+		},
+		Action: runBench,
+	}
+}
+
+func runBench(ctx context.Context, cmd *cli.Command) error {
+	base := cmd.String("url")
+	for _, u := range []string{base, cmd.String("viewer-url")} {
+		if err := checkLoopback(u); u != "" && err != nil && !cmd.Bool("allow-remote") {
+			return cli.Exit(err.Error(), 2)
+		}
+	}
+	key := cmd.String("api-key")
+	if key == "" {
+		email, password := cmd.String("email"), cmd.String("password")
+		if email == "" || password == "" {
+			return cli.Exit("bench: give --api-key, or --email and --password to register an account", 2)
+		}
+		var err error
+		if key, err = loadgen.Register(ctx, base, email, password); err != nil {
+			return cli.Exit(err.Error(), 1)
+		}
+	}
+	if path := cmd.String("pprof"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return cli.Exit(err.Error(), 1)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return cli.Exit(err.Error(), 1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	asJSON := cmd.Bool("json")
+	cfg := loadgen.Config{
+		URL:         base,
+		ViewerURL:   cmd.String("viewer-url"),
+		APIKey:      key,
+		Sessions:    int(cmd.Int("sessions")),
+		Viewers:     int(cmd.Int("viewers")),
+		Rate:        cmd.Float("rate"),
+		Duration:    cmd.Duration("duration"),
+		Warmup:      cmd.Duration("warmup"),
+		Drain:       cmd.Duration("drain"),
+		Payload:     int(cmd.Int("payload")),
+		ServerPID:   int(cmd.Int("server-pid")),
+		Concurrency: int(cmd.Int("concurrency")),
+		Logf: func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+		},
+	}
+	res, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		return cli.Exit("bench: "+err.Error(), 1)
+	}
+	out := cmd.Root().Writer
+	if out == nil {
+		out = os.Stdout
+	}
+	if asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		res.WriteText(out)
+	}
+	return nil
+}
+
+// checkLoopback refuses relays that are not on this machine: the benchmark generates heavy
+// traffic and must only ever target loopback addresses.
+func checkLoopback(base string) error {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("bench: bad --url %q", base)
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return errors.New("bench: --url must be a loopback address (127.0.0.0/8, ::1 or localhost)")
+	}
+	return nil
+}
