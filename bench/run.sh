@@ -47,7 +47,8 @@ INDEX=$OUT/index.txt
 : >"$INDEX"
 BIN=$OUT/bin/pizzapi
 
-say() { printf '== %s\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 say "building pizzapi (and the profiling harness) into $OUT/bin"
 (cd "$ROOT" && go build -o "$BIN" ./cmd/pizzapi && go build -o "$OUT/bin/profserve" ./bench/profserve)
@@ -55,32 +56,6 @@ if [[ " $SERVERS " == *" node "* && ! -d "$ROOT/bench/node-relay/node_modules/so
   say "installing the Node relay's dependencies (npm ci)"
   (cd "$ROOT/bench/node-relay" && npm ci --no-audit --no-fund >&2)
 fi
-
-# busy_percent: how busy all CPUs together were over the next second, in percent.
-busy_percent() {
-  local a b
-  a=$(head -1 /proc/stat)
-  sleep 1
-  b=$(head -1 /proc/stat)
-  awk -v a="$a" -v b="$b" 'BEGIN {
-    n = split(a, x); split(b, y); busy = 0; total = 0
-    for (i = 2; i <= 9 && i <= n; i++) { d = y[i] - x[i]; total += d; if (i != 5 && i != 6) busy += d }
-    printf "%d", (total > 0 ? 100 * busy / total : 0)
-  }'
-}
-
-# wait_quiet: wait (at most QUIET_WAIT seconds) until the machine is nearly idle.
-wait_quiet() {
-  local busy waited=0
-  while :; do
-    busy=$(busy_percent)
-    ((busy <= QUIET_MAX || waited >= QUIET_WAIT)) && break
-    ((waited == 0)) && say "machine busy ($busy %), waiting up to ${QUIET_WAIT}s for it to quieten"
-    waited=$((waited + 1))
-  done
-  ((busy > QUIET_MAX)) && say "machine still $busy % busy: this run will be noisy"
-  return 0
-}
 
 SERVER_PID=""
 SERVER_URL=""
@@ -126,14 +101,6 @@ stop_server() {
 }
 trap stop_server EXIT
 
-auth_flags() {
-  if [[ $1 == node ]]; then
-    echo "--api-key $NODE_KEY"
-  else
-    echo "--email $EMAIL --password $PASSWORD"
-  fi
-}
-
 # run_case SERVER NAME BENCH-FLAGS...: a fresh server, one bench run, results in $OUT.
 run_case() {
   local server=$1 name=$2
@@ -153,15 +120,6 @@ run_case() {
   fi
   stop_server
   echo "$server $name $base.json" >>"$INDEX"
-}
-
-# saturated FILE: true when a run lost events, dropped viewers or had p99 above 1 s.
-saturated() {
-  [[ -f $1 ]] || return 0
-  node -e '
-    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    process.exit(r.lost > 0 || r.viewersDropped > 0 || r.latencyMs.p99 > 1000 ? 0 : 1);
-  ' "$1"
 }
 
 for server in $SERVERS; do

@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/google/uuid"
+
+	"github.com/pizzapi/pizzapi/clients/settings"
 )
 
 // State is the runner's persistent identity, kept in its state file (~/.pizzapi/runner.json).
@@ -101,21 +103,5 @@ func loadState(path string) (State, error) {
 
 // saveState writes the state file atomically with mode 0600, keeping fields it does not know.
 func saveState(path string, s State) error {
-	doc := map[string]any{}
-	if data, err := os.ReadFile(path); err == nil {
-		_ = json.Unmarshal(data, &doc)
-	}
-	doc["runnerId"], doc["runnerSecret"] = s.RunnerID, s.RunnerSecret
-	data, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return settings.WriteFields(path, map[string]any{"runnerId": s.RunnerID, "runnerSecret": s.RunnerSecret})
 }

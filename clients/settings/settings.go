@@ -89,12 +89,20 @@ func Save(s Settings) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
 	}
+	return WriteFields(path, map[string]any{"relayUrl": NormalizeURL(s.RelayURL), "apiKey": s.APIKey})
+}
+
+// WriteFields sets fields in the JSON object kept in path, keeping the fields it does not name,
+// and writes the file atomically (a temporary file renamed over it) with mode 0600: these files
+// hold secrets.
+func WriteFields(path string, fields map[string]any) error {
 	doc := map[string]any{}
 	if data, err := os.ReadFile(path); err == nil {
 		_ = json.Unmarshal(data, &doc)
 	}
-	doc["relayUrl"] = NormalizeURL(s.RelayURL)
-	doc["apiKey"] = s.APIKey
+	for k, v := range fields {
+		doc[k] = v
+	}
 	data, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return err
@@ -106,7 +114,10 @@ func Save(s Settings) error {
 	if err := os.Chmod(tmp, 0o600); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
 
 // NormalizeURL turns a relay address into an http(s) base URL: ws(s) schemes become http(s), a

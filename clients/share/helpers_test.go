@@ -1,7 +1,6 @@
 package share
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"reflect"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pizzapi/pizzapi/internal/syncbuf"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
@@ -67,34 +67,16 @@ func (tr *trace) wait(t *testing.T, substr string) {
 type shared struct {
 	p     *publisher
 	trace *trace
-	log   *syncBuffer
-	out   *syncBuffer
+	log   *syncbuf.Buffer
+	out   *syncbuf.Buffer
 	done  chan error
 	stop  context.CancelFunc
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // share runs Run with o against the node until the test ends, and waits for the registration.
 func share(t *testing.T, n *servertest.Node, u servertest.User, o Options) *shared {
 	t.Helper()
-	s := &shared{trace: newTrace(), log: &syncBuffer{}, out: &syncBuffer{}, done: make(chan error, 1)}
+	s := &shared{trace: newTrace(), log: &syncbuf.Buffer{}, out: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	if o.RelayURL == "" {
 		o.RelayURL = n.URL
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pizzapi/pizzapi/internal/syncbuf"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
 
@@ -19,7 +20,7 @@ func TestInitialModelAndPrompt(t *testing.T) {
 	u := n.NewUser(t)
 	s := share(t, n, u, Options{
 		SessionID:     "s-initial",
-		Source:        &RPC{Argv: []string{bin, "--log", log}, Log: &syncBuffer{}},
+		Source:        &RPC{Argv: []string{bin, "--log", log}, Log: &syncbuf.Buffer{}},
 		InitialModel:  &Model{Provider: "fake", ID: "fake-model-2"},
 		InitialPrompt: "build the thing",
 	})

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pizzapi/pizzapi/internal/syncbuf"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
 
@@ -62,7 +63,7 @@ func TestRPCAgent(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "stdin.log")
 	n := servertest.Start(t)
 	u := n.NewUser(t)
-	agentErr := &syncBuffer{}
+	agentErr := &syncbuf.Buffer{}
 	s := share(t, n, u, Options{SessionID: "s-rpc", Source: &RPC{Argv: []string{bin, "--log", log}, Log: agentErr}})
 
 	// The agent's state is read at start and published as a snapshot.

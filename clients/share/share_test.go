@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pizzapi/pizzapi/internal/syncbuf"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
@@ -240,7 +241,7 @@ func TestUnauthorized(t *testing.T) {
 	n := servertest.Start(t)
 	src := &recordingSource{}
 	start := time.Now()
-	err := Run(context.Background(), Options{RelayURL: n.URL, APIKey: "pzp_not-a-key", Source: src, Log: &syncBuffer{}, Out: &syncBuffer{}, ConnectTimeout: 2 * time.Second})
+	err := Run(context.Background(), Options{RelayURL: n.URL, APIKey: "pzp_not-a-key", Source: src, Log: &syncbuf.Buffer{}, Out: &syncbuf.Buffer{}, ConnectTimeout: 2 * time.Second})
 	if !errors.Is(err, ErrUnauthorized) || err.Error() != "the relay refused the API key: run pizzapi login" {
 		t.Fatalf("Run: %v", err)
 	}
@@ -258,7 +259,7 @@ func TestRegistrationRefused(t *testing.T) {
 	n := servertest.Start(t)
 	a, b := n.NewUser(t), n.NewUser(t)
 	share(t, n, a, Options{SessionID: "s-taken", Source: &Demo{NoOpening: true}})
-	err := Run(context.Background(), Options{RelayURL: n.URL, APIKey: b.APIKey, SessionID: "s-taken", Source: &Demo{}, Log: &syncBuffer{}, Out: &syncBuffer{}})
+	err := Run(context.Background(), Options{RelayURL: n.URL, APIKey: b.APIKey, SessionID: "s-taken", Source: &Demo{}, Log: &syncbuf.Buffer{}, Out: &syncbuf.Buffer{}})
 	if err == nil || !strings.Contains(err.Error(), "belongs to another user") {
 		t.Fatalf("Run: %v", err)
 	}
@@ -278,7 +279,7 @@ func TestJSONL(t *testing.T) {
 		`{"type":"message_end","message":{"role":"assistant","content":[{"type":"text","text":"hello"}],"timestamp":2}}`,
 		`{"type":"agent_end","messages":[]}`,
 	}, "\n")
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	src := &JSONL{R: strings.NewReader(stream), Name: "rec.jsonl", Log: log, EndAtEOF: false}
 	s := share(t, n, u, Options{SessionID: "s-jsonl", Source: src})
 	// Wait for the stream to be published, then watch: the greeting's snapshot carries the

@@ -5,33 +5,15 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/pizzapi/pizzapi/internal/syncbuf"
 	"github.com/pizzapi/pizzapi/protocol/relay"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
 
-// syncBuffer is a bytes.Buffer safe for the renderer's goroutine and the test's.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func waitFor(t *testing.T, out *syncBuffer, want string) {
+func waitFor(t *testing.T, out *syncbuf.Buffer, want string) {
 	t.Helper()
 	deadline := time.Now().Add(servertest.Timeout)
 	for !strings.Contains(out.String(), want) {
@@ -82,7 +64,7 @@ func TestFollowAndList(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	inR, inW := newPipe()
 	done := make(chan error, 1)
 	go func() { done <- Follow(ctx, Options{URL: n.URL, APIKey: u.APIKey, Out: &out, Input: inR}, "s-watch") }()
@@ -93,7 +75,7 @@ func TestFollowAndList(t *testing.T) {
 	if in := c.Next(t, "input"); !strings.Contains(string(in), `"text":"please continue"`) {
 		t.Fatalf("input %s", in)
 	}
-	var list syncBuffer
+	var list syncbuf.Buffer
 	go func() { _ = List(ctx, Options{URL: n.URL, APIKey: u.APIKey, Out: &list}) }()
 	waitFor(t, &list, "s-watch")
 	waitFor(t, &list, "demo")

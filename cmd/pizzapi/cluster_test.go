@@ -22,6 +22,7 @@ import (
 	"github.com/pizzapi/pizzapi/clients/login"
 	"github.com/pizzapi/pizzapi/internal/pgtest"
 	"github.com/pizzapi/pizzapi/internal/redistest"
+	"github.com/pizzapi/pizzapi/internal/syncbuf"
 	"github.com/pizzapi/pizzapi/protocol/relay"
 	"github.com/pizzapi/pizzapi/protocol/rest"
 	"github.com/pizzapi/pizzapi/server/accounts"
@@ -34,7 +35,7 @@ type relayProcess struct {
 	name string
 	url  string
 	args []string
-	log  *syncBuffer
+	log  *syncbuf.Buffer
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -64,7 +65,7 @@ func startProcessCluster(t *testing.T, count int, loadBalancer bool) *processClu
 		p := &relayProcess{
 			name: string(rune('A' + i)),
 			url:  "http://127.0.0.1:" + strconv.Itoa(port),
-			log:  &syncBuffer{},
+			log:  &syncbuf.Buffer{},
 			args: []string{bin, "serve", "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 				"--redis-url", redisURL, "--database-url", dbURL, "--data-dir", t.TempDir()},
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -11,37 +10,19 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pizzapi/pizzapi/internal/syncbuf"
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
 
-// syncBuffer is a bytes.Buffer safe for a process writing and a test reading.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // daemon is a `pizzapi runner` process.
 type daemon struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	done   chan struct{}
 	code   int
 }
@@ -49,7 +30,7 @@ type daemon struct {
 // startRunner starts `pizzapi runner` with HOME set to home and the relay's URL and key.
 func startRunner(t *testing.T, bin, home, url, key string, extra ...string) *daemon {
 	t.Helper()
-	d := &daemon{cmd: exec.Command(bin, "runner"), stderr: &syncBuffer{}, done: make(chan struct{})}
+	d := &daemon{cmd: exec.Command(bin, "runner"), stderr: &syncbuf.Buffer{}, done: make(chan struct{})}
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PIZZAPI_") && !strings.HasPrefix(kv, "HOME=") {
