@@ -85,7 +85,7 @@ func share(t *testing.T, n *servertest.Node, u servertest.User, o Options) *shar
 		o.Cwd = "/home/ada/project"
 	}
 	o.Out, o.Log = s.out, s.log
-	// The client library occasionally fails to complete a connection: retry fast.
+	// Fast retries keep the reconnection tests short.
 	if o.ConnectTimeout == 0 {
 		o.ConnectTimeout = 2 * time.Second
 	}

@@ -359,8 +359,9 @@ func (p *publisher) current(no int) bool {
 	return no == p.clientNo
 }
 
-// watchdog replaces a connection whose attempt to connect hangs: the client library
-// occasionally neither completes a connection nor reports its failure, and then never retries.
+// watchdog replaces a connection whose attempt to connect hangs: when the namespace connection
+// neither completes nor fails (a proxy that passes the handshake, then swallows what we send),
+// the client library waits forever and never retries by itself.
 // An attempt counts as hung when it has lasted longer than a connection timeout plus the
 // longest reconnection delay.
 func (p *publisher) watchdog(ctx context.Context) {

@@ -45,20 +45,22 @@ type DialOptions struct {
 	NoWait bool
 }
 
-// Dial connects to a namespace of the node. It retries a connection that does not complete,
-// which the Go client library occasionally fails to do under load.
+// Dial connects to a namespace of the node and waits for the connection (unless o.NoWait).
 func (n *Node) Dial(t testing.TB, nsp string, o DialOptions) *Conn {
 	t.Helper()
-	for attempt := 1; ; attempt++ {
-		c := n.dial(t, nsp, o)
-		if o.NoWait || c.waitConnected(5*time.Second) {
-			return c
-		}
-		c.Close()
-		if attempt == 3 {
-			t.Fatalf("%s: could not connect: %v", nsp, c.ConnectError())
-		}
+	c := n.dial(t, nsp, o)
+	if o.NoWait {
+		return c
 	}
+	// Without reconnection a refusal is final: fail at once rather than at the timeout.
+	c.waitFor(Timeout, func() bool { return c.connects > 0 || (c.connErr != nil && !o.Reconnect) })
+	c.mu.Lock()
+	connected := c.connects > 0
+	c.mu.Unlock()
+	if !connected {
+		t.Fatalf("%s: could not connect: %v", nsp, c.ConnectError())
+	}
+	return c
 }
 
 func (n *Node) dial(t testing.TB, nsp string, o DialOptions) *Conn {
@@ -138,10 +140,6 @@ func (c *Conn) waitFor(timeout time.Duration, ok func() bool) bool {
 	}
 }
 
-func (c *Conn) waitConnected(timeout time.Duration) bool {
-	return c.waitFor(timeout, func() bool { return c.connects > 0 })
-}
-
 // ConnectError returns the last connect_error.
 func (c *Conn) ConnectError() error {
 	c.mu.Lock()
@@ -150,28 +148,23 @@ func (c *Conn) ConnectError() error {
 }
 
 // Refused connects expecting the server to refuse the connection and returns the connect_error
-// it sent. It retries attempts that time out on the client side, which the Go client library
-// occasionally does instead of connecting.
+// it sent.
 func (n *Node) Refused(t testing.TB, nsp string, o DialOptions) error {
 	t.Helper()
-	o.NoWait = true
-	for attempt := 1; ; attempt++ {
-		c := n.dial(t, nsp, o)
-		var err error
-		if c.waitFor(3*time.Second, func() bool { return c.connErr != nil || c.connects > 0 }) {
-			err = c.ConnectError()
-		}
-		connected := c.connects > 0
-		c.Close()
-		switch {
-		case connected:
-			t.Fatalf("%s: connected, want a refusal", nsp)
-		case err != nil && err.Error() != "timeout":
-			return err
-		case attempt == 3:
-			t.Fatalf("%s: neither connected nor refused in 3 attempts (last: %v)", nsp, err)
-		}
+	o.NoWait, o.Reconnect = true, false
+	c := n.dial(t, nsp, o)
+	defer c.Close()
+	c.waitFor(Timeout, func() bool { return c.connErr != nil || c.connects > 0 })
+	c.mu.Lock()
+	connected, err := c.connects > 0, c.connErr
+	c.mu.Unlock()
+	switch {
+	case connected:
+		t.Fatalf("%s: connected, want a refusal", nsp)
+	case err == nil:
+		t.Fatalf("%s: neither connected nor refused in %v", nsp, Timeout)
 	}
+	return err
 }
 
 // WaitConnectError waits for a connect_error and returns it.
