@@ -38,6 +38,7 @@ func newCluster(cfg config.Config, log *slog.Logger) (*cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis URL: %w", err)
 	}
+	routeRedisLog(log)
 	opts.DialTimeout = 2 * time.Second
 	opts.ReadTimeout = 5 * time.Second
 	opts.WriteTimeout = 5 * time.Second
