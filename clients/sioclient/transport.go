@@ -95,26 +95,13 @@ func (t *deferredWebSocket) subscribed() bool {
 	return closed || (t.socket.ListenerCount("open") > 0 && t.socket.ListenerCount("error") > 0)
 }
 
-// maxCloseWait bounds how long closing waits for a write in progress.
-const maxCloseWait = 500 * time.Millisecond
-
-// DoClose closes the connection; while the dial is running, it leaves that to open. A write in
-// progress is let finish first: the library's close drops the connection at once, so that the
-// namespace DISCONNECT that Close has just queued would most often never leave (the server then
-// sees a lost connection instead of a client that left).
+// DoClose closes the connection; while the dial is running, it leaves that to open.
 func (t *deferredWebSocket) DoClose() {
 	t.mu.Lock()
 	t.closed = true
 	run := !t.dialing
 	t.mu.Unlock()
-	if !run {
-		return
+	if run {
+		t.Transport.DoClose()
 	}
-	if t.ReadyState() == engine.TransportStateOpen {
-		deadline := time.Now().Add(maxCloseWait)
-		for !t.Writable() && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-	}
-	t.Transport.DoClose()
 }
