@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pizzapi/pizzapi/clients/settings"
+	"github.com/pizzapi/pizzapi/clients/sioclient"
 	rproto "github.com/pizzapi/pizzapi/protocol/runner"
 )
 
@@ -149,7 +150,7 @@ func (cfg *Config) defaults() error {
 	durations := []struct {
 		v   *time.Duration
 		def time.Duration
-	}{{&cfg.KillGrace, 5 * time.Second}, {&cfg.RestartDelay, 500 * time.Millisecond}, {&cfg.ReconnectDelay, 250 * time.Millisecond}, {&cfg.ReconnectDelayMax, 10 * time.Second}, {&cfg.ConnectTimeout, 10 * time.Second}}
+	}{{&cfg.KillGrace, 5 * time.Second}, {&cfg.RestartDelay, 500 * time.Millisecond}, {&cfg.ReconnectDelay, sioclient.DefaultReconnectDelay}, {&cfg.ReconnectDelayMax, sioclient.DefaultReconnectDelayMax}, {&cfg.ConnectTimeout, 10 * time.Second}}
 	for _, d := range durations {
 		if *d.v <= 0 {
 			*d.v = d.def

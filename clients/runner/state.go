@@ -3,10 +3,8 @@ package runner
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -74,15 +72,10 @@ func lockState(path string) (*os.File, error) {
 // replacing it would change the runner's identity.
 func loadState(path string) (State, error) {
 	var s State
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return s, fmt.Errorf("reading %s: %w", path, err)
-	default:
-		if err := json.Unmarshal(data, &s); err != nil {
-			return s, fmt.Errorf("%s is not valid JSON (move it away to get a new runner identity): %w", path, err)
-		}
+	if err := settings.ReadJSON(path, &s); errors.Is(err, settings.ErrInvalidJSON) {
+		return s, fmt.Errorf("%w (move it away to get a new runner identity)", err)
+	} else if err != nil {
+		return s, err
 	}
 	changed := false
 	if _, err := uuid.Parse(s.RunnerID); err != nil {

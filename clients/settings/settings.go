@@ -47,15 +47,8 @@ func Load() (Settings, error) {
 	if err != nil {
 		return s, err
 	}
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return s, fmt.Errorf("reading %s: %w", path, err)
-	default:
-		if err := json.Unmarshal(data, &s); err != nil {
-			return s, fmt.Errorf("%s is not valid JSON: %w", path, err)
-		}
+	if err := ReadJSON(path, &s); err != nil {
+		return s, err
 	}
 	if v := os.Getenv("PIZZAPI_RELAY_URL"); v != "" {
 		s.RelayURL = v
@@ -91,6 +84,24 @@ func Save(s Settings) error {
 	}
 	return WriteFields(path, map[string]any{"relayUrl": NormalizeURL(s.RelayURL), "apiKey": s.APIKey})
 }
+
+// ReadJSON decodes the JSON file at path into v; a missing file leaves v as it is.
+func ReadJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s is %w: %w", path, ErrInvalidJSON, err)
+	}
+	return nil
+}
+
+// ErrInvalidJSON is wrapped by ReadJSON when the file cannot be parsed.
+var ErrInvalidJSON = errors.New("not valid JSON")
 
 // WriteFields sets fields in the JSON object kept in path, keeping the fields it does not name,
 // and writes the file atomically (a temporary file renamed over it) with mode 0600: these files

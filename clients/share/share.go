@@ -225,6 +225,10 @@ func newPublisher(o Options) *publisher {
 	if o.Log == nil {
 		o.Log = os.Stderr
 	}
+	// Resolved here, once: the watchdog reasons about the same values the connection uses.
+	o.ReconnectDelay = orDefault(o.ReconnectDelay, sioclient.DefaultReconnectDelay)
+	o.ReconnectDelayMax = orDefault(o.ReconnectDelayMax, sioclient.DefaultReconnectDelayMax)
+	o.ConnectTimeout = orDefault(o.ConnectTimeout, sioclient.DefaultConnectTimeout)
 	return &publisher{
 		o:                 o,
 		src:               o.Source,
@@ -310,9 +314,9 @@ func (p *publisher) dial() error {
 		Namespace:         relay.Namespace,
 		Auth:              map[string]any{"apiKey": o.APIKey},
 		Reconnect:         true,
-		ReconnectDelay:    orDefault(o.ReconnectDelay, 250*time.Millisecond),
-		ReconnectDelayMax: orDefault(o.ReconnectDelayMax, 10*time.Second),
-		ConnectTimeout:    orDefault(o.ConnectTimeout, 5*time.Second),
+		ReconnectDelay:    o.ReconnectDelay,
+		ReconnectDelayMax: o.ReconnectDelayMax,
+		ConnectTimeout:    o.ConnectTimeout,
 	}, sioclient.Handler{
 		OnConnect:      func() { p.onConnect(no) },
 		OnConnectError: func(err error) { p.onConnectError(no, err) },
@@ -365,8 +369,7 @@ func (p *publisher) current(no int) bool {
 // An attempt counts as hung when it has lasted longer than a connection timeout plus the
 // longest reconnection delay.
 func (p *publisher) watchdog(ctx context.Context) {
-	o := p.o
-	hung := orDefault(o.ConnectTimeout, 5*time.Second) + orDefault(o.ReconnectDelayMax, 30*time.Second)*3/2 + 2*time.Second
+	hung := p.o.ConnectTimeout + p.o.ReconnectDelayMax*3/2 + 2*time.Second
 	t := time.NewTicker(max(hung/10, 100*time.Millisecond))
 	defer t.Stop()
 	for {

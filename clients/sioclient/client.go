@@ -31,14 +31,22 @@ type Options struct {
 	// Header holds extra HTTP headers of the handshake (a Cookie, for example).
 	Header http.Header
 	// Reconnect turns on automatic reconnection with exponential backoff (and ±50 % jitter)
-	// between ReconnectDelay (default 250 ms, so that a client whose relay node died is back on
-	// another within a second) and ReconnectDelayMax (default 10 s).
+	// between ReconnectDelay (default DefaultReconnectDelay) and ReconnectDelayMax (default
+	// DefaultReconnectDelayMax).
 	Reconnect         bool
 	ReconnectDelay    time.Duration
 	ReconnectDelayMax time.Duration
-	// ConnectTimeout bounds one connection attempt (default 5 s).
+	// ConnectTimeout bounds one connection attempt (default DefaultConnectTimeout).
 	ConnectTimeout time.Duration
 }
+
+// The defaults of Options. The first reconnection comes soon, so that a client whose relay node
+// died is back on another within a second.
+const (
+	DefaultReconnectDelay    = 250 * time.Millisecond
+	DefaultReconnectDelayMax = 10 * time.Second
+	DefaultConnectTimeout    = 5 * time.Second
+)
 
 // Handler receives what happens on the connection. The callbacks run one at a time on the
 // client's event goroutine, in the order things happened; they must not block for long.
@@ -83,10 +91,10 @@ func New(o Options, h Handler) (*Client, error) {
 	}
 	opts.SetReconnection(o.Reconnect)
 	if o.Reconnect {
-		opts.SetReconnectionDelay(float64(orDefault(o.ReconnectDelay, 250*time.Millisecond).Milliseconds()))
-		opts.SetReconnectionDelayMax(float64(orDefault(o.ReconnectDelayMax, 10*time.Second).Milliseconds()))
+		opts.SetReconnectionDelay(float64(orDefault(o.ReconnectDelay, DefaultReconnectDelay).Milliseconds()))
+		opts.SetReconnectionDelayMax(float64(orDefault(o.ReconnectDelayMax, DefaultReconnectDelayMax).Milliseconds()))
 	}
-	opts.SetTimeout(orDefault(o.ConnectTimeout, 5*time.Second))
+	opts.SetTimeout(orDefault(o.ConnectTimeout, DefaultConnectTimeout))
 	opts.SetAutoConnect(false)
 	s, err := sio.Connect(base+o.Namespace, opts)
 	if err != nil {
