@@ -1,5 +1,5 @@
 // Command pizzapi-gen generates the Go package protocol/ and the TypeScript package ts/protocol
-// from the JSON Schema contract in schema/. Run it through `go tool task generate`.
+// from the JSON Schema contract in schema/. Run it through `go tool -modfile=tools/go.mod task generate`.
 package main
 
 import (
