@@ -36,6 +36,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Runners", testRunners},
 		{"RecentFolders", testRecentFolders},
 		{"Attachments", testAttachments},
+		{"PushSubscriptions", testPushSubscriptions},
+		{"VAPIDKeys", testVAPIDKeys},
 		{"Concurrency", testConcurrency},
 	}
 	for _, tt := range tests {
