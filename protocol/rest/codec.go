@@ -2646,3 +2646,632 @@ func (v *GitDiffResponse) Validate() error {
 	var scratch GitDiffResponse
 	return wire.Check(v.AppendJSON(nil), &scratch)
 }
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *PushPublicKeyResponse) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "publicKey":
+			seen |= 1 << 0
+			v.PublicKey = d.String()
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("publicKey")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *PushPublicKeyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"publicKey\":")
+	b = wire.AppendString(b, v.PublicKey)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v PushPublicKeyResponse) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *PushPublicKeyResponse) UnmarshalJSON(data []byte) error {
+	*v = PushPublicKeyResponse{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *PushPublicKeyResponse) Validate() error {
+	var scratch PushPublicKeyResponse
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *PushKeys) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "p256dh":
+			seen |= 1 << 0
+			v.P256dh = d.String()
+			d.MinLength(v.P256dh, 1)
+			d.MaxLength(v.P256dh, 128)
+		case "auth":
+			seen |= 1 << 1
+			v.Auth = d.String()
+			d.MinLength(v.Auth, 1)
+			d.MaxLength(v.Auth, 64)
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("p256dh")
+	}
+	if seen&(1<<1) == 0 {
+		d.Missing("auth")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *PushKeys) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"p256dh\":")
+	b = wire.AppendString(b, v.P256dh)
+	b = wire.Field(b, start, "\"auth\":")
+	b = wire.AppendString(b, v.Auth)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v PushKeys) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *PushKeys) UnmarshalJSON(data []byte) error {
+	*v = PushKeys{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *PushKeys) Validate() error {
+	var scratch PushKeys
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *PushSubscribeRequest) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "endpoint":
+			seen |= 1 << 0
+			v.Endpoint = d.String()
+			d.MinLength(v.Endpoint, 1)
+			d.MaxLength(v.Endpoint, 2048)
+		case "keys":
+			seen |= 1 << 1
+			v.Keys.ReadJSON(d)
+		case "expirationTime":
+			if d.Null() {
+				v.ExpirationTime = protocol.Some[*float64](nil)
+			} else {
+				x := d.Float()
+				v.ExpirationTime = protocol.Some(&x)
+			}
+		case "enabledEvents":
+			x := d.String()
+			d.MinLength(x, 1)
+			d.MaxLength(x, 200)
+			v.EnabledEvents = protocol.Some(x)
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("endpoint")
+	}
+	if seen&(1<<1) == 0 {
+		d.Missing("keys")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *PushSubscribeRequest) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"endpoint\":")
+	b = wire.AppendString(b, v.Endpoint)
+	b = wire.Field(b, start, "\"keys\":")
+	b = (v.Keys).AppendJSON(b)
+	if x, ok := v.ExpirationTime.Get(); ok {
+		b = wire.Field(b, start, "\"expirationTime\":")
+		if x == nil {
+			b = append(b, "null"...)
+		} else {
+			b = wire.AppendFloat(b, *x)
+		}
+	}
+	if x, ok := v.EnabledEvents.Get(); ok {
+		b = wire.Field(b, start, "\"enabledEvents\":")
+		b = wire.AppendString(b, x)
+	}
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v PushSubscribeRequest) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *PushSubscribeRequest) UnmarshalJSON(data []byte) error {
+	*v = PushSubscribeRequest{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *PushSubscribeRequest) Validate() error {
+	var scratch PushSubscribeRequest
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *PushSubscribeResponse) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "ok":
+			seen |= 1 << 0
+			v.OK = d.Bool()
+		case "id":
+			seen |= 1 << 1
+			v.ID = d.String()
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("ok")
+	}
+	if seen&(1<<1) == 0 {
+		d.Missing("id")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *PushSubscribeResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"ok\":")
+	b = strconv.AppendBool(b, v.OK)
+	b = wire.Field(b, start, "\"id\":")
+	b = wire.AppendString(b, v.ID)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v PushSubscribeResponse) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *PushSubscribeResponse) UnmarshalJSON(data []byte) error {
+	*v = PushSubscribeResponse{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *PushSubscribeResponse) Validate() error {
+	var scratch PushSubscribeResponse
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *PushUnsubscribeRequest) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "endpoint":
+			seen |= 1 << 0
+			v.Endpoint = d.String()
+			d.MinLength(v.Endpoint, 1)
+			d.MaxLength(v.Endpoint, 2048)
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("endpoint")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *PushUnsubscribeRequest) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"endpoint\":")
+	b = wire.AppendString(b, v.Endpoint)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v PushUnsubscribeRequest) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *PushUnsubscribeRequest) UnmarshalJSON(data []byte) error {
+	*v = PushUnsubscribeRequest{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *PushUnsubscribeRequest) Validate() error {
+	var scratch PushUnsubscribeRequest
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *PushEventsRequest) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "endpoint":
+			seen |= 1 << 0
+			v.Endpoint = d.String()
+			d.MinLength(v.Endpoint, 1)
+			d.MaxLength(v.Endpoint, 2048)
+		case "enabledEvents":
+			seen |= 1 << 1
+			v.EnabledEvents = d.String()
+			d.MinLength(v.EnabledEvents, 1)
+			d.MaxLength(v.EnabledEvents, 200)
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("endpoint")
+	}
+	if seen&(1<<1) == 0 {
+		d.Missing("enabledEvents")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *PushEventsRequest) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"endpoint\":")
+	b = wire.AppendString(b, v.Endpoint)
+	b = wire.Field(b, start, "\"enabledEvents\":")
+	b = wire.AppendString(b, v.EnabledEvents)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v PushEventsRequest) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *PushEventsRequest) UnmarshalJSON(data []byte) error {
+	*v = PushEventsRequest{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *PushEventsRequest) Validate() error {
+	var scratch PushEventsRequest
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *PushSubscriptionInfo) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "id":
+			seen |= 1 << 0
+			v.ID = d.String()
+		case "endpoint":
+			seen |= 1 << 1
+			v.Endpoint = d.String()
+		case "createdAt":
+			seen |= 1 << 2
+			v.CreatedAt = d.String()
+			d.MaxLength(v.CreatedAt, 64)
+		case "enabledEvents":
+			seen |= 1 << 3
+			v.EnabledEvents = d.String()
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("id")
+	}
+	if seen&(1<<1) == 0 {
+		d.Missing("endpoint")
+	}
+	if seen&(1<<2) == 0 {
+		d.Missing("createdAt")
+	}
+	if seen&(1<<3) == 0 {
+		d.Missing("enabledEvents")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *PushSubscriptionInfo) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"id\":")
+	b = wire.AppendString(b, v.ID)
+	b = wire.Field(b, start, "\"endpoint\":")
+	b = wire.AppendString(b, v.Endpoint)
+	b = wire.Field(b, start, "\"createdAt\":")
+	b = wire.AppendString(b, v.CreatedAt)
+	b = wire.Field(b, start, "\"enabledEvents\":")
+	b = wire.AppendString(b, v.EnabledEvents)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v PushSubscriptionInfo) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *PushSubscriptionInfo) UnmarshalJSON(data []byte) error {
+	*v = PushSubscriptionInfo{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *PushSubscriptionInfo) Validate() error {
+	var scratch PushSubscriptionInfo
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *PushSubscriptionsResponse) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "subscriptions":
+			seen |= 1 << 0
+			if d.ArrayStart() {
+				v.Subscriptions = []PushSubscriptionInfo{}
+				for j0 := 0; d.NextElem(j0); j0++ {
+					var e0 PushSubscriptionInfo
+					e0.ReadJSON(d)
+					v.Subscriptions = append(v.Subscriptions, e0)
+					d.Pop()
+				}
+			}
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("subscriptions")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *PushSubscriptionsResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"subscriptions\":")
+	{
+		b = append(b, '[')
+		for i0, e0 := range v.Subscriptions {
+			if i0 > 0 {
+				b = append(b, ',')
+			}
+			b = (e0).AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v PushSubscriptionsResponse) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *PushSubscriptionsResponse) UnmarshalJSON(data []byte) error {
+	*v = PushSubscriptionsResponse{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *PushSubscriptionsResponse) Validate() error {
+	var scratch PushSubscriptionsResponse
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *PushNotification) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "type":
+			seen |= 1 << 0
+			v.Type = PushKind(d.String())
+			if !v.Type.Valid() {
+				d.NotOneOf("\"agent_finished\", \"agent_needs_input\", \"agent_error\", \"session_started\", \"session_ended\"")
+			}
+		case "title":
+			seen |= 1 << 1
+			v.Title = d.String()
+		case "body":
+			seen |= 1 << 2
+			v.Body = d.String()
+		case "sessionId":
+			seen |= 1 << 3
+			v.SessionID = d.String()
+		case "sessionName":
+			x := d.String()
+			v.SessionName = protocol.Some(x)
+		case "url":
+			seen |= 1 << 4
+			v.URL = d.String()
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("type")
+	}
+	if seen&(1<<1) == 0 {
+		d.Missing("title")
+	}
+	if seen&(1<<2) == 0 {
+		d.Missing("body")
+	}
+	if seen&(1<<3) == 0 {
+		d.Missing("sessionId")
+	}
+	if seen&(1<<4) == 0 {
+		d.Missing("url")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *PushNotification) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"type\":")
+	b = wire.AppendString(b, string(v.Type))
+	b = wire.Field(b, start, "\"title\":")
+	b = wire.AppendString(b, v.Title)
+	b = wire.Field(b, start, "\"body\":")
+	b = wire.AppendString(b, v.Body)
+	b = wire.Field(b, start, "\"sessionId\":")
+	b = wire.AppendString(b, v.SessionID)
+	if x, ok := v.SessionName.Get(); ok {
+		b = wire.Field(b, start, "\"sessionName\":")
+		b = wire.AppendString(b, x)
+	}
+	b = wire.Field(b, start, "\"url\":")
+	b = wire.AppendString(b, v.URL)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v PushNotification) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *PushNotification) UnmarshalJSON(data []byte) error {
+	*v = PushNotification{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *PushNotification) Validate() error {
+	var scratch PushNotification
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}

@@ -400,3 +400,119 @@ type GitDiffResponse struct {
 	// Extra holds the properties the schema does not name, passed through untouched.
 	Extra map[string]json.RawMessage `json:"-"`
 }
+
+// PushKind is the kind of a Web Push notification: an agent finished its turn, asks a question
+// (AskUserQuestion), or failed (`cli_error`); a session started or ended. Sent only when nobody
+// watches the session.
+type PushKind string
+
+// The values of PushKind.
+const (
+	PushKindAgentFinished   PushKind = "agent_finished"
+	PushKindAgentNeedsInput PushKind = "agent_needs_input"
+	PushKindAgentError      PushKind = "agent_error"
+	PushKindSessionStarted  PushKind = "session_started"
+	PushKindSessionEnded    PushKind = "session_ended"
+)
+
+// Valid reports whether e is one of the values of PushKind.
+func (e PushKind) Valid() bool {
+	switch e {
+	case PushKindAgentFinished, PushKindAgentNeedsInput, PushKindAgentError, PushKindSessionStarted, PushKindSessionEnded:
+		return true
+	}
+	return false
+}
+
+// PushPublicKeyResponse is the reply to `GET /api/push/vapid-public-key`: the relay's VAPID public
+// key, to pass as `applicationServerKey` to `PushManager.subscribe`.
+type PushPublicKeyResponse struct {
+	// URL-safe base64 (no padding) of the 65-byte uncompressed P-256 public point.
+	PublicKey string `json:"publicKey"`
+}
+
+// PushKeys is the keys of a browser's push subscription (`PushSubscription.toJSON().keys`).
+type PushKeys struct {
+	// URL-safe base64 of the browser's 65-byte uncompressed P-256 public key.
+	P256dh string `json:"p256dh"`
+	// URL-safe base64 of the browser's 16-byte authentication secret.
+	Auth string `json:"auth"`
+}
+
+// PushSubscribeRequest is the body of `POST /api/push/subscribe`: a browser's push subscription
+// for the caller. A subscription of the caller with the same endpoint is replaced. The endpoint
+// must be an `https` URL on a public address unless the relay's `--push-allow-endpoint` admits it.
+type PushSubscribeRequest struct {
+	// The push service URL of the browser's subscription (`PushSubscription.endpoint`).
+	Endpoint string `json:"endpoint"`
+	// The keys to encrypt notifications for.
+	Keys PushKeys `json:"keys"`
+	// `PushSubscription.expirationTime`, accepted so that `toJSON()` can be posted as it is; ignored.
+	ExpirationTime protocol.Optional[*float64] `json:"expirationTime,omitzero"`
+	// The kinds of notification the subscription receives: `*` for every kind, or a comma-separated
+	// list of `agent_finished`, `agent_needs_input`, `agent_error`, `session_started`, `session_ended`
+	// (spaces around the commas are ignored). Default `*`.
+	EnabledEvents protocol.Optional[string] `json:"enabledEvents,omitzero"`
+}
+
+// PushSubscribeResponse is the reply to `POST /api/push/subscribe`.
+type PushSubscribeResponse struct {
+	// Always `true`.
+	OK bool `json:"ok"`
+	// The subscription's id (a new one on every subscribe).
+	ID string `json:"id"`
+}
+
+// PushUnsubscribeRequest is the body of `POST /api/push/unsubscribe`: forget the caller's
+// subscription with this endpoint (`{"ok": true}` also when there was none).
+type PushUnsubscribeRequest struct {
+	// The push service URL of the browser's subscription (`PushSubscription.endpoint`).
+	Endpoint string `json:"endpoint"`
+}
+
+// PushEventsRequest is the body of `PUT /api/push/events`: change which kinds the caller's
+// subscription with this endpoint receives (`{"ok": true}` also when there is none).
+type PushEventsRequest struct {
+	// The push service URL of the browser's subscription (`PushSubscription.endpoint`).
+	Endpoint string `json:"endpoint"`
+	// The kinds of notification the subscription receives: `*` for every kind, or a comma-separated
+	// list of `agent_finished`, `agent_needs_input`, `agent_error`, `session_started`, `session_ended`
+	// (spaces around the commas are ignored).
+	EnabledEvents string `json:"enabledEvents"`
+}
+
+// PushSubscriptionInfo is one of the caller's push subscriptions (its keys are not returned).
+type PushSubscriptionInfo struct {
+	// The subscription's id.
+	ID string `json:"id"`
+	// The push service URL of the browser's subscription.
+	Endpoint string `json:"endpoint"`
+	// When the browser subscribed.
+	CreatedAt string `json:"createdAt"`
+	// `*` or the comma-separated kinds the subscription receives.
+	EnabledEvents string `json:"enabledEvents"`
+}
+
+// PushSubscriptionsResponse is the reply to `GET /api/push/subscriptions`: the caller's
+// subscriptions, oldest first.
+type PushSubscriptionsResponse struct {
+	// One per browser the caller turned notifications on in.
+	Subscriptions []PushSubscriptionInfo `json:"subscriptions"`
+}
+
+// PushNotification is the JSON a Web Push message carries (encrypted, RFC 8291) to the browser's
+// service worker: PizzaPi's `{type, title, body, sessionId}` plus the session's page.
+type PushNotification struct {
+	// What happened.
+	Type PushKind `json:"type"`
+	// The notification's title.
+	Title string `json:"title"`
+	// The notification's text.
+	Body string `json:"body"`
+	// The session it is about.
+	SessionID string `json:"sessionId"`
+	// The session's name, when it has one.
+	SessionName protocol.Optional[string] `json:"sessionName,omitzero"`
+	// The session's page in the web app (absolute), opened when the notification is clicked.
+	URL string `json:"url"`
+}

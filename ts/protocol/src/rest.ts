@@ -659,3 +659,168 @@ export interface GitDiffResponse {
    */
   [key: string]: unknown;
 }
+
+/**
+ * PushKind is the kind of a Web Push notification: an agent finished its turn, asks a question
+ * (AskUserQuestion), or failed (`cli_error`); a session started or ended. Sent only when nobody
+ * watches the session.
+ */
+export type PushKind = "agent_finished" | "agent_needs_input" | "agent_error" | "session_started" | "session_ended";
+
+/**
+ * PushPublicKeyResponse is the reply to `GET /api/push/vapid-public-key`: the relay's VAPID public
+ * key, to pass as `applicationServerKey` to `PushManager.subscribe`.
+ */
+export interface PushPublicKeyResponse {
+  /**
+   * URL-safe base64 (no padding) of the 65-byte uncompressed P-256 public point.
+   */
+  publicKey: string;
+}
+
+/**
+ * PushKeys is the keys of a browser's push subscription (`PushSubscription.toJSON().keys`).
+ */
+export interface PushKeys {
+  /**
+   * URL-safe base64 of the browser's 65-byte uncompressed P-256 public key.
+   */
+  p256dh: string;
+  /**
+   * URL-safe base64 of the browser's 16-byte authentication secret.
+   */
+  auth: string;
+}
+
+/**
+ * PushSubscribeRequest is the body of `POST /api/push/subscribe`: a browser's push subscription
+ * for the caller. A subscription of the caller with the same endpoint is replaced. The endpoint
+ * must be an `https` URL on a public address unless the relay's `--push-allow-endpoint` admits it.
+ */
+export interface PushSubscribeRequest {
+  /**
+   * The push service URL of the browser's subscription (`PushSubscription.endpoint`).
+   */
+  endpoint: string;
+  /**
+   * The keys to encrypt notifications for.
+   */
+  keys: PushKeys;
+  /**
+   * `PushSubscription.expirationTime`, accepted so that `toJSON()` can be posted as it is;
+   * ignored.
+   */
+  expirationTime?: number | null;
+  /**
+   * The kinds of notification the subscription receives: `*` for every kind, or a comma-separated
+   * list of `agent_finished`, `agent_needs_input`, `agent_error`, `session_started`,
+   * `session_ended` (spaces around the commas are ignored). Default `*`.
+   */
+  enabledEvents?: string;
+}
+
+/**
+ * PushSubscribeResponse is the reply to `POST /api/push/subscribe`.
+ */
+export interface PushSubscribeResponse {
+  /**
+   * Always `true`.
+   */
+  ok: boolean;
+  /**
+   * The subscription's id (a new one on every subscribe).
+   */
+  id: string;
+}
+
+/**
+ * PushUnsubscribeRequest is the body of `POST /api/push/unsubscribe`: forget the caller's
+ * subscription with this endpoint (`{"ok": true}` also when there was none).
+ */
+export interface PushUnsubscribeRequest {
+  /**
+   * The push service URL of the browser's subscription (`PushSubscription.endpoint`).
+   */
+  endpoint: string;
+}
+
+/**
+ * PushEventsRequest is the body of `PUT /api/push/events`: change which kinds the caller's
+ * subscription with this endpoint receives (`{"ok": true}` also when there is none).
+ */
+export interface PushEventsRequest {
+  /**
+   * The push service URL of the browser's subscription (`PushSubscription.endpoint`).
+   */
+  endpoint: string;
+  /**
+   * The kinds of notification the subscription receives: `*` for every kind, or a comma-separated
+   * list of `agent_finished`, `agent_needs_input`, `agent_error`, `session_started`,
+   * `session_ended` (spaces around the commas are ignored).
+   */
+  enabledEvents: string;
+}
+
+/**
+ * PushSubscriptionInfo is one of the caller's push subscriptions (its keys are not returned).
+ */
+export interface PushSubscriptionInfo {
+  /**
+   * The subscription's id.
+   */
+  id: string;
+  /**
+   * The push service URL of the browser's subscription.
+   */
+  endpoint: string;
+  /**
+   * When the browser subscribed.
+   */
+  createdAt: string;
+  /**
+   * `*` or the comma-separated kinds the subscription receives.
+   */
+  enabledEvents: string;
+}
+
+/**
+ * PushSubscriptionsResponse is the reply to `GET /api/push/subscriptions`: the caller's
+ * subscriptions, oldest first.
+ */
+export interface PushSubscriptionsResponse {
+  /**
+   * One per browser the caller turned notifications on in.
+   */
+  subscriptions: PushSubscriptionInfo[];
+}
+
+/**
+ * PushNotification is the JSON a Web Push message carries (encrypted, RFC 8291) to the browser's
+ * service worker: PizzaPi's `{type, title, body, sessionId}` plus the session's page.
+ */
+export interface PushNotification {
+  /**
+   * What happened.
+   */
+  type: PushKind;
+  /**
+   * The notification's title.
+   */
+  title: string;
+  /**
+   * The notification's text.
+   */
+  body: string;
+  /**
+   * The session it is about.
+   */
+  sessionId: string;
+  /**
+   * The session's name, when it has one.
+   */
+  sessionName?: string;
+  /**
+   * The session's page in the web app (absolute), opened when the notification is clicked.
+   */
+  url: string;
+}
