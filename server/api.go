@@ -20,6 +20,7 @@ func (s *Server) mountAPI(mux *http.ServeMux) {
 		Core:               s.core,
 		Accounts:           s.accounts,
 		Store:              s.db,
+		Push:               s.push,
 		Limiter:            s.limiter,
 		SecureCookies:      s.cfg.SecureCookies(),
 		TrustProxy:         s.cfg.TrustProxy,

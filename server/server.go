@@ -27,6 +27,7 @@ import (
 	"github.com/pizzapi/pizzapi/server/core"
 	"github.com/pizzapi/pizzapi/server/live"
 	"github.com/pizzapi/pizzapi/server/metrics"
+	"github.com/pizzapi/pizzapi/server/push"
 	"github.com/pizzapi/pizzapi/server/store"
 	"github.com/pizzapi/pizzapi/server/store/postgres"
 	"github.com/pizzapi/pizzapi/server/store/sqlite"
@@ -36,13 +37,14 @@ import (
 type Server struct {
 	cfg      config.Config
 	log      *slog.Logger
-	db       store.Store
+	db       durableStore
 	live     live.Store
 	bus      bus.Bus
 	core     *core.Core
 	accounts *accounts.Accounts
 	limiter  *auth.Limiter
 	metrics  *metrics.Metrics
+	push     *push.Service // nil when Web Push is disabled
 	io       *socket.Server
 	http     *http.Server
 	handler  http.Handler
@@ -68,15 +70,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	s.accounts = accounts.New(s.db, cfg.DisableSignup)
 	s.handler = s.routes()
-	bg, stop := context.WithCancel(context.Background())
-	s.stop = stop
-	if cfg.RedisURL == "" {
-		s.start(live.NewMemory(cfg.EventBufferSize), bus.NewLocal(), uuid.NewString())
-		return s, nil
+	if cfg.RedisURL != "" {
+		if s.cluster, err = newCluster(cfg, log); err != nil {
+			s.db.Close()
+			return nil, err
+		}
 	}
-	if s.cluster, err = newCluster(cfg, log); err != nil {
+	if s.push, err = s.newPush(ctx); err != nil {
+		if s.cluster != nil {
+			s.cluster.close()
+		}
 		s.db.Close()
 		return nil, err
+	}
+	bg, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	if s.cluster == nil {
+		s.start(live.NewMemory(cfg.EventBufferSize), bus.NewLocal(), uuid.NewString())
+		return s, nil
 	}
 	// Serve /health (not ready) while Redis is being reached; everything else waits for it.
 	s.loops.Add(1)
@@ -106,7 +117,7 @@ func (s *Server) start(ls live.Store, b bus.Bus, node string) {
 		RequestTimeout: 15 * time.Second,
 		TerminalBuffer: 2000,
 		Logger:         s.log,
-	}, s.live, s.db, s.bus, logNotifier{s.log}, s.metrics)
+	}, s.live, s.db, s.bus, s.notifier(), s.metrics)
 	s.io = s.newSocketServer()
 	s.mountNamespaces()
 	app := s.appRoutes()
@@ -118,8 +129,14 @@ func (s *Server) start(ls live.Store, b bus.Bus, node string) {
 // Ready reports whether the node serves clients (a cluster node waits for Redis first).
 func (s *Server) Ready() bool { return s.ready.Load() }
 
+// durableStore is what both stores implement: the relay's records and the Web Push data.
+type durableStore interface {
+	store.Store
+	store.PushStore
+}
+
 // openStore opens PostgreSQL when a database URL is configured, the SQLite file otherwise.
-func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+func openStore(ctx context.Context, cfg config.Config) (durableStore, error) {
 	if cfg.DatabaseURL != "" {
 		db, err := postgres.Open(ctx, cfg.DatabaseURL)
 		if err != nil {
@@ -219,6 +236,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.loops.Wait()
 		if s.ready.Load() {
 			s.core.Close()
+		}
+		if s.push != nil {
+			s.push.Close()
+		}
+		if s.ready.Load() {
 			if cerr := s.bus.Close(); cerr != nil && err == nil {
 				err = cerr
 			}
@@ -278,12 +300,4 @@ func (s *Server) sweep(ctx context.Context) {
 		s.log.Error("pruning browser sessions", "error", err)
 	}
 	s.sweepHooks(ctx, now)
-}
-
-// logNotifier logs the notifications the relay would push; Web Push replaces it later.
-type logNotifier struct{ log *slog.Logger }
-
-// Notify implements core.Notifier.
-func (n logNotifier) Notify(_ context.Context, msg core.Notification) {
-	n.log.Info("notification", "kind", msg.Kind, "user", msg.UserID, "session", msg.SessionID)
 }

@@ -42,6 +42,11 @@ func serveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "disable-signup", Usage: "refuse new accounts", Sources: env("PIZZAPI_DISABLE_SIGNUP")},
 			&cli.StringFlag{Name: "cors-origins", Usage: "comma-separated browser origins allowed besides the base URL's", Sources: env("PIZZAPI_CORS_ORIGINS")},
 			&cli.BoolFlag{Name: "trust-proxy", Usage: "take client addresses from X-Forwarded-For (behind a reverse proxy)", Sources: env("PIZZAPI_TRUST_PROXY")},
+			&cli.StringFlag{Name: "vapid-public-key", Usage: "Web Push VAPID public key, URL-safe base64 (default: a pair generated on first start and kept in the durable store)", Sources: env("VAPID_PUBLIC_KEY")},
+			&cli.StringFlag{Name: "vapid-private-key", Usage: "Web Push VAPID private key, URL-safe base64 (with --vapid-public-key)", Sources: env("VAPID_PRIVATE_KEY")},
+			&cli.StringFlag{Name: "vapid-subject", Usage: "contact for push services, mailto: or https: (default: the base URL when https, else mailto:admin@pizzapi.local)", Sources: env("VAPID_SUBJECT")},
+			&cli.StringFlag{Name: "push-allow-endpoint", Usage: "comma-separated URL prefixes of push endpoints accepted besides https ones on public addresses", Sources: env("PIZZAPI_PUSH_ALLOW_ENDPOINT")},
+			&cli.BoolFlag{Name: "disable-push", Usage: "turn Web Push notifications off", Sources: env("PIZZAPI_DISABLE_PUSH")},
 			&cli.StringFlag{Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", Sources: env("PIZZAPI_LOG_LEVEL")},
 			&cli.StringFlag{Name: "log-format", Value: d.LogFormat, Usage: "text or json", Sources: env("PIZZAPI_LOG_FORMAT")},
 		},
@@ -66,6 +71,13 @@ func serveCommand() *cli.Command {
 				cfg.CORSOrigins = strings.Split(o, ",")
 			}
 			cfg.TrustProxy = cmd.Bool("trust-proxy")
+			cfg.VAPIDPublicKey = cmd.String("vapid-public-key")
+			cfg.VAPIDPrivateKey = cmd.String("vapid-private-key")
+			cfg.VAPIDSubject = cmd.String("vapid-subject")
+			if p := cmd.String("push-allow-endpoint"); p != "" {
+				cfg.PushAllowEndpoints = strings.Split(p, ",")
+			}
+			cfg.DisablePush = cmd.Bool("disable-push")
 			cfg.LogLevel = cmd.String("log-level")
 			cfg.LogFormat = cmd.String("log-format")
 			return serve(ctx, cfg)

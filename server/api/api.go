@@ -1,8 +1,9 @@
 // Package api is the relay's REST API under /api/: accounts (the CLI's register and the browser's
-// sign-up, sign-in and session cookie), the session list, attachments, and the runner commands
-// (spawn, restart, terminals, skills, files, git). Request and response bodies are the generated
-// types of protocol/rest, so every body is validated against schema/rest.json and every failure
-// is a JSON rest.ErrorResponse with the HTTP status saying what kind.
+// sign-up, sign-in and session cookie), the session list, attachments, the runner commands
+// (spawn, restart, terminals, skills, files, git) and Web Push subscriptions. Request and response
+// bodies are the generated types of protocol/rest, so every body is validated against
+// schema/rest.json and every failure is a JSON rest.ErrorResponse with the HTTP status saying what
+// kind.
 package api
 
 import (
@@ -15,6 +16,7 @@ import (
 	"github.com/pizzapi/pizzapi/server/accounts"
 	"github.com/pizzapi/pizzapi/server/auth"
 	"github.com/pizzapi/pizzapi/server/core"
+	"github.com/pizzapi/pizzapi/server/push"
 	"github.com/pizzapi/pizzapi/server/store"
 )
 
@@ -27,6 +29,8 @@ type Deps struct {
 	Accounts *accounts.Accounts
 	// Store keeps the attachment records.
 	Store store.Store
+	// Push keeps Web Push subscriptions (nil: the push endpoints answer 503).
+	Push *push.Service
 	// Limiter counts failed logins per client address (default: 10 per 15 minutes).
 	Limiter *auth.Limiter
 	// SecureCookies sets the Secure attribute on the session cookie (for a relay served over https).
@@ -104,6 +108,12 @@ func New(d Deps) http.Handler {
 	a.handle("POST /api/runners/{id}/read-file", a.authed(a.readFile))
 	a.handle("POST /api/runners/{id}/git-status", a.authed(a.gitStatus))
 	a.handle("POST /api/runners/{id}/git-diff", a.authed(a.gitDiff))
+
+	a.handle("GET /api/push/vapid-public-key", a.vapidPublicKey)
+	a.handle("POST /api/push/subscribe", a.authed(a.pushSubscribe))
+	a.handle("POST /api/push/unsubscribe", a.authed(a.pushUnsubscribe))
+	a.handle("GET /api/push/subscriptions", a.authed(a.pushSubscriptions))
+	a.handle("PUT /api/push/events", a.authed(a.pushEvents))
 	return a
 }
 

@@ -51,6 +51,21 @@ type Config struct {
 	// TrustProxy makes the relay take client addresses from X-Forwarded-For (behind a proxy).
 	TrustProxy bool
 
+	// VAPIDPublicKey and VAPIDPrivateKey, when both set, are the Web Push key pair (URL-safe
+	// base64); otherwise a pair is generated on first start and kept in the durable store, shared
+	// by every node.
+	VAPIDPublicKey  string
+	VAPIDPrivateKey string
+	// VAPIDSubject is the contact push services see, a mailto: or https: URL (default: the base
+	// URL when it is https, else mailto:admin@pizzapi.local).
+	VAPIDSubject string
+	// PushAllowEndpoints are URL prefixes of push endpoints accepted besides https endpoints on
+	// public addresses (a push service in a private network; tests).
+	PushAllowEndpoints []string
+	// DisablePush turns Web Push notifications off (no outgoing requests; the push endpoints
+	// answer 503).
+	DisablePush bool
+
 	// LogLevel is debug, info, warn or error; LogFormat is text or json.
 	LogLevel  string
 	LogFormat string
@@ -125,6 +140,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxMessageBytes < 64<<10 {
 		return fmt.Errorf("max message size must be at least 64 KiB")
+	}
+	if (c.VAPIDPublicKey == "") != (c.VAPIDPrivateKey == "") {
+		return fmt.Errorf("the VAPID public and private keys must be given together")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

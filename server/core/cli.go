@@ -241,6 +241,14 @@ func (c *Core) createSession(ctx context.Context, id, token, conn string, u User
 	info.ViewerCount = protocol.Optional[int64]{}
 	info.ExpiresAt = protocol.Optional[*string]{}
 	c.publishHub(ctx, u.ID, hub.EventSessionAdded, info.AppendJSON(nil))
+	if c.notifier != nil {
+		started := *s
+		go func() {
+			ctx, cancel := background()
+			defer cancel()
+			c.notifySession(ctx, NotifySessionStarted, &started)
+		}()
+	}
 	return s, nil
 }
 

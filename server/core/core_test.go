@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -83,17 +84,34 @@ func dispatch(t *testing.T, h interface {
 	return ack
 }
 
-// TestPushDecision: only agent_end, AskUserQuestion and cli_error notify, only when nobody is
-// watching, and the common events are decided on their type alone (no viewer count).
+// TestPushDecision: a session starting, agent_end, AskUserQuestion, cli_error and the session
+// ending notify, worded as PizzaPi words them, only when nobody is watching; the common events
+// are decided on their type alone (no viewer count).
 func TestPushDecision(t *testing.T) {
 	c, b, n := newTestCore(t)
 	h := c.ConnectCLI(&fakeConn{id: "cli"}, User{ID: "u1", Name: "Ada"})
-	dispatch(t, h, "register", `{"sessionId":"s1","cwd":"/"}`)
+	dispatch(t, h, "register", `{"sessionId":"s1-0123456789","cwd":"/work"}`)
 	h.mu.Lock()
 	token := h.token
 	h.mu.Unlock()
 	event := func(seq int, inner string) {
-		dispatch(t, h, "event", `{"sessionId":"s1","token":"`+token+`","seq":`+strconv.Itoa(seq)+`,"event":`+inner+`}`)
+		dispatch(t, h, "event", `{"sessionId":"s1-0123456789","token":"`+token+`","seq":`+strconv.Itoa(seq)+`,"event":`+inner+`}`)
+	}
+	next := func(what string) Notification {
+		t.Helper()
+		select {
+		case got := <-n.got:
+			if got.UserID != "u1" || got.SessionID != "s1-0123456789" || got.URL != "http://relay/session/s1-0123456789" {
+				t.Fatalf("%s: notification %+v", what, got)
+			}
+			return got
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no notification for %s", what)
+		}
+		return Notification{}
+	}
+	if got := next("the start"); got.Kind != NotifySessionStarted || got.Body != `Session "s1-01234" started in /work.` {
+		t.Fatalf("start: %+v", got)
 	}
 	before := b.counts.Load()
 	for i := 1; i <= 50; i++ {
@@ -104,24 +122,49 @@ func TestPushDecision(t *testing.T) {
 		t.Fatalf("%d viewer counts for events that never notify", got)
 	}
 	event(52, `{"type":"agent_end","messages":[]}`)
-	select {
-	case got := <-n.got:
-		if got.Kind != NotifyAgentFinished || got.UserID != "u1" || got.SessionID != "s1" {
-			t.Fatalf("notification %+v", got)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("no notification for agent_end")
+	if got := next("agent_end"); got.Kind != NotifyAgentFinished || got.ID != "s1-0123456789:52" ||
+		got.Title != "Agent finished" || got.Body != `Your agent in "s1-01234" has finished its task.` {
+		t.Fatalf("agent_end: %+v", got)
 	}
-	event(53, `{"type":"tool_execution_start","toolName":"AskUserQuestion","args":{"question":"Which branch?"}}`)
-	if got := <-n.got; got.Kind != NotifyAgentNeedsInput || got.Body != "Which branch?" {
-		t.Fatalf("notification %+v", got)
+	event(53, `{"type":"heartbeat","active":true,"isCompacting":false,"ts":1,"sessionName":"fix tests"}`)
+	question := strings.Repeat("q", 200)
+	event(54, `{"type":"tool_execution_start","toolName":"AskUserQuestion","args":{"question":"`+question+`"}}`)
+	if got := next("AskUserQuestion"); got.Kind != NotifyAgentNeedsInput || got.SessionName != "fix tests" ||
+		got.Body != `Agent in "fix tests" asks: `+question[:120] {
+		t.Fatalf("AskUserQuestion: %+v", got)
+	}
+	event(55, `{"type":"cli_error","message":""}`)
+	if got := next("cli_error"); got.Kind != NotifyAgentError || got.Body != `An error occurred in session "fix tests".` {
+		t.Fatalf("cli_error: %+v", got)
 	}
 	// With a viewer watching, nothing is sent.
-	c.bus.Join(bus.SessionViewers+"s1", &fakeConn{id: "viewer"})
-	event(54, `{"type":"cli_error","message":"boom"}`)
+	c.bus.Join(bus.SessionViewers+"s1-0123456789", &fakeConn{id: "viewer"})
+	event(56, `{"type":"cli_error","message":"boom"}`)
+	event(57, `{"type":"agent_end","messages":[]}`)
+	c.endSession(context.Background(), "s1-0123456789", reasonEnded)
 	select {
 	case got := <-n.got:
 		t.Fatalf("notified while watched: %+v", got)
 	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// TestPushSessionEnded: a session nobody watches tells its owner it ended, once.
+func TestPushSessionEnded(t *testing.T) {
+	c, _, n := newTestCore(t)
+	h := c.ConnectCLI(&fakeConn{id: "cli"}, User{ID: "u1", Name: "Ada"})
+	dispatch(t, h, "register", `{"sessionId":"s2","cwd":"/","sessionName":"nightly"}`)
+	if got := <-n.got; got.Kind != NotifySessionStarted {
+		t.Fatalf("first notification %+v", got)
+	}
+	c.endSession(context.Background(), "s2", reasonEnded)
+	c.endSession(context.Background(), "s2", reasonEnded)
+	if got := <-n.got; got.Kind != NotifySessionEnded || got.Body != `Session "nightly" has ended.` || got.ID == "" {
+		t.Fatalf("end: %+v", got)
+	}
+	select {
+	case got := <-n.got:
+		t.Fatalf("a second notification %+v", got)
+	case <-time.After(100 * time.Millisecond):
 	}
 }

@@ -55,7 +55,7 @@ func (c *Core) publishEvent(ctx context.Context, id string, cliSeq, ackedSeq int
 	if c.fanout != nil {
 		c.fanout.ObserveFanout(time.Since(start))
 	}
-	c.maybeNotify(id, ev.Type, raw)
+	c.maybeNotify(id, seq, ev.Type, raw)
 	return nil
 }
 

@@ -67,6 +67,8 @@ func (c *Core) endSession(ctx context.Context, id, reason string) {
 	}
 	c.timers.cancel("grace:" + id)
 	_, _, _ = c.live.TakeLink(ctx, id)
+	// Viewers are still counted before they are told to leave.
+	c.notifySession(ctx, NotifySessionEnded, s)
 	disc := viewer.Disconnected{Reason: reason}
 	m := bus.NewMessage(viewer.Namespace, viewer.EventDisconnected, disc.AppendJSON(nil), 0)
 	m.Control = bus.ControlLeave

@@ -1,5 +1,6 @@
 // Package metrics exposes the relay's Prometheus metrics: connections per namespace, events in
-// and out, validation failures, dropped clients and the fan-out latency of agent events.
+// and out, validation failures, dropped clients, the fan-out latency of agent events and the
+// outcomes of Web Push notifications.
 package metrics
 
 import (
@@ -21,6 +22,8 @@ type Metrics struct {
 	delivered   *prometheus.CounterVec
 	dropped     *prometheus.CounterVec
 	fanout      prometheus.Histogram
+	pushes      *prometheus.CounterVec
+	pushDropped *prometheus.CounterVec
 	known       func(string) bool
 
 	mu  sync.RWMutex
@@ -54,9 +57,15 @@ func New(known func(string) bool) *Metrics {
 			Help:    "Time from an agent event's sequence number being assigned to its delivery to every local viewer.",
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
 		}),
+		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pizzapi_push_deliveries_total", Help: "Requests to Web Push services, per outcome (sent, retried, gone, failed, gave_up).",
+		}, []string{"outcome"}),
+		pushDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pizzapi_push_dropped_total", Help: "Web Push notifications or deliveries not attempted, per reason (queue_full, closed, claim_failed, refused_endpoint).",
+		}, []string{"reason"}),
 		out: map[string]prometheus.Counter{},
 	}
-	m.reg.MustRegister(m.connections, m.eventsIn, m.invalid, m.delivered, m.dropped, m.fanout,
+	m.reg.MustRegister(m.connections, m.eventsIn, m.invalid, m.delivered, m.dropped, m.fanout, m.pushes, m.pushDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -111,3 +120,9 @@ func (m *Metrics) Dropped(nsp string) { m.dropped.WithLabelValues(nsp).Inc() }
 
 // ObserveFanout implements core.FanoutObserver.
 func (m *Metrics) ObserveFanout(d time.Duration) { m.fanout.Observe(d.Seconds()) }
+
+// PushDelivery implements push.Observer.
+func (m *Metrics) PushDelivery(outcome string) { m.pushes.WithLabelValues(outcome).Inc() }
+
+// PushDropped implements push.Observer.
+func (m *Metrics) PushDropped(reason string) { m.pushDropped.WithLabelValues(reason).Inc() }
