@@ -117,38 +117,49 @@ var errRefusedAddress = errors.New("push endpoint resolves to a non-public addre
 type allowedKey struct{}
 
 // client returns the HTTP client pushes are sent with: no proxy, no redirects, a timeout on
-// every request, and connections only to public addresses unless the request's endpoint was
-// admitted by a prefix.
-func (p Policy) client(timeout time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	guarded := &net.Dialer{Timeout: dialer.Timeout, KeepAlive: dialer.KeepAlive,
-		Control: func(_, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil || !public(ap.Addr()) {
-				return errRefusedAddress
-			}
-			return nil
-		}}
-	transport := &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if ctx.Value(allowedKey{}) != nil {
-				return dialer.DialContext(ctx, network, addr)
-			}
-			return guarded.DialContext(ctx, network, addr)
-		},
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   8,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: timeout,
+// every request, and connections only to public addresses unless the request's context says a
+// prefix admitted its endpoint. The two kinds of request use separate transports, so that a
+// connection opened for an admitted endpoint is never reused for another.
+func (p Policy) client(timeout time.Duration) httpDoer {
+	guard := func(_, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil || !public(ap.Addr()) {
+			return errRefusedAddress
+		}
+		return nil
 	}
+	return routedClient{admitted: newClient(timeout, nil), guarded: newClient(timeout, guard)}
+}
+
+// newClient is an HTTP client whose dialer runs control on every connection it opens.
+func newClient(timeout time.Duration, control func(network, address string, c syscall.RawConn) error) *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: control}
 	return &http.Client{
-		Transport:     transport,
+		Transport: &http.Transport{
+			Proxy:                 nil,
+			DialContext:           dialer.DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          100,
+			MaxIdleConnsPerHost:   8,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: timeout,
+		},
 		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// routedClient sends a request whose context is marked by requestContext on the admitted client,
+// any other on the guarded one.
+type routedClient struct{ admitted, guarded *http.Client }
+
+// Do implements httpDoer.
+func (c routedClient) Do(req *http.Request) (*http.Response, error) {
+	if req.Context().Value(allowedKey{}) != nil {
+		return c.admitted.Do(req)
+	}
+	return c.guarded.Do(req)
 }
 
 // requestContext marks ctx for the dialer when a prefix admits the endpoint.

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -173,7 +174,9 @@ func retriable(status int, err error) bool {
 func (s *Service) send(m *message) (status int, retryAfter time.Duration, err error) {
 	d := deliveryOf(m.kind)
 	ctx := s.opts.Policy.requestContext(s.ctx, m.sub.Endpoint)
-	resp, err := webpush.SendNotificationWithContext(ctx, m.payload,
+	// The library pads the message in place when it has spare capacity: give it none, since the
+	// payload is shared by the deliveries of a notification.
+	resp, err := webpush.SendNotificationWithContext(ctx, slices.Clip(m.payload),
 		&webpush.Subscription{Endpoint: m.sub.Endpoint, Keys: webpush.Keys{Auth: m.sub.Auth, P256dh: m.sub.P256DH}},
 		&webpush.Options{
 			HTTPClient:      s.client,
