@@ -192,6 +192,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Core returns the relay core (for tests and the benchmark).
 func (s *Server) Core() *core.Core { return s.core }
 
+// Push returns the Web Push service (nil when disabled), for tests.
+func (s *Server) Push() *push.Service { return s.push }
+
 // Accounts returns the account service.
 func (s *Server) Accounts() *accounts.Accounts { return s.accounts }
 

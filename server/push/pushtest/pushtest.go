@@ -144,6 +144,16 @@ func (s *Service) Next(t testing.TB, timeout time.Duration) Message {
 	return Message{}
 }
 
+// TryNext returns the next message within d, or false (an invalid request is returned with Err).
+func (s *Service) TryNext(d time.Duration) (Message, bool) {
+	select {
+	case m := <-s.messages:
+		return m, true
+	case <-time.After(d):
+		return Message{}, false
+	}
+}
+
 // Quiet fails the test when a message arrives within d.
 func (s *Service) Quiet(t testing.TB, d time.Duration) {
 	t.Helper()
