@@ -113,7 +113,9 @@ func startRelay(ctx context.Context, t *testing.T, bin, work, logPath string) st
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { logFile.Close() })
-	cmd := exec.CommandContext(ctx, bin, "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", filepath.Join(work, "data"))
+	// The browser's push subscription points at a push service the script runs on loopback.
+	cmd := exec.CommandContext(ctx, bin, "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", filepath.Join(work, "data"),
+		"--push-allow-endpoint", "http://127.0.0.1:")
 	cmd.Env = append(os.Environ(), "HOME="+work)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

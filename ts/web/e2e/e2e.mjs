@@ -11,7 +11,9 @@
 //   PIZZAPI_E2E_WORK   an empty scratch directory (browser profile, agent and runner homes)
 
 import { spawn } from "node:child_process";
+import { createDecipheriv, createECDH, hkdfSync, randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -83,6 +85,104 @@ const transcript = (page) =>
 
 async function waitForText(locator, text, timeout = WAIT) {
   await locator.filter({ hasText: text }).first().waitFor({ timeout });
+}
+
+/**
+ * A push service for the browser, which cannot reach a real one here: Chromium's own
+ * PushManager.subscribe needs Google's servers, so the page's PushManager is given a subscription
+ * whose endpoint is this local service (with keys made here). The relay sends to it as to any
+ * push service; it decrypts each message (RFC 8291, aes128gcm) and delivers the plaintext to the
+ * page's real service worker through the DevTools protocol (ServiceWorker.deliverPushMessage).
+ */
+async function startPushService() {
+  const ecdh = createECDH("prime256v1");
+  ecdh.generateKeys();
+  const uaPublic = ecdh.getPublicKey();
+  const auth = randomBytes(16);
+  const received = [];
+  const waiters = [];
+  let deliver = async () => {};
+  const decrypt = (body) => {
+    const salt = body.subarray(0, 16);
+    const idlen = body[20];
+    const asPublic = body.subarray(21, 21 + idlen);
+    const ct = body.subarray(21 + idlen);
+    const shared = ecdh.computeSecret(asPublic);
+    const key = (ikm, salt, info, n) => Buffer.from(hkdfSync("sha256", ikm, salt, Buffer.from(info), n));
+    const ikm = key(shared, auth, Buffer.concat([Buffer.from("WebPush: info\0"), uaPublic, asPublic]), 32);
+    const d = createDecipheriv("aes-128-gcm", key(ikm, salt, "Content-Encoding: aes128gcm\0", 16), key(ikm, salt, "Content-Encoding: nonce\0", 12));
+    d.setAuthTag(ct.subarray(ct.length - 16));
+    const plain = Buffer.concat([d.update(ct.subarray(0, ct.length - 16)), d.final()]);
+    let end = plain.length - 1;
+    while (end >= 0 && plain[end] === 0) end--;
+    if (plain[end] !== 2) throw new Error("no padding delimiter");
+    return plain.subarray(0, end).toString("utf8");
+  };
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", async () => {
+      try {
+        if (!req.headers.authorization?.startsWith("vapid t=")) throw new Error("no VAPID authorization");
+        const text = decrypt(Buffer.concat(chunks));
+        const payload = JSON.parse(text);
+        log(`push service: ${payload.type} for ${payload.sessionId}`);
+        received.push(payload);
+        waiters.splice(0).forEach((w) => w());
+        await deliver(text);
+        res.writeHead(201).end();
+      } catch (e) {
+        log(`push service: bad request: ${e.message}`);
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${server.address().port}/push/e2e-browser`,
+    p256dh: uaPublic.toString("base64url"),
+    auth: auth.toString("base64url"),
+    received,
+    onDeliver(f) {
+      deliver = f;
+    },
+    /** Waits for a message of this type (and session, when given). */
+    async next(type, sessionId, timeout = WAIT) {
+      const deadline = Date.now() + timeout;
+      for (;;) {
+        const m = received.find((p) => p.type === type && (!sessionId || p.sessionId === sessionId));
+        if (m) return m;
+        if (Date.now() > deadline) throw new Error(`no ${type} push within ${timeout} ms (got ${JSON.stringify(received.map((p) => p.type))})`);
+        await new Promise((r) => {
+          waiters.push(r);
+          setTimeout(r, 500);
+        });
+      }
+    },
+    close: () => server.close(),
+  };
+}
+
+/** The page's PushManager, subscribed to the local push service (kept across reloads). */
+function fakePushManager({ endpoint, p256dh, auth }) {
+  const flag = "pizzapi-e2e-push";
+  const subscription = {
+    endpoint,
+    expirationTime: null,
+    options: { applicationServerKey: null, userVisibleOnly: true },
+    toJSON: () => ({ endpoint, expirationTime: null, keys: { p256dh, auth } }),
+    unsubscribe: async () => {
+      localStorage.removeItem(flag);
+      return true;
+    },
+  };
+  PushManager.prototype.subscribe = async function () {
+    localStorage.setItem(flag, "1");
+    return subscription;
+  };
+  PushManager.prototype.getSubscription = async function () {
+    return localStorage.getItem(flag) ? subscription : null;
+  };
 }
 
 const steps = {
@@ -232,6 +332,84 @@ const steps = {
     await shot(page, "15-session-replay-desktop");
   },
 
+  /**
+   * Notifications: the settings panel turns them on (permission granted by the test, as a user
+   * would), the choice survives a reload, an agent finishing with nobody watching shows an "Agent
+   * finished" notification from the real service worker, and clicking it opens the session.
+   */
+  async push(page, context, pushService, apiKey) {
+    await context.grantPermissions(["notifications"], { origin: URL });
+    await page.goto(`${URL}/notifications`);
+    await page.getByRole("heading", { name: "Notifications", exact: true }).waitFor();
+    await page.getByText("Notifications are off for this device.").waitFor();
+    if (!(await page.getByLabel("An agent finished its turn").isChecked())) throw new Error("agent_finished is not chosen by default");
+    await page.getByLabel("A session ended").check();
+    await shot(page, "push-01-settings-off-desktop");
+    await page.getByRole("button", { name: "Turn on notifications" }).click();
+    await page.getByText("Notifications are on for this device.").waitFor({ timeout: WAIT });
+    await page.locator(".push-devices").getByText("This device").waitFor();
+    await page.reload();
+    await page.getByText("Notifications are on for this device.").waitFor({ timeout: WAIT });
+    if (!(await page.getByLabel("A session ended").isChecked())) throw new Error("the chosen kinds did not survive a reload");
+    if (await page.getByLabel("A session started").isChecked()) throw new Error("session_started is on without being chosen");
+    await shot(page, "push-02-settings-on-desktop");
+
+    // Deliver the relay's pushes to the page's service worker.
+    const cdp = await context.newCDPSession(page);
+    const registrations = new Map();
+    cdp.on("ServiceWorker.workerRegistrationUpdated", (e) => e.registrations.forEach((r) => registrations.set(r.scopeURL, r)));
+    await cdp.send("ServiceWorker.enable");
+    pushService.onDeliver(async (data) => {
+      const reg = registrations.get(`${URL}/`);
+      if (!reg || reg.isDeleted) throw new Error("no service worker registration for the app");
+      await cdp.send("ServiceWorker.deliverPushMessage", { origin: URL, registrationId: reg.registrationId, data });
+    });
+
+    // An agent nobody watches finishes its turn.
+    const cwd = join(WORK, "unwatched");
+    mkdirSync(cwd, { recursive: true });
+    const agent = pizzapi("share-unwatched", ["share", "--demo", "--cwd", cwd], { PIZZAPI_API_KEY: apiKey });
+    const finished = await pushService.next("agent_finished", undefined, 60_000);
+    if (finished.title !== "Agent finished" || !finished.url.endsWith(`/session/${finished.sessionId}`)) throw new Error(`payload ${JSON.stringify(finished)}`);
+    if (pushService.received.some((p) => p.type === "session_started")) throw new Error("a session_started push although not chosen");
+    const tag = `pizzapi-agent_finished-${finished.sessionId}`;
+    let n;
+    for (const deadline = Date.now() + WAIT; !n; await page.waitForTimeout(250)) {
+      n = await page.evaluate(async (tag) => {
+        const list = await (await navigator.serviceWorker.ready).getNotifications({ tag });
+        return list.length === 1 ? { title: list[0].title, body: list[0].body, url: list[0].data.url } : null;
+      }, tag);
+      if (!n && Date.now() > deadline) throw new Error(`no notification tagged ${tag} is shown`);
+    }
+    if (n.title !== "Agent finished" || n.body !== finished.body || n.url !== `/session/${finished.sessionId}`) throw new Error(`notification ${JSON.stringify(n)}`);
+    log(`notification shown: ${n.title}: ${n.body}`);
+
+    // A click focuses this tab and shows the session; with no tab open it would open the session.
+    const worker = context.serviceWorkers().find((w) => w.url() === `${URL}/sw.js`);
+    if (!worker) throw new Error("the service worker is not running");
+    const target = await worker.evaluate((id) => pizzapiTarget({ sessionId: id, url: "https://elsewhere.example/x" }), finished.sessionId);
+    if (target !== `/session/${finished.sessionId}`) throw new Error(`click target for a foreign URL: ${target}`);
+    await worker.evaluate(async (tag) => {
+      const [notification] = await self.registration.getNotifications({ tag });
+      self.dispatchEvent(new NotificationEvent("notificationclick", { notification }));
+    }, `pizzapi-agent_finished-${finished.sessionId}`);
+    await page.waitForURL(`${URL}/session/${finished.sessionId}`, { timeout: WAIT });
+    await assistantText(page, "Verified:").waitFor({ timeout: WAIT });
+    await shot(page, "push-03-opened-from-notification-desktop");
+
+    // Leave the session unwatched again, stop the agent: "Session ended" arrives.
+    await page.goto(`${URL}/notifications`);
+    await page.getByText("Notifications are on for this device.").waitFor({ timeout: WAIT });
+    await stop(agent);
+    await pushService.next("session_ended", finished.sessionId);
+
+    await page.getByRole("button", { name: "Turn off notifications" }).click();
+    await page.getByText("Notifications are off for this device.").waitFor({ timeout: WAIT });
+    await page.locator(".push-devices").waitFor({ state: "detached" });
+    await shot(page, "push-04-settings-removed-desktop");
+    await cdp.detach();
+  },
+
   async signOut(page) {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("tab", { name: "Sign in" }).waitFor();
@@ -250,6 +428,8 @@ async function main() {
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
     viewport: desktop,
   });
+  const pushService = await startPushService();
+  await context.addInitScript(fakePushManager, { endpoint: pushService.endpoint, p256dh: pushService.p256dh, auth: pushService.auth });
   const page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (e) => pageErrors.push(e.stack ?? String(e)));
   page.on("console", (m) => m.type() === "error" && log(`console: ${m.text()}`));
@@ -274,6 +454,7 @@ async function main() {
     await run("phone", () => steps.phone(page, sessionURL));
     await run("runner", () => steps.runner(page, key));
     await run("ended session", () => steps.ended(page, agent, sessionURL));
+    await run("push notifications", () => steps.push(page, context, pushService, key));
     await run("sign out", () => steps.signOut(page));
     if (pageErrors.length > 0) throw new Error(`uncaught errors in the page:\n${pageErrors.join("\n")}`);
   } catch (e) {
@@ -282,6 +463,7 @@ async function main() {
     throw new Error(`step "${step}": ${e.message}`);
   } finally {
     await context.close();
+    pushService.close();
     await Promise.all(children.map(stop));
   }
 }

@@ -10,7 +10,11 @@ import { TerminalPage } from "./pages/TerminalPage";
 import { route, type Route } from "./router";
 import { SessionPage } from "./session/SessionPage";
 import { followHub } from "./sessions";
+import { lazy } from "./ui/lazy";
 import { Link } from "./ui/Link";
+
+// The notification settings load when first shown.
+const NotificationsPage = lazy(() => import("./push/NotificationsPage").then((m) => m.NotificationsPage));
 
 export function App() {
   useEffect(() => void loadUser(), []);
@@ -44,6 +48,8 @@ function Page({ route: r }: { route: Route }) {
       return <RunnersPage />;
     case "terminal":
       return <TerminalPage key={r.terminalId} terminalId={r.terminalId} />;
+    case "notifications":
+      return <NotificationsPage />;
     case "notFound":
       return (
         <div class="page">
@@ -72,6 +78,9 @@ function Header({ user, page }: { user: rest.User; page: Route["page"] }) {
         {tab("/runners", "Runners", page === "runners" || page === "terminal")}
       </nav>
       <ConnectionIndicator />
+      <Link href="/notifications" class={`nav-link${page === "notifications" ? " active" : ""}`}>
+        Notifications
+      </Link>
       <span class="user" title={user.email}>
         {user.name}
       </span>

@@ -8,6 +8,7 @@ export type Route =
   | { readonly page: "session"; readonly sessionId: string }
   | { readonly page: "runners" }
   | { readonly page: "terminal"; readonly terminalId: string }
+  | { readonly page: "notifications" }
   | { readonly page: "notFound" };
 
 function parseRoute(path: string): Route {
@@ -21,6 +22,7 @@ function parseRoute(path: string): Route {
   if (rest.length > 0) return { page: "notFound" };
   if (first === "" && second === undefined) return { page: "sessions" };
   if (first === "runners" && second === undefined) return { page: "runners" };
+  if (first === "notifications" && second === undefined) return { page: "notifications" };
   if (first === "session" && second) return { page: "session", sessionId: second };
   if (first === "terminal" && second) return { page: "terminal", terminalId: second };
   return { page: "notFound" };
