@@ -404,6 +404,26 @@ func TestEndpointCheckedOnSend(t *testing.T) {
 	f.ps.Quiet(t, 100*time.Millisecond)
 }
 
+// TestUnusableKeysDeleted: a stored subscription whose keys cannot be encrypted for is deleted
+// (as PizzaPi deletes rows whose keys do not parse), without retries.
+func TestUnusableKeysDeleted(t *testing.T) {
+	f := newFixture(t)
+	b := f.ps.NewBrowser(t, "b1")
+	if err := f.db.SavePushSubscription(t.Context(), store.PushSubscription{ID: "x", UserID: "u1", Endpoint: b.Endpoint,
+		P256DH: "BAAA", Auth: b.Auth(), EnabledEvents: "*", CreatedAt: time.Now()}, 20); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Notify(t.Context(), note(core.NotifyAgentFinished, "u1"))
+	f.obs.await(t, "failed", 1)
+	if subs, _ := f.svc.Subscriptions(t.Context(), "u1"); len(subs) != 0 {
+		t.Errorf("the unusable subscription is kept: %+v", subs)
+	}
+	f.ps.Quiet(t, 100*time.Millisecond)
+	if f.obs.get("retried") != 0 {
+		t.Error("an encryption failure was retried")
+	}
+}
+
 func TestSubject(t *testing.T) {
 	for _, c := range []struct {
 		configured, base, want string

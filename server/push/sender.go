@@ -142,12 +142,20 @@ func (s *Service) deliver(m *message) {
 	case err == nil && status >= 200 && status < 300:
 		s.opts.Observer.PushDelivery("sent")
 	case status == http.StatusNotFound || status == http.StatusGone:
-		s.opts.Observer.PushDelivery("gone")
 		if err := s.opts.Store.DeletePushSubscriptionByID(s.ctx, m.sub.ID); err != nil && s.ctx.Err() == nil {
 			s.opts.Logger.Error("push: deleting a subscription the push service dropped", "error", err)
 		}
+		s.opts.Observer.PushDelivery("gone")
 	case errors.Is(err, context.Canceled) && s.ctx.Err() != nil:
 		return // closing
+	case err != nil && !isNetwork(err):
+		// The stored keys cannot be encrypted for: the subscription is unusable (PizzaPi deletes
+		// such rows too).
+		s.opts.Logger.Warn("push: cannot encrypt for a subscription; deleting it", "endpoint", origin(m.sub.Endpoint), "error", err)
+		if err := s.opts.Store.DeletePushSubscriptionByID(s.ctx, m.sub.ID); err != nil && s.ctx.Err() == nil {
+			s.opts.Logger.Error("push: deleting an unusable subscription", "error", err)
+		}
+		s.opts.Observer.PushDelivery("failed")
 	case retriable(status, err) && m.attempt < s.opts.Attempts:
 		s.opts.Observer.PushDelivery("retried")
 		s.retry(m, retryAfter)
@@ -160,13 +168,20 @@ func (s *Service) deliver(m *message) {
 	}
 }
 
-// retriable reports whether a failure may pass on a later attempt: a network failure, 429 or a
-// server error.
+// retriable reports whether a failure may pass on a later attempt: a network failure (not a
+// refused address), 429 or a server error.
 func retriable(status int, err error) bool {
 	if err != nil {
-		return status == 0
+		return !errors.Is(err, errRefusedAddress)
 	}
 	return status == http.StatusTooManyRequests || status >= 500
+}
+
+// isNetwork reports whether a send failed in the HTTP exchange, rather than before it (in
+// encrypting or signing).
+func isNetwork(err error) bool {
+	var ue *url.Error
+	return errors.As(err, &ue)
 }
 
 // send makes one request to the subscription's push service and returns its status and any
