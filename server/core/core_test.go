@@ -122,7 +122,7 @@ func TestPushDecision(t *testing.T) {
 		t.Fatalf("%d viewer counts for events that never notify", got)
 	}
 	event(52, `{"type":"agent_end","messages":[]}`)
-	if got := next("agent_end"); got.Kind != NotifyAgentFinished || got.ID != "s1-0123456789:52" ||
+	if got := next("agent_end"); got.Kind != NotifyAgentFinished || !strings.HasPrefix(got.ID, "s1-0123456789:") || !strings.HasSuffix(got.ID, ":52") ||
 		got.Title != "Agent finished" || got.Body != `Your agent in "s1-01234" has finished its task.` {
 		t.Fatalf("agent_end: %+v", got)
 	}

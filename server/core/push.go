@@ -74,7 +74,6 @@ func (c *Core) maybeNotify(sessionID string, seq int64, typ string, raw []byte) 
 	default:
 		return
 	}
-	id := sessionID + ":" + strconv.FormatInt(seq, 10)
 	go func() {
 		ctx, cancel := background()
 		defer cancel()
@@ -85,6 +84,8 @@ func (c *Core) maybeNotify(sessionID string, seq int64, typ string, raw []byte) 
 		if err != nil {
 			return
 		}
+		// The start time tells this run of the session from an earlier one with the same id.
+		id := s.ID + ":" + strconv.FormatInt(s.StartedAt.UnixMilli(), 10) + ":" + strconv.FormatInt(seq, 10)
 		c.notifier.Notify(ctx, c.notification(id, kind, s, detail))
 	}()
 }
@@ -95,7 +96,7 @@ func (c *Core) notifySession(ctx context.Context, kind string, s *live.Session) 
 	if c.notifier == nil || c.watched(ctx, s.ID) {
 		return
 	}
-	id := s.ID + ":" + kind + ":" + strconv.FormatInt(s.StartedAt.UnixMilli(), 10)
+	id := s.ID + ":" + strconv.FormatInt(s.StartedAt.UnixMilli(), 10) + ":" + kind
 	c.notifier.Notify(ctx, c.notification(id, kind, s, ""))
 }
 
