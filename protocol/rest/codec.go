@@ -654,6 +654,462 @@ func (v *AuthSessionResponse) Validate() error {
 
 // ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
 // elsewhere.
+func (v *APIKey) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "id":
+			seen |= 1 << 0
+			v.ID = d.String()
+			d.MinLength(v.ID, 1)
+			d.MaxLength(v.ID, 100)
+		case "name":
+			seen |= 1 << 1
+			if d.Null() {
+				v.Name = nil
+			} else {
+				x := d.String()
+				v.Name = &x
+			}
+		case "start":
+			seen |= 1 << 2
+			if d.Null() {
+				v.Start = nil
+			} else {
+				x := d.String()
+				v.Start = &x
+			}
+		case "createdAt":
+			seen |= 1 << 3
+			v.CreatedAt = d.String()
+			d.MaxLength(v.CreatedAt, 64)
+		case "lastRequest":
+			seen |= 1 << 4
+			if d.Null() {
+				v.LastRequest = nil
+			} else {
+				x := d.String()
+				v.LastRequest = &x
+			}
+		case "expiresAt":
+			seen |= 1 << 5
+			if d.Null() {
+				v.ExpiresAt = nil
+			} else {
+				x := d.String()
+				v.ExpiresAt = &x
+			}
+		case "enabled":
+			seen |= 1 << 6
+			v.Enabled = d.Bool()
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("id")
+	}
+	if seen&(1<<1) == 0 {
+		d.Missing("name")
+	}
+	if seen&(1<<2) == 0 {
+		d.Missing("start")
+	}
+	if seen&(1<<3) == 0 {
+		d.Missing("createdAt")
+	}
+	if seen&(1<<4) == 0 {
+		d.Missing("lastRequest")
+	}
+	if seen&(1<<5) == 0 {
+		d.Missing("expiresAt")
+	}
+	if seen&(1<<6) == 0 {
+		d.Missing("enabled")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *APIKey) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"id\":")
+	b = wire.AppendString(b, v.ID)
+	b = wire.Field(b, start, "\"name\":")
+	if v.Name == nil {
+		b = append(b, "null"...)
+	} else {
+		b = wire.AppendString(b, *v.Name)
+	}
+	b = wire.Field(b, start, "\"start\":")
+	if v.Start == nil {
+		b = append(b, "null"...)
+	} else {
+		b = wire.AppendString(b, *v.Start)
+	}
+	b = wire.Field(b, start, "\"createdAt\":")
+	b = wire.AppendString(b, v.CreatedAt)
+	b = wire.Field(b, start, "\"lastRequest\":")
+	if v.LastRequest == nil {
+		b = append(b, "null"...)
+	} else {
+		b = wire.AppendString(b, *v.LastRequest)
+	}
+	b = wire.Field(b, start, "\"expiresAt\":")
+	if v.ExpiresAt == nil {
+		b = append(b, "null"...)
+	} else {
+		b = wire.AppendString(b, *v.ExpiresAt)
+	}
+	b = wire.Field(b, start, "\"enabled\":")
+	b = strconv.AppendBool(b, v.Enabled)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v APIKey) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *APIKey) UnmarshalJSON(data []byte) error {
+	*v = APIKey{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *APIKey) Validate() error {
+	var scratch APIKey
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *CreateAPIKeyRequest) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "name":
+			x := d.String()
+			d.MaxLength(x, 100)
+			v.Name = protocol.Some(x)
+		case "prefix":
+			x := d.String()
+			d.MaxLength(x, 32)
+			v.Prefix = protocol.Some(x)
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *CreateAPIKeyRequest) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if x, ok := v.Name.Get(); ok {
+		b = wire.Field(b, start, "\"name\":")
+		b = wire.AppendString(b, x)
+	}
+	if x, ok := v.Prefix.Get(); ok {
+		b = wire.Field(b, start, "\"prefix\":")
+		b = wire.AppendString(b, x)
+	}
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v CreateAPIKeyRequest) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *CreateAPIKeyRequest) UnmarshalJSON(data []byte) error {
+	*v = CreateAPIKeyRequest{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *CreateAPIKeyRequest) Validate() error {
+	var scratch CreateAPIKeyRequest
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *CreateAPIKeyResponse) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "id":
+			seen |= 1 << 0
+			v.ID = d.String()
+			d.MinLength(v.ID, 1)
+			d.MaxLength(v.ID, 100)
+		case "name":
+			seen |= 1 << 1
+			if d.Null() {
+				v.Name = nil
+			} else {
+				x := d.String()
+				v.Name = &x
+			}
+		case "start":
+			seen |= 1 << 2
+			if d.Null() {
+				v.Start = nil
+			} else {
+				x := d.String()
+				v.Start = &x
+			}
+		case "createdAt":
+			seen |= 1 << 3
+			v.CreatedAt = d.String()
+			d.MaxLength(v.CreatedAt, 64)
+		case "lastRequest":
+			seen |= 1 << 4
+			if d.Null() {
+				v.LastRequest = nil
+			} else {
+				x := d.String()
+				v.LastRequest = &x
+			}
+		case "expiresAt":
+			seen |= 1 << 5
+			if d.Null() {
+				v.ExpiresAt = nil
+			} else {
+				x := d.String()
+				v.ExpiresAt = &x
+			}
+		case "enabled":
+			seen |= 1 << 6
+			v.Enabled = d.Bool()
+		case "key":
+			seen |= 1 << 7
+			v.Key = d.String()
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("id")
+	}
+	if seen&(1<<1) == 0 {
+		d.Missing("name")
+	}
+	if seen&(1<<2) == 0 {
+		d.Missing("start")
+	}
+	if seen&(1<<3) == 0 {
+		d.Missing("createdAt")
+	}
+	if seen&(1<<4) == 0 {
+		d.Missing("lastRequest")
+	}
+	if seen&(1<<5) == 0 {
+		d.Missing("expiresAt")
+	}
+	if seen&(1<<6) == 0 {
+		d.Missing("enabled")
+	}
+	if seen&(1<<7) == 0 {
+		d.Missing("key")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *CreateAPIKeyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"id\":")
+	b = wire.AppendString(b, v.ID)
+	b = wire.Field(b, start, "\"name\":")
+	if v.Name == nil {
+		b = append(b, "null"...)
+	} else {
+		b = wire.AppendString(b, *v.Name)
+	}
+	b = wire.Field(b, start, "\"start\":")
+	if v.Start == nil {
+		b = append(b, "null"...)
+	} else {
+		b = wire.AppendString(b, *v.Start)
+	}
+	b = wire.Field(b, start, "\"createdAt\":")
+	b = wire.AppendString(b, v.CreatedAt)
+	b = wire.Field(b, start, "\"lastRequest\":")
+	if v.LastRequest == nil {
+		b = append(b, "null"...)
+	} else {
+		b = wire.AppendString(b, *v.LastRequest)
+	}
+	b = wire.Field(b, start, "\"expiresAt\":")
+	if v.ExpiresAt == nil {
+		b = append(b, "null"...)
+	} else {
+		b = wire.AppendString(b, *v.ExpiresAt)
+	}
+	b = wire.Field(b, start, "\"enabled\":")
+	b = strconv.AppendBool(b, v.Enabled)
+	b = wire.Field(b, start, "\"key\":")
+	b = wire.AppendString(b, v.Key)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v CreateAPIKeyResponse) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *CreateAPIKeyResponse) UnmarshalJSON(data []byte) error {
+	*v = CreateAPIKeyResponse{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *CreateAPIKeyResponse) Validate() error {
+	var scratch CreateAPIKeyResponse
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *DeleteAPIKeyRequest) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "keyId":
+			seen |= 1 << 0
+			v.KeyID = d.String()
+			d.MinLength(v.KeyID, 1)
+			d.MaxLength(v.KeyID, 100)
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("keyId")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *DeleteAPIKeyRequest) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"keyId\":")
+	b = wire.AppendString(b, v.KeyID)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v DeleteAPIKeyRequest) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *DeleteAPIKeyRequest) UnmarshalJSON(data []byte) error {
+	*v = DeleteAPIKeyRequest{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *DeleteAPIKeyRequest) Validate() error {
+	var scratch DeleteAPIKeyRequest
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *DeleteAPIKeyResponse) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "success":
+			seen |= 1 << 0
+			v.Success = d.Bool()
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("success")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *DeleteAPIKeyResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"success\":")
+	b = strconv.AppendBool(b, v.Success)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v DeleteAPIKeyResponse) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *DeleteAPIKeyResponse) UnmarshalJSON(data []byte) error {
+	*v = DeleteAPIKeyResponse{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *DeleteAPIKeyResponse) Validate() error {
+	var scratch DeleteAPIKeyResponse
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
 func (v *PersistedSession) ReadJSON(d *wire.Decoder) {
 	if !d.ObjectStart() {
 		return

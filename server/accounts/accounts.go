@@ -152,13 +152,37 @@ func (a *Accounts) Register(ctx context.Context, name, email, password string) (
 
 // NewAPIKey issues a key for a user; only its hash is kept.
 func (a *Accounts) NewAPIKey(ctx context.Context, userID, name string) (string, error) {
-	key, prefix, hash := auth.NewAPIKey()
-	now := a.now()
-	err := a.db.CreateAPIKey(ctx, store.APIKey{ID: uuid.NewString(), UserID: userID, Name: name, Prefix: prefix, Hash: hash, CreatedAt: now, LastUsedAt: now})
-	if err != nil {
-		return "", err
+	key, _, err := a.CreateAPIKey(ctx, userID, name)
+	return key, err
+}
+
+// MaxAPIKeyName bounds the name of an API key.
+const MaxAPIKeyName = 100
+
+// CreateAPIKey issues a key for a user and returns it (to show once) with its record; only its
+// hash is kept. The record's LastUsedAt stays zero until the key is used.
+func (a *Accounts) CreateAPIKey(ctx context.Context, userID, name string) (string, store.APIKey, error) {
+	name = strings.TrimSpace(name)
+	if len(name) > MaxAPIKeyName {
+		return "", store.APIKey{}, &InputError{fmt.Sprintf("the key's name must be at most %d characters", MaxAPIKeyName)}
 	}
-	return key, nil
+	key, prefix, hash := auth.NewAPIKey()
+	k := store.APIKey{ID: uuid.NewString(), UserID: userID, Name: name, Prefix: prefix, Hash: hash, CreatedAt: a.now()}
+	if err := a.db.CreateAPIKey(ctx, k); err != nil {
+		return "", store.APIKey{}, err
+	}
+	return key, k, nil
+}
+
+// APIKeys lists a user's keys, newest first (their records: the keys themselves are not kept).
+func (a *Accounts) APIKeys(ctx context.Context, userID string) ([]store.APIKey, error) {
+	return a.db.APIKeys(ctx, userID)
+}
+
+// DeleteAPIKey deletes one of a user's keys; store.ErrNotFound when the user has none with this
+// id.
+func (a *Accounts) DeleteAPIKey(ctx context.Context, userID, id string) error {
+	return a.db.DeleteAPIKey(ctx, userID, id)
 }
 
 // ByAPIKey identifies the owner of an API key.

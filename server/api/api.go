@@ -1,9 +1,9 @@
 // Package api is the relay's REST API under /api/: accounts (the CLI's register and the browser's
-// sign-up, sign-in and session cookie), the session list, attachments, the runner commands
-// (spawn, restart, terminals, skills, files, git) and Web Push subscriptions. Request and response
-// bodies are the generated types of protocol/rest, so every body is validated against
-// schema/rest.json and every failure is a JSON rest.ErrorResponse with the HTTP status saying what
-// kind.
+// sign-up, sign-in and session cookie, the user's API keys), the session list, attachments, the
+// runner commands (spawn, restart, terminals, skills, files, git) and Web Push subscriptions.
+// Request and response bodies are the generated types of protocol/rest, so every body is validated
+// against schema/rest.json and every failure is a JSON rest.ErrorResponse with the HTTP status
+// saying what kind.
 package api
 
 import (
@@ -87,6 +87,9 @@ func New(d Deps) http.Handler {
 	a.handle("POST /api/auth/sign-in/email", a.signIn)
 	a.handle("POST /api/auth/sign-out", a.signOut)
 	a.handle("GET /api/auth/get-session", a.getSession)
+	a.handle("GET /api/auth/api-key/list", a.browser(a.listAPIKeys))
+	a.handle("POST /api/auth/api-key/create", a.browser(a.createAPIKey))
+	a.handle("POST /api/auth/api-key/delete", a.browser(a.deleteAPIKey))
 
 	a.handle("GET /api/sessions", a.authed(a.sessions))
 	a.handle("POST /api/sessions/{id}/attachments", a.authed(a.uploadAttachments))

@@ -33,7 +33,7 @@ type APIKey struct {
 	Prefix     string // the first characters of the key, to recognise it in lists
 	Hash       []byte // SHA-256 of the whole key
 	CreatedAt  time.Time
-	LastUsedAt time.Time
+	LastUsedAt time.Time // zero until the key is first used
 }
 
 // RelaySession is the durable record of a session, kept so that ended sessions can be listed and
@@ -88,6 +88,11 @@ type Store interface {
 	CreateAPIKey(ctx context.Context, k APIKey) error
 	// DeleteAPIKeys deletes the user's keys with the given name and returns how many there were.
 	DeleteAPIKeys(ctx context.Context, userID, name string) (int, error)
+	// APIKeys lists the user's keys, newest first.
+	APIKeys(ctx context.Context, userID string) ([]APIKey, error)
+	// DeleteAPIKey deletes one of the user's keys; ErrNotFound when the user has no key with this
+	// id (another user's key included).
+	DeleteAPIKey(ctx context.Context, userID, id string) error
 	// UserByAPIKey finds the key with this hash and its owner, and records now as its last use.
 	UserByAPIKey(ctx context.Context, hash []byte, now time.Time) (User, APIKey, error)
 

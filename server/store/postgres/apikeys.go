@@ -38,6 +38,30 @@ func (s *Store) DeleteAPIKeys(ctx context.Context, userID, name string) (int, er
 	return int(res.RowsAffected()), nil
 }
 
+// APIKeys lists the user's keys, newest first.
+func (s *Store) APIKeys(ctx context.Context, userID string) ([]store.APIKey, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC, id`, userID)
+	if err != nil {
+		return nil, wrap("api keys", err)
+	}
+	defer rows.Close()
+	keys := []store.APIKey{}
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, wrap("api keys", err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, wrap("api keys", rows.Err())
+}
+
+// DeleteAPIKey deletes one of the user's keys; store.ErrNotFound when the user has none with this
+// id.
+func (s *Store) DeleteAPIKey(ctx context.Context, userID, id string) error {
+	return wrap("delete api key", changed(s.pool.Exec(ctx, `DELETE FROM api_keys WHERE user_id = $1 AND id = $2`, userID, id)))
+}
+
 // UserByAPIKey finds the key with this hash and its owner, and records now as its last use.
 func (s *Store) UserByAPIKey(ctx context.Context, hash []byte, now time.Time) (store.User, store.APIKey, error) {
 	k, err := scanAPIKey(s.pool.QueryRow(ctx,

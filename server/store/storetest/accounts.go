@@ -102,6 +102,50 @@ func testAPIKeys(t *testing.T, s store.Store) {
 	}
 }
 
+func testListAPIKeys(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	createUsers(t, s, user("u1", "alice@example.com"), user("u2", "bob@example.com"))
+	got, err := s.APIKeys(ctx, "u1")
+	must(t, "APIKeys of a user without keys", err)
+	if got == nil || len(got) != 0 {
+		t.Errorf("APIKeys of a user without keys = %#v, want an empty list", got)
+	}
+	key := func(id, userID string, created time.Duration) store.APIKey {
+		// A key that was never used has a zero LastUsedAt, which must survive the round trip.
+		return store.APIKey{ID: id, UserID: userID, Name: "key " + id, Prefix: "pzp_" + id, Hash: hash(id), CreatedAt: at(created)}
+	}
+	k1, k2, k3 := key("k1", "u1", time.Minute), key("k2", "u1", time.Hour), key("k3", "u2", 2*time.Hour)
+	for _, k := range []store.APIKey{k1, k2, k3} {
+		must(t, "CreateAPIKey "+k.ID, s.CreateAPIKey(ctx, k))
+	}
+	got, err = s.APIKeys(ctx, "u1")
+	must(t, "APIKeys", err)
+	check(t, "APIKeys (newest first, never used)", []store.APIKey{k2, k1}, got)
+	if !got[0].LastUsedAt.IsZero() {
+		t.Errorf("LastUsedAt of an unused key = %v, want the zero time", got[0].LastUsedAt)
+	}
+
+	_, _, err = s.UserByAPIKey(ctx, hash("k1"), at(3*time.Hour))
+	must(t, "UserByAPIKey", err)
+	got, err = s.APIKeys(ctx, "u1")
+	must(t, "APIKeys after a use", err)
+	k1.LastUsedAt = at(3 * time.Hour)
+	check(t, "APIKeys after a use", []store.APIKey{k2, k1}, got)
+
+	wantErr(t, "DeleteAPIKey of another user's key", s.DeleteAPIKey(ctx, "u1", "k3"), store.ErrNotFound)
+	wantErr(t, "DeleteAPIKey unknown", s.DeleteAPIKey(ctx, "u1", "nope"), store.ErrNotFound)
+	must(t, "DeleteAPIKey", s.DeleteAPIKey(ctx, "u1", "k1"))
+	wantErr(t, "DeleteAPIKey again", s.DeleteAPIKey(ctx, "u1", "k1"), store.ErrNotFound)
+	_, _, err = s.UserByAPIKey(ctx, hash("k1"), at(4*time.Hour))
+	wantErr(t, "UserByAPIKey of a deleted key", err, store.ErrNotFound)
+	got, err = s.APIKeys(ctx, "u1")
+	must(t, "APIKeys after delete", err)
+	check(t, "APIKeys after delete", []store.APIKey{k2}, got)
+	got, err = s.APIKeys(ctx, "u2")
+	must(t, "APIKeys of the other user", err)
+	check(t, "APIKeys of the other user", []store.APIKey{k3}, got)
+}
+
 func testBrowserSessions(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	alice, bob := user("u1", "alice@example.com"), user("u2", "bob@example.com")

@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"Users", testUsers},
 		{"APIKeys", testAPIKeys},
+		{"ListAPIKeys", testListAPIKeys},
 		{"BrowserSessions", testBrowserSessions},
 		{"RelaySessions", testRelaySessions},
 		{"ListRelaySessions", testListRelaySessions},
