@@ -24,7 +24,7 @@ import (
 
 const (
 	defaultChromium = "/usr/bin/chromium"
-	e2eTimeout      = 5 * time.Minute
+	e2eTimeout      = 12 * time.Minute
 )
 
 func TestBrowserEndToEnd(t *testing.T) {

@@ -38,15 +38,16 @@ const (
 // contentTypes names the types of the files a Vite build produces, independent of the system's
 // MIME tables; other extensions fall back to the mime package.
 var contentTypes = map[string]string{
-	".html":  "text/html; charset=utf-8",
-	".js":    "text/javascript; charset=utf-8",
-	".css":   "text/css; charset=utf-8",
-	".svg":   "image/svg+xml",
-	".json":  "application/json",
-	".png":   "image/png",
-	".ico":   "image/x-icon",
-	".woff2": "font/woff2",
-	".txt":   "text/plain; charset=utf-8",
+	".html":        "text/html; charset=utf-8",
+	".js":          "text/javascript; charset=utf-8",
+	".css":         "text/css; charset=utf-8",
+	".svg":         "image/svg+xml",
+	".json":        "application/json",
+	".webmanifest": "application/manifest+json",
+	".png":         "image/png",
+	".ico":         "image/x-icon",
+	".woff2":       "font/woff2",
+	".txt":         "text/plain; charset=utf-8",
 }
 
 // asset is one file of the build, ready to serve.
@@ -119,7 +120,7 @@ func newAsset(name string, body []byte) *asset {
 }
 
 func compressible(contentType string) bool {
-	return strings.HasPrefix(contentType, "text/") || contentType == "image/svg+xml" || contentType == "application/json"
+	return strings.HasPrefix(contentType, "text/") || contentType == "image/svg+xml" || contentType == "application/json" || contentType == "application/manifest+json"
 }
 
 func compress(b []byte) []byte {

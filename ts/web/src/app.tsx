@@ -4,20 +4,24 @@ import { errorText } from "./api";
 import { loadUser, signOut, user } from "./auth";
 import { connection, describe } from "./connection";
 import { AuthPage } from "./pages/AuthPage";
-import { RunnersPage } from "./pages/RunnersPage";
 import { SessionsPage } from "./pages/SessionsPage";
-import { TerminalPage } from "./pages/TerminalPage";
 import { route, type Route } from "./router";
-import { SessionPage } from "./session/SessionPage";
 import { followHub } from "./sessions";
 import { lazy } from "./ui/lazy";
 import { Link } from "./ui/Link";
 
-// The notification settings load when first shown.
+// Every page but the session list is a chunk of its own, loaded when first shown.
+const SessionPage = lazy(() => import("./session/SessionPage").then((m) => m.SessionPage));
+const RunnersPage = lazy(() => import("./pages/RunnersPage").then((m) => m.RunnersPage));
+const RunnerPage = lazy(() => import("./pages/RunnerPage").then((m) => m.RunnerPage));
+const TerminalPage = lazy(() => import("./pages/TerminalPage").then((m) => m.TerminalPage));
+const AccountPage = lazy(() => import("./pages/AccountPage").then((m) => m.AccountPage));
 const NotificationsPage = lazy(() => import("./push/NotificationsPage").then((m) => m.NotificationsPage));
 
 export function App() {
-  useEffect(() => void loadUser(), []);
+  useEffect(() => {
+    void loadUser();
+  }, []);
   const u = user.value;
   if (u === undefined) return <p class="muted center">Loading…</p>;
   if (u === null) return <AuthPage />;
@@ -46,6 +50,10 @@ function Page({ route: r }: { route: Route }) {
       return <SessionPage key={r.sessionId} sessionId={r.sessionId} />;
     case "runners":
       return <RunnersPage />;
+    case "runner":
+      return <RunnerPage key={r.runnerId} runnerId={r.runnerId} />;
+    case "account":
+      return <AccountPage />;
     case "terminal":
       return <TerminalPage key={r.terminalId} terminalId={r.terminalId} />;
     case "notifications":
@@ -75,16 +83,17 @@ function Header({ user, page }: { user: rest.User; page: Route["page"] }) {
       </Link>
       <nav class="nav">
         {tab("/", "Sessions", page === "sessions" || page === "session")}
-        {tab("/runners", "Runners", page === "runners" || page === "terminal")}
+        {tab("/runners", "Runners", page === "runners" || page === "runner" || page === "terminal")}
       </nav>
       <ConnectionIndicator />
-      <Link href="/notifications" class={`nav-link${page === "notifications" ? " active" : ""}`}>
+      <Link href="/notifications" class={`nav-link nav-notifications${page === "notifications" ? " active" : ""}`}>
         Notifications
       </Link>
-      <span class="user" title={user.email}>
+      <Link href="/account" class={`nav-link user${page === "account" ? " active" : ""}`}>
+        <span class="sr-only">Account of </span>
         {user.name}
-      </span>
-      <button type="button" class="btn btn-quiet" onClick={() => signOut().catch((e: unknown) => alert(errorText(e)))}>
+      </Link>
+      <button type="button" class="btn btn-quiet sign-out" onClick={() => signOut().catch((e: unknown) => alert(errorText(e)))}>
         Sign out
       </button>
     </header>

@@ -7,11 +7,13 @@ export type Route =
   | { readonly page: "sessions" }
   | { readonly page: "session"; readonly sessionId: string }
   | { readonly page: "runners" }
+  | { readonly page: "runner"; readonly runnerId: string }
   | { readonly page: "terminal"; readonly terminalId: string }
+  | { readonly page: "account" }
   | { readonly page: "notifications" }
   | { readonly page: "notFound" };
 
-function parseRoute(path: string): Route {
+export function parseRoute(path: string): Route {
   let parts: string[];
   try {
     parts = path.split("/").map(decodeURIComponent);
@@ -22,6 +24,8 @@ function parseRoute(path: string): Route {
   if (rest.length > 0) return { page: "notFound" };
   if (first === "" && second === undefined) return { page: "sessions" };
   if (first === "runners" && second === undefined) return { page: "runners" };
+  if (first === "runners" && second) return { page: "runner", runnerId: second };
+  if (first === "account" && second === undefined) return { page: "account" };
   if (first === "notifications" && second === undefined) return { page: "notifications" };
   if (first === "session" && second) return { page: "session", sessionId: second };
   if (first === "terminal" && second) return { page: "terminal", terminalId: second };
@@ -43,3 +47,4 @@ export function navigate(to: string): void {
 
 export const sessionPath = (id: string) => `/session/${encodeURIComponent(id)}`;
 export const terminalPath = (id: string) => `/terminal/${encodeURIComponent(id)}`;
+export const runnerPath = (id: string) => `/runners/${encodeURIComponent(id)}`;

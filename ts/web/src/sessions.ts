@@ -39,6 +39,39 @@ export function byStart(list: SessionList): SessionList {
   return [...list].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }
 
+/** Sessions grouped by the runner that started them (null: shared from a terminal), runners by name. */
+export interface RunnerGroup {
+  readonly runnerId: string | null;
+  readonly name: string;
+  readonly sessions: SessionList;
+}
+
+/** Whether a session matches a search: every word in its name, folder, model or runner. */
+export function matches(s: SessionInfo, query: string): boolean {
+  const hay = [s.sessionName ?? "", s.cwd, s.model?.name ?? "", s.model?.id ?? "", s.runnerName ?? "", s.userName ?? ""].join(" ").toLowerCase();
+  return query
+    .toLowerCase()
+    .split(/\s+/)
+    .filter(Boolean)
+    .every((w) => hay.includes(w));
+}
+
+/** The sessions matching query, newest first, grouped by runner (runners by name, then the rest). */
+export function groupByRunner(list: SessionList, query = ""): RunnerGroup[] {
+  const groups = new Map<string | null, SessionInfo[]>();
+  for (const s of byStart(list)) {
+    if (!matches(s, query)) continue;
+    const key = s.runnerId ?? null;
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  const out = [...groups].map(([runnerId, sessions]): RunnerGroup => ({
+    runnerId,
+    name: runnerId === null ? "Not on a runner" : (sessions[0]?.runnerName ?? runnerId),
+    sessions,
+  }));
+  return out.sort((a, b) => (a.runnerId === null ? 1 : b.runnerId === null ? -1 : a.name.localeCompare(b.name)));
+}
+
 export const liveSessions = signal<SessionList>([]);
 /** Bumped when a session ends, so that the list of ended sessions is fetched again. */
 export const endedVersion = signal(0);

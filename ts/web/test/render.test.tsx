@@ -1,3 +1,4 @@
+// @vitest-environment jsdom
 import { describe, expect, it } from "vitest";
 import { render } from "preact-render-to-string";
 import { argsSummary, MessageView } from "../src/session/Message";
@@ -5,26 +6,18 @@ import { Markdown } from "../src/ui/Markdown";
 import { ago, parseModel, sessionTitle } from "../src/ui/format";
 
 describe("Markdown", () => {
-  it("renders fenced code, inline code, bold, lists, headings and quotes", () => {
-    const html = render(<Markdown text={"# Plan\n\nRun `go test` **now**:\n\n- one\n- two\n\n1. first\n\n> quoted\n\n```go\nfunc main() {}\n```\nafter"} />);
-    expect(html).toContain('<p class="md-h md-h1">Plan</p>');
+  it("renders CommonMark with GFM tables, task lists, strikethrough and autolinks", () => {
+    const html = render(
+      <Markdown text={"# Plan\n\nRun `go test` **now**:\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- [x] done\n- [ ] todo\n\n~~old~~ see https://example.com\n\n```go\nfunc main() {}\n```"} />,
+    );
+    expect(html).toContain("<h1>Plan</h1>");
     expect(html).toContain("Run <code>go test</code> <strong>now</strong>:");
-    expect(html).toContain("<ul><li>one</li><li>two</li></ul>");
-    expect(html).toContain("<ol><li>first</li></ol>");
-    expect(html).toContain("<blockquote>quoted</blockquote>");
-    expect(html).toContain('<pre class="code"><code>func main() {}</code></pre>');
-    expect(html).toContain("<p>after</p>");
-  });
-
-  it("keeps an unclosed fence as code while it streams", () => {
-    expect(render(<Markdown text={"Here:\n```\nls -la"} />)).toContain("<code>ls -la</code>");
-  });
-
-  it("escapes HTML and links only http(s) URLs", () => {
-    const html = render(<Markdown text={'<img src=x onerror="alert(1)"> [ok](https://example.com) [bad](javascript:alert(1))'} />);
-    expect(html).not.toContain("<img");
-    expect(html).toContain('<a href="https://example.com" target="_blank" rel="noreferrer noopener">ok</a>');
-    expect(html).not.toContain('href="javascript');
+    expect(html).toContain("<table>");
+    expect(html).toContain("<td>1</td>");
+    expect(html).toMatch(/<input[^>]*checked[^>]*disabled|<input[^>]*disabled[^>]*checked/);
+    expect(html).toContain("<del>old</del>");
+    expect(html).toContain('<a href="https://example.com" target="_blank" rel="noopener noreferrer nofollow">https://example.com</a>');
+    expect(html).toContain('<code class="language-go">func main() {}');
   });
 });
 
@@ -44,15 +37,16 @@ describe("MessageView", () => {
             { kind: "tool", id: "t1", name: "bash", args: { command: "go test ./..." } },
           ],
         }}
-        tools={{ t1: { name: "bash", args: { command: "go test ./..." }, state: "failed", output: "FAIL" } }}
+        tools={{ t1: { name: "bash", args: { command: "go test ./..." }, state: "failed", output: "FAIL\nCommand exited with code 1", images: [] } }}
       />,
     );
     expect(html).toContain('<article class="msg msg-assistant" data-role="assistant">');
     expect(html).toContain("<summary>Thought for 3s</summary>");
     expect(html).toContain("<p>Running the tests.</p>");
-    expect(html).toContain('<details class="tool tool-failed">');
+    expect(html).toContain('<details class="tool tool-failed tool-kind-bash" data-tool="bash">');
     expect(html).toContain('<span class="tool-args">go test ./...</span>');
-    expect(html).toContain('<pre class="tool-io tool-output">FAIL</pre>');
+    expect(html).toContain('<span class="badge badge-bad">exit 1</span>');
+    expect(html).toContain('<pre class="tool-io tool-output" aria-label="command output" tabindex="0">FAIL</pre>');
     expect(html).toContain('<p class="msg-note">Request was aborted</p>');
   });
 

@@ -1,6 +1,6 @@
 import type { AgentEvent } from "@pizzapi/protocol";
 import { describe, expect, it } from "vitest";
-import { applyEvent, initialState, type SessionState } from "../src/session/state";
+import { applyEvent, contextWindow, initialState, type SessionState } from "../src/session/state";
 
 const apply = (events: AgentEvent[], from: SessionState = initialState) => events.reduce(applyEvent, from);
 
@@ -44,7 +44,7 @@ describe("snapshots", () => {
       { kind: "text", text: "Reading it." },
       { kind: "tool", id: "call_1", name: "read", args: { path: "a_test.go" } },
     ]);
-    expect(s.tools["call_1"]).toEqual({ name: "read", args: { path: "a_test.go" }, state: "done", output: "package a" });
+    expect(s.tools["call_1"]).toEqual({ name: "read", args: { path: "a_test.go" }, state: "done", output: "package a", images: [] });
     expect(s).toMatchObject({ model, sessionName: "flaky", cwd: "/home/ada/project", thinkingLevel: "medium" });
     expect(s.models).toHaveLength(2);
     expect(s.todos).toEqual([{ text: "Reproduce", status: "in_progress" }]);
@@ -157,7 +157,7 @@ describe("tools", () => {
   it("follows a run from start to end", () => {
     let s = apply([call, { type: "tool_execution_start", toolCallId: "t1", toolName: "bash", args: { command: "go test" } }]);
     expect(s.messages).toHaveLength(1);
-    expect(s.tools["t1"]).toEqual({ name: "bash", args: { command: "go test" }, state: "running", output: "" });
+    expect(s.tools["t1"]).toEqual({ name: "bash", args: { command: "go test" }, state: "running", output: "", images: [] });
     s = apply([{ type: "tool_execution_update", toolCallId: "t1", partialResult: { content: [{ type: "text", text: "=== RUN" }] } }], s);
     expect(s.tools["t1"]?.output).toBe("=== RUN");
     s = apply([{ type: "tool_execution_end", toolCallId: "t1", result: { content: [{ type: "text", text: "FAIL" }] }, isError: true }], s);
@@ -166,7 +166,7 @@ describe("tools", () => {
 
   it("completes a call from its toolResult message", () => {
     const s = apply([call, { type: "message_end", message: { role: "toolResult", toolCallId: "t1", toolName: "bash", content: [{ type: "text", text: "ok" }], isError: false } }]);
-    expect(s.tools["t1"]).toEqual({ name: "bash", args: { command: "go test" }, state: "done", output: "ok" });
+    expect(s.tools["t1"]).toEqual({ name: "bash", args: { command: "go test" }, state: "done", output: "ok", images: [] });
     expect(s.messages).toHaveLength(1);
   });
 
@@ -207,5 +207,44 @@ describe("status", () => {
     const s = apply([snapshot]);
     expect(applyEvent(s, { type: "session_started", model: {} })).toBe(s);
     expect(applyEvent(s, { type: "message_update" })).toBe(s);
+  });
+});
+
+describe("usage, questions and commands", () => {
+  it("takes token use, the pending question and the context window from heartbeats and snapshots", () => {
+    let s = applyEvent(initialState, {
+      type: "session_active",
+      state: {
+        messages: [{ role: "assistant", content: [], usage: { input: 1000, output: 200, cacheRead: 8800, cacheWrite: 0 } }],
+        model: { provider: "anthropic", id: "claude", contextWindow: 200000 },
+        availableModels: [{ provider: "openai", id: "gpt-5", contextWindow: 400000 }],
+      },
+    });
+    expect(s.contextTokens).toBe(10000);
+    expect(contextWindow(s)).toBe(200000);
+    s = applyEvent(s, {
+      type: "heartbeat",
+      active: true,
+      model: { provider: "openai", id: "gpt-5" },
+      tokenUsage: { input: 5000, output: 700, cacheRead: 100, cacheWrite: 50, cost: 0.0421 },
+      pendingQuestion: { toolCallId: "q1", question: "Which database?", options: ["SQLite", { label: "PostgreSQL" }] },
+    });
+    expect(s.usage).toEqual({ input: 5000, output: 700, cacheRead: 100, cacheWrite: 50, cost: 0.0421 });
+    expect(contextWindow(s)).toBe(400000);
+    expect(s.pendingQuestion).toEqual({ toolCallId: "q1", question: "Which database?", options: ["SQLite", "PostgreSQL"] });
+    s = applyEvent(s, { type: "heartbeat", active: false, pendingQuestion: null });
+    expect(s.pendingQuestion).toBeNull();
+    expect(s.usage?.input).toBe(5000);
+  });
+
+  it("keeps the agent's commands from capabilities and tool images from results", () => {
+    let s = applyEvent(initialState, { type: "capabilities", commands: [{ name: "/review", description: "Review" }, { name: "fix" }, { nope: 1 }] });
+    expect(s.commands).toEqual([
+      { name: "review", description: "Review" },
+      { name: "fix", description: "" },
+    ]);
+    s = applyEvent(s, { type: "tool_execution_start", toolCallId: "t", toolName: "screenshot", args: {} });
+    s = applyEvent(s, { type: "tool_execution_end", toolCallId: "t", result: { content: [{ type: "image", data: "aGk=", mimeType: "image/png" }] } });
+    expect(s.tools["t"]).toMatchObject({ state: "done", images: ["data:image/png;base64,aGk="] });
   });
 });

@@ -121,8 +121,69 @@ describe("openSession", () => {
     c.socket.ack = { ok: false, error: "collab mode is off for this session" };
     expect(await view.abort()).toBe(false);
     expect(c.socket.emitted.at(-1)).toMatchObject(["exec", { command: "abort" }]);
-    expect(view.state.value.notice).toEqual({ text: "collab mode is off for this session", tone: "error" });
-    c.socket.serve("exec_result", { id: "x", ok: true, command: "abort" });
+    expect(view.state.value.notice).toEqual({ text: "Could not stop the agent: collab mode is off for this session", tone: "error" });
+  });
+
+  it("runs an exec command and resolves it with the exec_result of its id", async () => {
+    const view = openSession("s1");
+    const c = opened[0]!;
+    c.socket.serve("connected", { sessionId: "s1", lastSeq: 0 });
+    const done = view.exec("set_session_name", { name: "auth bug" });
+    await Promise.resolve();
+    const [event, payload] = c.socket.emitted.at(-1) as [string, { id: string; command: string; name: string }];
+    expect(event).toBe("exec");
+    expect(payload).toMatchObject({ command: "set_session_name", name: "auth bug" });
+    expect(payload.id).toMatch(/^web-/);
+    // Another command's result does not resolve it.
+    c.socket.serve("exec_result", { id: "other", ok: true, command: "set_session_name" });
+    c.socket.serve("exec_result", { id: payload.id, ok: true, command: "set_session_name", result: { sessionName: "auth bug" } });
+    expect(await done).toEqual({ ok: true, result: { sessionName: "auth bug" } });
+
+    const failing = view.exec("export_html");
+    await Promise.resolve();
+    const id = (c.socket.emitted.at(-1)?.[1] as { id: string }).id;
+    c.socket.serve("exec_result", { id, ok: false, command: "export_html", error: "not implemented" });
+    expect(await failing).toEqual({ ok: false, error: "not implemented" });
+  });
+
+  it("keeps steer and follow-up messages queued until the transcript shows them", async () => {
+    const view = openSession("s1");
+    const c = opened[0]!;
+    c.socket.serve("connected", { sessionId: "s1", lastSeq: 0, isActive: true });
+    expect(await view.send("use the fake clock", [], "steer")).toBe(true);
+    expect(c.socket.emitted.at(-1)).toEqual(["input", { text: "use the fake clock", client: "web", deliverAs: "steer" }]);
+    expect(await view.send("then update the docs", [], "followUp")).toBe(true);
+    expect(view.queued.value.map((q) => [q.text, q.deliverAs])).toEqual([
+      ["use the fake clock", "steer"],
+      ["then update the docs", "followUp"],
+    ]);
+    c.socket.serve("event", { event: { type: "message_end", message: { role: "user", content: [{ type: "text", text: "use the fake clock" }] } }, seq: 1 });
+    expect(view.queued.value.map((q) => q.text)).toEqual(["then update the docs"]);
+    // Stopping the agent drops what it had queued.
+    const stopping = view.abort();
+    await Promise.resolve();
+    const id = (c.socket.emitted.at(-1)?.[1] as { id: string }).id;
+    c.socket.serve("exec_result", { id, ok: true, command: "abort" });
+    expect(await stopping).toBe(true);
+    expect(view.queued.value).toEqual([]);
     expect(view.state.value.notice).toEqual({ text: "Agent stopped.", tone: "info" });
+  });
+
+  it("times live heartbeats but not the one of the snapshot", () => {
+    const view = openSession("s1");
+    const c = opened[0]!;
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      // The relay's time of the last heartbeat is not used: its clock may differ from this one.
+      c.socket.serve("connected", { sessionId: "s1", lastSeq: 4, lastHeartbeatAt: "2020-01-01T00:00:00.000Z" });
+      expect(view.heartbeatAt.value).toBe(1_000_000);
+      vi.setSystemTime(1_020_000);
+      c.socket.serve("event", { event: { type: "heartbeat", active: false }, seq: 4 });
+      expect(view.heartbeatAt.value).toBe(1_000_000);
+      c.socket.serve("event", { event: { type: "heartbeat", active: true }, seq: 5 });
+      expect(view.heartbeatAt.value).toBe(1_020_000);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -27,9 +27,9 @@ export function AuthPage() {
   return (
     <main class="auth">
       <form class="card auth-card" onSubmit={submit}>
-        <p class="brand brand-big">
+        <h1 class="brand brand-big">
           <img src="/favicon.svg" alt="" width="22" height="22" /> pizzapi
-        </p>
+        </h1>
         <p class="muted">Watch and steer your coding agents from anywhere.</p>
         <div class="tabs" role="tablist">
           <button type="button" role="tab" aria-selected={mode === "in"} onClick={() => setMode("in")}>

@@ -1,8 +1,10 @@
 import type { RunnerInfo, rest } from "@pizzapi/protocol";
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api";
-import { navigate, sessionPath, terminalPath } from "../router";
-import { parseModel } from "../ui/format";
+import { navigate, runnerPath, sessionPath, terminalPath } from "../router";
+import { liveSessions } from "../sessions";
+import { parseModel, sessionTitle } from "../ui/format";
+import { Link } from "../ui/Link";
 
 const refreshMs = 5000;
 
@@ -90,7 +92,7 @@ function RunnerCard({ runner }: { runner: RunnerInfo }) {
     <form class="card runner-card" onSubmit={spawn}>
       <div class="card-title">
         <span class="dot dot-on" aria-hidden="true" />
-        {runner.name ?? runner.runnerId}
+        <Link href={runnerPath(runner.runnerId)}>{runner.name ?? runner.runnerId}</Link>
         <span class="card-state">
           {runner.sessionCount} {runner.sessionCount === 1 ? "session" : "sessions"}
         </span>
@@ -118,8 +120,14 @@ function RunnerCard({ runner }: { runner: RunnerInfo }) {
       </label>
       <label>
         Model
-        <input value={model} onInput={(e) => setModel(e.currentTarget.value)} placeholder="provider/model-id (optional: the agent's default)" />
+        <input value={model} list="known-models" onInput={(e) => setModel(e.currentTarget.value)} placeholder="provider/model-id (optional: the agent's default)" />
+        <datalist id="known-models">
+          {[...new Set(liveSessions.value.flatMap((s) => (s.model ? [`${s.model.provider}/${s.model.id}`] : [])))].map((m) => (
+            <option key={m} value={m} />
+          ))}
+        </datalist>
       </label>
+      <RunnerSessions runnerId={runner.runnerId} />
       {error && <p class="error">{error}</p>}
       <div class="actions">
         <button type="submit" class="btn btn-primary" disabled={busy}>
@@ -130,5 +138,29 @@ function RunnerCard({ runner }: { runner: RunnerInfo }) {
         </button>
       </div>
     </form>
+  );
+}
+
+/** The runner's live sessions, as links. */
+export function RunnerSessions({ runnerId }: { runnerId: string }) {
+  const mine = liveSessions.value.filter((s) => s.runnerId === runnerId);
+  if (mine.length === 0) return null;
+  return (
+    <div class="runner-sessions">
+      <h2 class="group-title">Live sessions</h2>
+      <ul class="rows">
+        {mine.map((s) => (
+          <li key={s.sessionId}>
+            <Link href={sessionPath(s.sessionId)} class="row">
+              <span class="row-title">
+                <span class={`dot ${s.isActive ? "dot-on" : "dot-off"}`} aria-hidden="true" /> {sessionTitle(s.sessionName, s.cwd)}
+                <span class="sr-only">{s.isActive ? " (working)" : " (idle)"}</span>
+              </span>
+              <code class="cwd">{s.cwd}</code>
+            </Link>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }

@@ -1,8 +1,9 @@
 import type { rest, SessionInfo } from "@pizzapi/protocol";
+import { signal } from "@preact/signals";
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../api";
 import { sessionPath } from "../router";
-import { byStart, endedVersion, liveSessions } from "../sessions";
+import { endedVersion, groupByRunner, liveSessions } from "../sessions";
 import { ago, modelLabel, sessionTitle } from "../ui/format";
 import { Link } from "../ui/Link";
 
@@ -18,29 +19,54 @@ export function SessionsPage() {
   );
 }
 
+/** The search of the session lists, kept across pages. */
+const search = signal("");
+
+/** Live sessions grouped by runner, with a search box. */
 export function LiveSessionList({ current }: { current?: string }) {
-  const list = byStart(liveSessions.value);
-  if (list.length === 0) {
+  const all = liveSessions.value;
+  if (all.length === 0) {
     return (
       <p class="muted empty">
         No live sessions. Start one with <code>pizzapi share</code> or from a runner.
       </p>
     );
   }
+  const groups = groupByRunner(all, search.value);
   return (
-    <ul class="cards">
-      {list.map((s) => (
-        <li key={s.sessionId}>
-          <SessionCard s={s} current={s.sessionId === current} />
-        </li>
+    <div class="session-list">
+      <input
+        type="search"
+        class="search"
+        aria-label="Search sessions"
+        placeholder="Search sessions"
+        value={search.value}
+        onInput={(e) => {
+          search.value = e.currentTarget.value;
+        }}
+      />
+      {groups.length === 0 && <p class="muted">No session matches “{search.value}”.</p>}
+      {groups.map((g) => (
+        <section key={g.runnerId ?? ""} class="runner-group" aria-label={g.name}>
+          <h3 class="group-title">
+            {g.name} <span class="muted">({g.sessions.length})</span>
+          </h3>
+          <ul class="cards">
+            {g.sessions.map((s) => (
+              <li key={s.sessionId}>
+                <SessionCard s={s} current={s.sessionId === current} />
+              </li>
+            ))}
+          </ul>
+        </section>
       ))}
-    </ul>
+    </div>
   );
 }
 
 function SessionCard({ s, current }: { s: SessionInfo; current: boolean }) {
   return (
-    <Link href={sessionPath(s.sessionId)} class={`card session-card${current ? " current" : ""}`}>
+    <Link href={sessionPath(s.sessionId)} class={`card session-card${current ? " current" : ""}`} current={current}>
       <span class="card-title">
         <span class={`dot ${s.isActive ? "dot-on" : "dot-off"}`} aria-hidden="true" />
         {sessionTitle(s.sessionName, s.cwd)}

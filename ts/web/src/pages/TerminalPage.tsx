@@ -26,8 +26,17 @@ function describe(s: TerminalStatus): string {
   }
 }
 
-/** /terminal/:id: a shell on a runner, in xterm.js (loaded on demand, with its own chunk). */
+/** /terminal/:id: a shell on a runner, full page. */
 export function TerminalPage({ terminalId }: { terminalId: string }) {
+  return (
+    <div class="terminal-page">
+      <TerminalView terminalId={terminalId} />
+    </div>
+  );
+}
+
+/** A shell on a runner in xterm.js (loaded on demand, with its own chunk), with its status and Kill. */
+export function TerminalView({ terminalId }: { terminalId: string }) {
   const host = useRef<HTMLDivElement>(null);
   const socket = useRef<TerminalSocket | null>(null);
   const [status, setStatus] = useState<TerminalStatus>({ kind: "loading" });
@@ -55,10 +64,10 @@ export function TerminalPage({ terminalId }: { terminalId: string }) {
   }, [terminalId]);
   const live = status.kind === "starting" || status.kind === "running";
   return (
-    <div class="terminal-page">
+    <div class="terminal-view">
       <div class="terminal-bar">
         <span class={`pill ${status.kind === "error" ? "pill-bad" : live ? "pill-busy" : "pill-idle"}`}>{describe(status)}</span>
-        <button type="button" class="btn" disabled={!live} onClick={() => socket.current?.emit("kill_terminal", {})}>
+        <button type="button" class="btn btn-small" disabled={!live} onClick={() => socket.current?.emit("kill_terminal", {})}>
           Kill
         </button>
       </div>

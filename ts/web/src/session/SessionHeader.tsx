@@ -1,3 +1,4 @@
+import type { ComponentChildren } from "preact";
 import { liveSessions } from "../sessions";
 import { modelLabel, sessionTitle } from "../ui/format";
 import type { SessionState } from "./state";
@@ -20,7 +21,7 @@ function badge(phase: Phase, active: boolean): [string, string] {
   }
 }
 
-export function SessionHeader({ sessionId, state, phase }: { sessionId: string; state: SessionState; phase: Phase }) {
+export function SessionHeader({ sessionId, state, phase, children }: { sessionId: string; state: SessionState; phase: Phase; children?: ComponentChildren }) {
   const info = liveSessions.value.find((s) => s.sessionId === sessionId);
   const cwd = state.cwd ?? info?.cwd ?? "";
   const title = sessionTitle(state.sessionName ?? info?.sessionName, cwd);
@@ -30,6 +31,7 @@ export function SessionHeader({ sessionId, state, phase }: { sessionId: string; 
       <div class="session-title">
         <h1>{title}</h1>
         <span class={`pill pill-${tone}`}>{label}</span>
+        {children}
       </div>
       <div class="session-meta">
         {cwd && <code class="cwd">{cwd}</code>}

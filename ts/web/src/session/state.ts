@@ -12,10 +12,11 @@ import type {
   SessionActiveEvent,
   ToolExecutionStartEvent,
 } from "@pizzapi/protocol";
-import { isObj, list, member, str } from "../read";
+import { isObj, list, member, num, str } from "../read";
 import {
   applyDelta,
   blocksOf,
+  resultImages,
   resultText,
   roleOf,
   stampDurations,
@@ -36,6 +37,29 @@ export interface Notice {
   readonly tone: "info" | "error";
 }
 
+/** The session's token use and cost so far (the heartbeat's `tokenUsage`). */
+export interface Usage {
+  readonly input: number;
+  readonly output: number;
+  readonly cacheRead: number;
+  readonly cacheWrite: number;
+  /** US dollars. */
+  readonly cost: number;
+}
+
+/** A question the agent waits on (an `AskUserQuestion` call, or the heartbeat's `pendingQuestion`). */
+export interface Question {
+  readonly toolCallId: string;
+  readonly question: string;
+  readonly options: readonly string[];
+}
+
+/** A command the agent announced in `capabilities` (prompt templates, skills). */
+export interface AgentCommandInfo {
+  readonly name: string;
+  readonly description: string;
+}
+
 export interface SessionState {
   readonly messages: readonly ChatMessage[];
   readonly tools: Tools;
@@ -45,12 +69,20 @@ export interface SessionState {
   readonly model: ModelInfo | null;
   /** Models the agent can switch to. */
   readonly models: readonly ModelInfo[];
+  /** Context window sizes by "provider/id", from the models lists. */
+  readonly windows: Readonly<Record<string, number>>;
   readonly sessionName: string | null;
   /** The agent's working directory. */
   readonly cwd: string | null;
   readonly thinkingLevel: string | null;
   /** The latest outcome worth telling the user (a command result, an agent error). */
   readonly notice: Notice | null;
+  readonly usage: Usage | null;
+  /** Tokens in the context at the last assistant message (its input, cache and output tokens). */
+  readonly contextTokens: number | null;
+  /** The heartbeat's pending question, when the agent reports one. */
+  readonly pendingQuestion: Question | null;
+  readonly commands: readonly AgentCommandInfo[];
   readonly nextKey: number;
 }
 
@@ -61,10 +93,15 @@ export const initialState: SessionState = {
   active: false,
   model: null,
   models: [],
+  windows: {},
   sessionName: null,
   cwd: null,
   thinkingLevel: null,
   notice: null,
+  usage: null,
+  contextTokens: null,
+  pendingQuestion: null,
+  commands: [],
   nextKey: 1,
 };
 
@@ -94,17 +131,19 @@ export function applyEvent(s: SessionState, e: AgentEvent): SessionState {
     case "message_start":
       return messageStart(s, message(e["message"]));
     case "tool_execution_update":
-      return updateTool(s, str(e["toolCallId"]), { output: resultText(e["partialResult"]) });
+      return updateTool(s, str(e["toolCallId"]), { output: resultText(e["partialResult"]), images: resultImages(e["partialResult"]) });
     case "tool_execution_end":
       return updateTool(s, str(e["toolCallId"]), {
         output: resultText(e["result"]),
+        images: resultImages(e["result"]),
         state: e["isError"] === true ? "failed" : "done",
       });
     case "todo_update":
       return { ...s, todos: todosOf(e["todos"]) };
     case "capabilities": {
       const models = modelsOf(e["models"]);
-      return models.length > 0 ? { ...s, models } : s;
+      const commands = commandsOf(e["commands"]);
+      return { ...s, models: models.length > 0 ? models : s.models, windows: windowsOf(s.windows, e["models"]), commands: commands ?? s.commands };
     }
     case "model_select":
       return { ...s, model: modelOf(e["model"]) ?? s.model };
@@ -145,10 +184,14 @@ function message(v: unknown): AgentMessage | undefined {
 
 function heartbeat(s: SessionState, e: HeartbeatEvent): SessionState {
   const todos = e["todoList"];
+  const question = e["pendingQuestion"];
   return {
     ...s,
+    usage: usageOf(e["tokenUsage"]) ?? s.usage,
+    pendingQuestion: question === undefined ? s.pendingQuestion : questionOf(member(question, "toolCallId"), question),
     active: e.active,
     model: e.model === undefined ? s.model : modelOf(e.model),
+    windows: windowsOf(s.windows, [e.model]),
     sessionName: e.sessionName === undefined ? s.sessionName : e.sessionName,
     cwd: str(e["cwd"]) ?? s.cwd,
     thinkingLevel: str(e["thinkingLevel"]) ?? s.thinkingLevel,
@@ -180,9 +223,11 @@ function snapshot(s: SessionState, e: SessionActiveEvent): SessionState {
     ...s,
     messages,
     tools,
+    contextTokens: contextOf(list(st.messages)) ?? s.contextTokens,
     nextKey: key,
     model: modelOf(st["model"]) ?? s.model,
     models: models.length > 0 ? models : s.models,
+    windows: windowsOf(s.windows, [...list(st["availableModels"]), st["model"]]),
     sessionName: st.sessionName === undefined ? s.sessionName : st.sessionName,
     cwd: str(st["cwd"]) ?? s.cwd,
     thinkingLevel: str(st["thinkingLevel"]) ?? s.thinkingLevel,
@@ -194,7 +239,7 @@ function snapshot(s: SessionState, e: SessionActiveEvent): SessionState {
 function callOf(messages: readonly ChatMessage[], id: string | undefined): ToolRun | undefined {
   for (const m of messages) {
     for (const b of m.blocks) {
-      if (b.kind === "tool" && b.id === id) return { name: b.name, args: b.args, state: "running", output: "" };
+      if (b.kind === "tool" && b.id === id) return { name: b.name, args: b.args, state: "running", output: "", images: [] };
     }
   }
   return undefined;
@@ -242,7 +287,8 @@ function messageEnd(s: SessionState, e: MessageEndEvent): SessionState {
   switch (role) {
     case "assistant": {
       const final = { blocks: blocksOf(m?.content), streaming: false, stopped: stoppedOf(m) };
-      return withStreaming(s, (x) => ({ ...x, ...final })) ?? push(s, { role: "assistant", ...final });
+      const next = { ...s, contextTokens: contextOf([m]) ?? s.contextTokens };
+      return withStreaming(next, (x) => ({ ...x, ...final })) ?? push(next, { role: "assistant", ...final });
     }
     case "user":
       return push(s, { role: "user", blocks: blocksOf(m?.content), streaming: false, stopped: null });
@@ -258,7 +304,7 @@ function messageEnd(s: SessionState, e: MessageEndEvent): SessionState {
 /** A tool starts; when no message shows its call, one is added so that the run is visible. */
 function toolStart(s: SessionState, e: ToolExecutionStartEvent): SessionState {
   const id = e.toolCallId ?? "";
-  const tools = { ...s.tools, [id]: { name: e.toolName, args: e.args, state: "running" as const, output: "" } };
+  const tools = { ...s.tools, [id]: { name: e.toolName, args: e.args, state: "running" as const, output: "", images: [] } };
   const shown = callOf(s.messages, id) !== undefined;
   const next = { ...s, tools };
   return shown
@@ -282,6 +328,62 @@ function modelOf(v: unknown): ModelInfo | null {
 
 function modelsOf(v: unknown): ModelInfo[] {
   return list(v).flatMap((m) => modelOf(m) ?? []);
+}
+
+function windowsOf(known: Readonly<Record<string, number>>, models: unknown): Readonly<Record<string, number>> {
+  let out = known;
+  for (const m of list(models)) {
+    const w = num(member(m, "contextWindow"));
+    const provider = str(member(m, "provider"));
+    const id = str(member(m, "id"));
+    if (!w || !provider || !id || out[`${provider}/${id}`] === w) continue;
+    out = { ...out, [`${provider}/${id}`]: w };
+  }
+  return out;
+}
+
+function usageOf(v: unknown): Usage | null {
+  if (!isObj(v)) return null;
+  const n = (k: string) => num(v[k]) ?? 0;
+  const cost = v["cost"];
+  return { input: n("input"), output: n("output"), cacheRead: n("cacheRead"), cacheWrite: n("cacheWrite"), cost: num(cost) ?? num(member(cost, "total")) ?? 0 };
+}
+
+/** The context size at the newest assistant message that reports usage. */
+function contextOf(messages: readonly unknown[]): number | null {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (str(member(m, "role")) !== "assistant") continue;
+    const u = member(m, "usage");
+    const total = ["input", "output", "cacheRead", "cacheWrite"].reduce((sum, k) => sum + (num(member(u, k)) ?? 0), 0);
+    if (total > 0) return total;
+  }
+  return null;
+}
+
+/** A question from `{question, options}` (options as strings or `{label}` objects). */
+export function questionOf(id: unknown, v: unknown): Question | null {
+  const question = str(member(v, "question"));
+  if (!question) return null;
+  const options = list(member(v, "options")).flatMap((o) => {
+    const label = str(o) ?? str(member(o, "label")) ?? str(member(o, "value"));
+    return label ? [label] : [];
+  });
+  return { toolCallId: str(id) ?? "", question, options };
+}
+
+function commandsOf(v: unknown): AgentCommandInfo[] | null {
+  if (!Array.isArray(v)) return null;
+  return v.flatMap((c) => {
+    const name = str(member(c, "name"))?.replace(/^\//, "");
+    return name ? [{ name, description: str(member(c, "description")) ?? "" }] : [];
+  });
+}
+
+/** The context window of the current model, from the models list. */
+export function contextWindow(s: SessionState): number | null {
+  const m = s.model;
+  return m ? (s.windows[`${m.provider}/${m.id}`] ?? null) : null;
 }
 
 function todosOf(v: unknown): Todo[] {

@@ -27,6 +27,8 @@ export interface ToolRun {
   readonly args: unknown;
   readonly state: "running" | "done" | "failed";
   readonly output: string;
+  /** Images the tool returned (a screenshot, an image file it read), as data: URLs. */
+  readonly images: readonly string[];
 }
 
 export type Tools = Readonly<Record<string, ToolRun>>;
@@ -87,6 +89,11 @@ export function resultText(v: unknown): string {
   return JSON.stringify(v, null, 2);
 }
 
+/** The images of a tool result (`{content: [{type: "image", data, mimeType}]}`), as data: URLs. */
+export function resultImages(v: unknown): string[] {
+  return blocksOf(member(v, "content")).flatMap((b) => (b.kind === "image" ? [b.src] : []));
+}
+
 /** The outcome of a `toolResult` message. */
 export function toolResult(m: AgentMessage, call: ToolRun | undefined): [string, ToolRun] | null {
   const id = str(m["toolCallId"]);
@@ -98,6 +105,7 @@ export function toolResult(m: AgentMessage, call: ToolRun | undefined): [string,
       args: call?.args,
       state: m["isError"] === true ? "failed" : "done",
       output: resultText(m),
+      images: resultImages(m),
     },
   ];
 }
