@@ -43,7 +43,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	web := filepath.Join(root, "ts", "web")
-	node := npmInstalled(t, web, "playwright-core")
+	node := npmInstalled(t, web, "playwright-core", "axe-core")
 
 	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
 	defer cancel()
@@ -84,15 +84,21 @@ func TestBrowserEndToEnd(t *testing.T) {
 	t.Logf("screenshots in %s", filepath.Join(out, "screenshots"))
 }
 
-// npmInstalled returns the node binary, after installing dir's npm packages with `npm ci` when the
-// package named want is missing.
-func npmInstalled(t *testing.T, dir, want string) string {
+// npmInstalled returns the node binary, after installing dir's npm packages with `npm ci` when a
+// package named in want is missing.
+func npmInstalled(t *testing.T, dir string, want ...string) string {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatalf("the browser tests need Node.js 20 and npm: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", want, "package.json")); err == nil {
+	missing := false
+	for _, w := range want {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", w, "package.json")); err != nil {
+			missing = true
+		}
+	}
+	if !missing {
 		return node
 	}
 	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
