@@ -16,6 +16,9 @@ var ErrNotFound = errors.New("not found")
 // ErrExists is returned when creating a record whose unique key is taken.
 var ErrExists = errors.New("already exists")
 
+// ErrQuota is returned by SaveAttachments when the files would take the user over the quota.
+var ErrQuota = errors.New("quota exceeded")
+
 // User is an account.
 type User struct {
 	ID           string
@@ -49,6 +52,11 @@ type RelaySession struct {
 	EndedAt      *time.Time // nil while live
 	IsEphemeral  bool
 	ExpiresAt    *time.Time // nil: kept until deleted
+	// SeqReserved is the highest event sequence number the relay may have given the session's
+	// events (it reserves numbers ahead, in blocks). A session registered again after its live
+	// state was lost (a restarted node) numbers its events after it, so that the numbers viewers
+	// have seen never repeat.
+	SeqReserved int64
 }
 
 // Runner is a runner daemon's identity. The secret is stored hashed.
@@ -106,12 +114,16 @@ type Store interface {
 	DeleteExpiredBrowserSessions(ctx context.Context, now time.Time) (int, error)
 
 	// SaveRelaySession inserts a session record or, when one with this id exists, replaces its
-	// fields (a re-registration starts it again: EndedAt cleared).
+	// fields (a re-registration starts it again: EndedAt cleared) but SeqReserved, which only
+	// grows.
 	SaveRelaySession(ctx context.Context, s RelaySession) error
 	// TouchRelaySession records activity: lastActiveAt and the new expiry (nil keeps it unset).
 	TouchRelaySession(ctx context.Context, id string, lastActiveAt time.Time, expiresAt *time.Time) error
 	// EndRelaySession marks a session ended at endedAt, with a new expiry (nil: never expires).
 	EndRelaySession(ctx context.Context, id string, endedAt time.Time, expiresAt *time.Time) error
+	// ReserveRelaySessionSeq raises the session's SeqReserved to seq (a lower seq changes nothing);
+	// ErrNotFound when the session does not exist.
+	ReserveRelaySessionSeq(ctx context.Context, id string, seq int64) error
 	// RelaySession returns one session record.
 	RelaySession(ctx context.Context, id string) (RelaySession, error)
 	// ListRelaySessions returns the user's sessions that have not expired at now, most recently
@@ -138,6 +150,14 @@ type Store interface {
 
 	// SaveAttachment stores an attachment record.
 	SaveAttachment(ctx context.Context, a Attachment) error
+	// SaveAttachments stores the records of one upload of userID, all or none: ErrQuota when the
+	// sizes of the user's attachments that have not expired at now, these included, would add up
+	// to more than quota bytes (a quota of zero or less is no limit). Concurrent uploads of one
+	// user cannot together exceed the quota.
+	SaveAttachments(ctx context.Context, userID string, atts []Attachment, quota int64, now time.Time) error
+	// AttachmentBytes returns the total size of the user's attachments that have not expired at
+	// now.
+	AttachmentBytes(ctx context.Context, userID string, now time.Time) (int64, error)
 	// Attachment returns an attachment record, also when it has expired (callers check).
 	Attachment(ctx context.Context, id string) (Attachment, error)
 	// DeleteExpiredAttachments removes the records that expired before now and returns them, so

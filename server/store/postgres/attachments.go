@@ -29,6 +29,45 @@ func (s *Store) SaveAttachment(ctx context.Context, a store.Attachment) error {
 	return wrap("save attachment", err)
 }
 
+// SaveAttachments stores the records of one upload within the user's quota, in one transaction
+// that holds a per-user advisory lock, so concurrent uploads (on any node) are counted one after
+// the other.
+func (s *Store) SaveAttachments(ctx context.Context, userID string, atts []store.Attachment, quota int64, now time.Time) error {
+	return wrap("save attachments", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if quota > 0 {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('pizzapi:attachments:' || $1, 0))`, userID); err != nil {
+				return err
+			}
+			var used int64
+			if err := tx.QueryRow(ctx, `SELECT COALESCE(SUM(size), 0) FROM attachments WHERE user_id = $1 AND expires_at > $2`,
+				userID, millis(now)).Scan(&used); err != nil {
+				return err
+			}
+			for _, a := range atts {
+				used += a.Size
+			}
+			if used > quota {
+				return store.ErrQuota
+			}
+		}
+		for _, a := range atts {
+			if _, err := tx.Exec(ctx, `INSERT INTO attachments (`+attachmentColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+				a.ID, a.SessionID, a.UserID, a.Filename, a.MediaType, a.Size, a.Path, millis(a.CreatedAt), millis(a.ExpiresAt)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// AttachmentBytes returns the total size of the user's attachments that have not expired at now.
+func (s *Store) AttachmentBytes(ctx context.Context, userID string, now time.Time) (int64, error) {
+	var used int64
+	err := s.pool.QueryRow(ctx, `SELECT COALESCE(SUM(size), 0) FROM attachments WHERE user_id = $1 AND expires_at > $2`,
+		userID, millis(now)).Scan(&used)
+	return used, wrap("attachment bytes", err)
+}
+
 // Attachment returns an attachment record, also when it has expired (callers check).
 func (s *Store) Attachment(ctx context.Context, id string) (store.Attachment, error) {
 	a, err := scanAttachment(s.pool.QueryRow(ctx, `SELECT `+attachmentColumns+` FROM attachments WHERE id = $1`, id))

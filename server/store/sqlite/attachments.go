@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/pizzapi/pizzapi/server/store"
@@ -25,6 +26,41 @@ func (s *Store) SaveAttachment(ctx context.Context, a store.Attachment) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO attachments (`+attachmentColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.SessionID, a.UserID, a.Filename, a.MediaType, a.Size, a.Path, millis(a.CreatedAt), millis(a.ExpiresAt))
 	return wrap("save attachment", err)
+}
+
+// SaveAttachments stores the records of one upload within the user's quota, in one transaction
+// (which holds SQLite's write lock, so concurrent uploads are counted one after the other).
+func (s *Store) SaveAttachments(ctx context.Context, userID string, atts []store.Attachment, quota int64, now time.Time) error {
+	return wrap("save attachments", inTx(ctx, s.write, func(tx *sql.Tx) error {
+		if quota > 0 {
+			var used int64
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM attachments WHERE user_id = ? AND expires_at > ?`,
+				userID, millis(now)).Scan(&used); err != nil {
+				return err
+			}
+			for _, a := range atts {
+				used += a.Size
+			}
+			if used > quota {
+				return store.ErrQuota
+			}
+		}
+		for _, a := range atts {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO attachments (`+attachmentColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				a.ID, a.SessionID, a.UserID, a.Filename, a.MediaType, a.Size, a.Path, millis(a.CreatedAt), millis(a.ExpiresAt)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// AttachmentBytes returns the total size of the user's attachments that have not expired at now.
+func (s *Store) AttachmentBytes(ctx context.Context, userID string, now time.Time) (int64, error) {
+	var used int64
+	err := s.read.QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM attachments WHERE user_id = ? AND expires_at > ?`,
+		userID, millis(now)).Scan(&used)
+	return used, wrap("attachment bytes", err)
 }
 
 // Attachment returns an attachment record, also when it has expired (callers check).

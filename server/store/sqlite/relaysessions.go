@@ -7,14 +7,14 @@ import (
 	"github.com/pizzapi/pizzapi/server/store"
 )
 
-const relaySessionColumns = `id, user_id, user_name, cwd, share_url, started_at, last_active_at, ended_at, is_ephemeral, expires_at`
+const relaySessionColumns = `id, user_id, user_name, cwd, share_url, started_at, last_active_at, ended_at, is_ephemeral, expires_at, seq_reserved`
 
 func scanRelaySession(row scanner) (store.RelaySession, error) {
 	var rs store.RelaySession
 	var started, active int64
 	var ended, expires *int64
 	if err := row.Scan(&rs.ID, &rs.UserID, &rs.UserName, &rs.Cwd, &rs.ShareURL, &started, &active, &ended,
-		&rs.IsEphemeral, &expires); err != nil {
+		&rs.IsEphemeral, &expires, &rs.SeqReserved); err != nil {
 		return store.RelaySession{}, err
 	}
 	rs.StartedAt, rs.LastActiveAt = fromMillis(started), fromMillis(active)
@@ -26,13 +26,14 @@ func scanRelaySession(row scanner) (store.RelaySession, error) {
 // fields (its snapshot is kept).
 func (s *Store) SaveRelaySession(ctx context.Context, rs store.RelaySession) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO relay_sessions (`+relaySessionColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, user_name = excluded.user_name,
 			cwd = excluded.cwd, share_url = excluded.share_url, started_at = excluded.started_at,
 			last_active_at = excluded.last_active_at, ended_at = excluded.ended_at,
-			is_ephemeral = excluded.is_ephemeral, expires_at = excluded.expires_at`,
+			is_ephemeral = excluded.is_ephemeral, expires_at = excluded.expires_at,
+			seq_reserved = MAX(relay_sessions.seq_reserved, excluded.seq_reserved)`,
 		rs.ID, rs.UserID, rs.UserName, rs.Cwd, rs.ShareURL, millis(rs.StartedAt), millis(rs.LastActiveAt),
-		nullMillis(rs.EndedAt), rs.IsEphemeral, nullMillis(rs.ExpiresAt))
+		nullMillis(rs.EndedAt), rs.IsEphemeral, nullMillis(rs.ExpiresAt), rs.SeqReserved)
 	return wrap("save relay session", err)
 }
 
@@ -48,6 +49,14 @@ func (s *Store) EndRelaySession(ctx context.Context, id string, endedAt time.Tim
 	return wrap("end relay session", changed(s.write.ExecContext(ctx,
 		`UPDATE relay_sessions SET ended_at = ?, expires_at = ? WHERE id = ?`,
 		millis(endedAt), nullMillis(expiresAt), id)))
+}
+
+// ReserveRelaySessionSeq raises the session's reserved sequence number to seq.
+func (s *Store) ReserveRelaySessionSeq(ctx context.Context, id string, seq int64) error {
+	var got int64
+	err := s.write.QueryRowContext(ctx, `UPDATE relay_sessions SET seq_reserved = MAX(seq_reserved, ?) WHERE id = ?
+		RETURNING seq_reserved`, seq, id).Scan(&got)
+	return wrap("reserve relay session seq", err)
 }
 
 // RelaySession returns one session record.

@@ -39,6 +39,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Attachments", testAttachments},
 		{"PushSubscriptions", testPushSubscriptions},
 		{"VAPIDKeys", testVAPIDKeys},
+		{"AttachmentQuota", testAttachmentQuota},
+		{"SeqReserved", testSeqReserved},
 		{"Concurrency", testConcurrency},
 	}
 	for _, tt := range tests {
