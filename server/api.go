@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/pizzapi/pizzapi/server/api"
+	"github.com/pizzapi/pizzapi/server/auth"
+	"github.com/pizzapi/pizzapi/server/ratelimit"
+	"github.com/pizzapi/pizzapi/server/ratelimit/redisrate"
 	"github.com/pizzapi/pizzapi/server/store"
 )
 
@@ -16,19 +19,34 @@ func (s *Server) attachmentDir() string { return filepath.Join(s.cfg.DataDir, "a
 
 // mountAPI mounts the REST API under /api/.
 func (s *Server) mountAPI(mux *http.ServeMux) {
+	// The counts of the login and sign-up limits are shared by the nodes of a cluster.
+	var counter ratelimit.Counter = ratelimit.NewMemory()
+	if s.cluster != nil {
+		counter = redisrate.New(s.cluster.rdb, keyPrefix+"rate:")
+	}
+	quota := s.cfg.AttachmentQuotaBytes
+	if quota == 0 {
+		quota = -1 // no limit
+	}
 	mux.Handle("/api/", api.New(api.Deps{
-		Core:               s.core,
-		Accounts:           s.accounts,
-		Store:              s.db,
-		Push:               s.push,
-		Limiter:            s.limiter,
-		SecureCookies:      s.cfg.SecureCookies(),
-		TrustProxy:         s.cfg.TrustProxy,
-		MaxBodyBytes:       s.cfg.MaxBodyBytes,
-		AttachmentMaxBytes: s.cfg.AttachmentMaxBytes,
-		AttachmentTTL:      s.cfg.AttachmentTTL,
-		AttachmentDir:      s.attachmentDir(),
-		Logger:             s.log,
+		Core:                      s.core,
+		Accounts:                  s.accounts,
+		Store:                     s.db,
+		Push:                      s.push,
+		Limiter:                   auth.NewLimiter(counter, auth.DefaultLoginLimits),
+		SignupLimiter:             auth.NewSignupLimiter(counter, int64(s.cfg.SignupsPerHour), time.Hour),
+		SecureCookies:             s.cfg.SecureCookies(),
+		TrustedProxies:            s.cfg.TrustedProxies,
+		Origins:                   s.cfg.Origins(),
+		MaxPublicRequests:         s.cfg.MaxPublicRequests,
+		MaxBodyBytes:              s.cfg.MaxBodyBytes,
+		AttachmentMaxBytes:        s.cfg.AttachmentMaxBytes,
+		AttachmentRequestMaxBytes: s.cfg.AttachmentRequestMaxBytes,
+		AttachmentQuotaBytes:      quota,
+		AttachmentTTL:             s.cfg.AttachmentTTL,
+		AttachmentDir:             s.attachmentDir(),
+		DownloadKey:               s.downloadKey,
+		Logger:                    s.log,
 	}))
 }
 

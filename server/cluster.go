@@ -15,6 +15,7 @@ import (
 	"github.com/zishang520/socket.io/adapters/redis/v3/adapter"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
+	"github.com/pizzapi/pizzapi/server/auth"
 	"github.com/pizzapi/pizzapi/server/bus"
 	"github.com/pizzapi/pizzapi/server/config"
 	"github.com/pizzapi/pizzapi/server/live"
@@ -78,6 +79,20 @@ func (c *cluster) connect(ctx context.Context, durable fmt.Stringer) (live.Store
 }
 
 func (c *cluster) ping(ctx context.Context) error { return c.rdb.Ping(ctx).Err() }
+
+// sharedSecret returns the cluster's secret of the given name, which the first node to ask
+// creates: the key of tokens that one node issues and another checks.
+func (c *cluster) sharedSecret(ctx context.Context, name string) ([]byte, error) {
+	key := keyPrefix + "secret:" + name
+	if err := c.rdb.SetNX(ctx, key, auth.NewToken(32), 0).Err(); err != nil {
+		return nil, err
+	}
+	v, err := c.rdb.Get(ctx, key).Bytes()
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
 
 // adapter is the Socket.IO adapter of a cluster node: the Redis streams adapter, which keeps
 // Connection State Recovery sessions in Redis so that a client can recover on another node. The

@@ -42,7 +42,6 @@ type Server struct {
 	bus      bus.Bus
 	core     *core.Core
 	accounts *accounts.Accounts
-	limiter  *auth.Limiter
 	metrics  *metrics.Metrics
 	push     *push.Service // nil when Web Push is disabled
 	io       *socket.Server
@@ -50,6 +49,9 @@ type Server struct {
 	handler  http.Handler
 	app      atomic.Pointer[http.Handler] // Socket.IO, REST and the web app, once ready
 	cluster  *cluster                     // nil for a single node
+	// downloadKey signs attachment download tokens: random per process, or shared through Redis
+	// by the nodes of a cluster.
+	downloadKey []byte
 
 	ready     atomic.Bool
 	closing   atomic.Bool
@@ -63,7 +65,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, metrics: metrics.New(knownEvent), limiter: auth.NewLimiter(10, 15*time.Minute)}
+	s := &Server{cfg: cfg, log: log, metrics: metrics.New(knownEvent), downloadKey: []byte(auth.NewToken(32))}
 	var err error
 	if s.db, err = openStore(ctx, cfg); err != nil {
 		return nil, err
@@ -99,6 +101,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 				log.Error("cannot join the cluster", "error", err)
 			}
 			return
+		}
+		if key, err := s.cluster.sharedSecret(bg, "download-token"); err == nil {
+			s.downloadKey = key
+		} else {
+			log.Warn("no shared download-token key: download tokens work only on the node that issued them", "error", err)
 		}
 		s.start(ls, b, s.cluster.node)
 	}()

@@ -72,11 +72,27 @@ func (d *Daemon) fileResult(requestID protocol.Optional[string], v any, err erro
 		}
 	}
 	if err != nil {
-		res.OK, res.Message, res.Extra = protocol.Some(false), protocol.Some(err.Error()), nil
+		res.OK, res.Message, res.Extra = protocol.Some(false), protocol.Some(failureMessage(err)), nil
 	} else {
 		res.OK = protocol.Some(true)
 	}
 	d.failed(rproto.EventFileResult, d.emit.FileResult(&res))
+}
+
+// failureMessage is what a file or git command's failure tells the relay: the error, except that
+// a file system error names neither the operation's system call nor the resolved path (which may
+// differ from the one asked for, behind a symlink), only what went wrong.
+func failureMessage(err error) string {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "Not found"
+	case errors.Is(err, fs.ErrPermission):
+		return "Permission denied"
+	case errors.As(err, &pe):
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // base confines the optional cwd of a request; relative paths are taken from it (or from the

@@ -12,6 +12,9 @@ import (
 // errOutside is the answer to any path that leaves the workspace roots.
 var errOutside = errors.New("Path outside allowed roots")
 
+// errInvalidPath is the answer to a path no file can have (a NUL byte).
+var errInvalidPath = errors.New("Invalid path")
+
 // roots are the workspace roots: everything the runner reads, lists, or starts sessions and
 // terminals in must lie inside one of them, both as written and with symlinks resolved.
 type roots struct {
@@ -67,6 +70,9 @@ func within(p string, dirs []string) bool {
 // clean absolute path as written and the same path with its symlinks resolved (the part that
 // exists; a missing tail is kept as it is). Either one outside the roots is errOutside.
 func (r roots) resolve(p, base string) (clean, real string, err error) {
+	if strings.IndexByte(p, 0) >= 0 || strings.IndexByte(base, 0) >= 0 {
+		return "", "", errInvalidPath
+	}
 	if !filepath.IsAbs(p) {
 		if base == "" {
 			base = r.list[0]

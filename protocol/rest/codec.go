@@ -1493,6 +1493,67 @@ func (v *AttachmentsResponse) Validate() error {
 
 // ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
 // elsewhere.
+func (v *AttachmentTokenResponse) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "token":
+			seen |= 1 << 0
+			v.Token = d.String()
+		case "expiresAt":
+			seen |= 1 << 1
+			v.ExpiresAt = d.String()
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("token")
+	}
+	if seen&(1<<1) == 0 {
+		d.Missing("expiresAt")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *AttachmentTokenResponse) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"token\":")
+	b = wire.AppendString(b, v.Token)
+	b = wire.Field(b, start, "\"expiresAt\":")
+	b = wire.AppendString(b, v.ExpiresAt)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v AttachmentTokenResponse) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *AttachmentTokenResponse) UnmarshalJSON(data []byte) error {
+	*v = AttachmentTokenResponse{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *AttachmentTokenResponse) Validate() error {
+	var scratch AttachmentTokenResponse
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
 func (v *RunnersResponse) ReadJSON(d *wire.Decoder) {
 	if !d.ObjectStart() {
 		return

@@ -222,6 +222,16 @@ type AttachmentsResponse struct {
 	Attachments []AttachmentInfo `json:"attachments"`
 }
 
+// AttachmentTokenResponse is the reply to `POST /api/attachments/{id}/token`: a short-lived token
+// that downloads one attachment as `GET /api/attachments/{id}?token=...`, for links and image
+// sources that cannot carry a header (an API key in a URL would end up in access logs).
+type AttachmentTokenResponse struct {
+	// The download token, valid for this attachment only.
+	Token string `json:"token"`
+	// When the token stops working (ISO-8601).
+	ExpiresAt string `json:"expiresAt"`
+}
+
 // RunnersResponse is the reply to `GET /api/runners`: the caller's connected runners.
 type RunnersResponse struct {
 	// The runners.

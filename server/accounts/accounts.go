@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"runtime"
 	"strings"
 	"time"
 
@@ -30,7 +31,13 @@ var (
 	ErrBadCredentials = errors.New("invalid email or password")
 	ErrSignupDisabled = errors.New("sign-up is disabled on this relay")
 	ErrUnauthorized   = errors.New("unauthorized")
+	// ErrBusy refuses a password check or hash when every hashing slot stayed taken for
+	// HashWait: the node is at its limit of concurrent argon2id work (19 MiB each).
+	ErrBusy = errors.New("too many password checks in progress")
 )
+
+// HashWait is how long a password check waits for a hashing slot before ErrBusy.
+const HashWait = 2 * time.Second
 
 // InputError is a request that cannot be accepted as it is (400).
 type InputError struct{ Message string }
@@ -43,11 +50,62 @@ type Accounts struct {
 	db            store.Store
 	disableSignup bool
 	now           func() time.Time
+	// hashing holds a token per password hash or check in progress: argon2id takes 19 MiB and a
+	// core's worth of work each, so a burst of logins or sign-ups must queue, not pile up.
+	hashing chan struct{}
 }
 
-// New returns the account service.
+// New returns the account service; it runs as many password hashes at once as the machine has
+// CPUs.
 func New(db store.Store, disableSignup bool) *Accounts {
-	return &Accounts{db: db, disableSignup: disableSignup, now: time.Now}
+	return NewWithSlots(db, disableSignup, runtime.NumCPU())
+}
+
+// NewWithSlots returns the account service running at most slots password hashes at once.
+func NewWithSlots(db store.Store, disableSignup bool, slots int) *Accounts {
+	return &Accounts{db: db, disableSignup: disableSignup, now: time.Now, hashing: make(chan struct{}, max(slots, 1))}
+}
+
+// SignupDisabled reports whether new accounts are refused.
+func (a *Accounts) SignupDisabled() bool { return a.disableSignup }
+
+// hashSlot waits up to HashWait for a hashing slot and returns its release, or ErrBusy.
+func (a *Accounts) hashSlot(ctx context.Context) (func(), error) {
+	select {
+	case a.hashing <- struct{}{}:
+		return func() { <-a.hashing }, nil
+	default:
+	}
+	t := time.NewTimer(HashWait)
+	defer t.Stop()
+	select {
+	case a.hashing <- struct{}{}:
+		return func() { <-a.hashing }, nil
+	case <-t.C:
+		return nil, ErrBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// hashPassword hashes within a hashing slot.
+func (a *Accounts) hashPassword(ctx context.Context, password string) (string, error) {
+	release, err := a.hashSlot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return auth.HashPassword(password)
+}
+
+// checkPassword checks within a hashing slot.
+func (a *Accounts) checkPassword(ctx context.Context, encoded, password string) (bool, error) {
+	release, err := a.hashSlot(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	return auth.CheckPassword(encoded, password)
 }
 
 // Account is a user as clients see it.
@@ -84,7 +142,7 @@ func (a *Accounts) SignUp(ctx context.Context, name, email, password string) (Ac
 	if len(name) > 200 {
 		return Account{}, &InputError{"name is too long"}
 	}
-	hash, err := auth.HashPassword(password)
+	hash, err := a.hashPassword(ctx, password)
 	if err != nil {
 		return Account{}, err
 	}
@@ -107,13 +165,15 @@ func (a *Accounts) SignIn(ctx context.Context, email, password string) (Account,
 	u, err := a.db.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		// Spend the same time as a real check, so response times do not reveal accounts.
-		_, _ = auth.CheckPassword(dummyHash, password)
+		if _, err := a.checkPassword(ctx, dummyHash, password); err != nil {
+			return Account{}, err
+		}
 		return Account{}, ErrBadCredentials
 	}
 	if err != nil {
 		return Account{}, err
 	}
-	ok, err := auth.CheckPassword(u.PasswordHash, password)
+	ok, err := a.checkPassword(ctx, u.PasswordHash, password)
 	if err != nil {
 		return Account{}, err
 	}
@@ -127,8 +187,9 @@ var dummyHash, _ = auth.HashPassword("pizzapi-timing-equaliser")
 
 // Register is PizzaPi's POST /api/register: it signs up (when the email is new and sign-up is
 // allowed) or checks the password, then replaces the user's API key named "cli" with a fresh one.
-// created reports whether an account was made.
-func (a *Accounts) Register(ctx context.Context, name, email, password string) (key string, acc Account, created bool, err error) {
+// created reports whether an account was made. beforeSignUp, when not nil, is asked before an
+// account is created (the sign-up limit) and its error returned.
+func (a *Accounts) Register(ctx context.Context, name, email, password string, beforeSignUp func(context.Context) error) (key string, acc Account, created bool, err error) {
 	acc, err = a.SignIn(ctx, email, password)
 	if errors.Is(err, ErrBadCredentials) {
 		norm, nerr := normalizeEmail(email)
@@ -136,6 +197,11 @@ func (a *Accounts) Register(ctx context.Context, name, email, password string) (
 			return "", Account{}, false, nerr
 		}
 		if _, lookup := a.db.UserByEmail(ctx, norm); errors.Is(lookup, store.ErrNotFound) {
+			if beforeSignUp != nil && !a.disableSignup {
+				if err := beforeSignUp(ctx); err != nil {
+					return "", Account{}, false, err
+				}
+			}
 			acc, err = a.SignUp(ctx, name, email, password)
 			created = err == nil
 		}
@@ -235,6 +301,10 @@ func (a *Accounts) EndSession(ctx context.Context, r *http.Request, secure bool)
 	}
 	return &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}, nil
 }
+
+// NormalizeEmail returns the form of an email address accounts are kept under (lower case, no
+// surrounding space), the key of its login limits.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 func normalizeEmail(email string) (string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))

@@ -17,6 +17,7 @@ import (
 	"github.com/pizzapi/pizzapi/server/auth"
 	"github.com/pizzapi/pizzapi/server/core"
 	"github.com/pizzapi/pizzapi/server/push"
+	"github.com/pizzapi/pizzapi/server/ratelimit"
 	"github.com/pizzapi/pizzapi/server/store"
 )
 
@@ -31,16 +32,36 @@ type Deps struct {
 	Store store.Store
 	// Push keeps Web Push subscriptions (nil: the push endpoints answer 503).
 	Push *push.Service
-	// Limiter counts failed logins per client address (default: 10 per 15 minutes).
+	// Limiter limits failed logins (default: auth.DefaultLoginLimits in memory).
 	Limiter *auth.Limiter
+	// SignupLimiter limits sign-ups per client address (default: 10 an hour in memory).
+	SignupLimiter *auth.SignupLimiter
 	// SecureCookies sets the Secure attribute on the session cookie (for a relay served over https).
 	SecureCookies bool
-	// TrustProxy takes the client address from the first X-Forwarded-For hop.
-	TrustProxy bool
+	// TrustedProxies is how many reverse proxies stand in front of the relay: the client address
+	// is the X-Forwarded-For hop written by the outermost of them (0: the connection's address).
+	TrustedProxies int
+	// Origins are the browser origins (scheme://host[:port]) whose pages may make state-changing
+	// requests with the session cookie, besides pages of the host the request was sent to.
+	Origins []string
+	// MaxPublicRequests bounds the requests to the endpoints that need no credentials (register,
+	// sign-up, sign-in) in progress at once; more are answered 503 (default 64).
+	MaxPublicRequests int
+	// BodyTimeout is how long a request body may take to arrive (default 10 s); an upload gets
+	// it plus the time its size takes at 64 KiB/s.
+	BodyTimeout time.Duration
 	// MaxBodyBytes bounds a JSON request body (default 1 MiB).
 	MaxBodyBytes int64
 	// AttachmentMaxBytes bounds one uploaded file (default 20 MiB).
 	AttachmentMaxBytes int64
+	// AttachmentRequestMaxBytes bounds the files of one upload together (default 50 MiB).
+	AttachmentRequestMaxBytes int64
+	// AttachmentQuotaBytes bounds what one user keeps stored in attachments that have not expired
+	// (default 200 MiB; negative: no limit).
+	AttachmentQuotaBytes int64
+	// DownloadKey signs the short-lived attachment download tokens; nodes that share a store must
+	// share it (default: a random key, valid on this process only).
+	DownloadKey []byte
 	// AttachmentTTL is how long an uploaded file is kept (default 15 minutes).
 	AttachmentTTL time.Duration
 	// AttachmentDir holds the uploaded files; it is created with mode 0700 when missing.
@@ -54,8 +75,12 @@ type Deps struct {
 // api serves the endpoints.
 type api struct {
 	Deps
-	mux *http.ServeMux
+	mux    *http.ServeMux
+	public chan struct{} // a token per request to a public endpoint in progress
 }
+
+// DefaultSignupsPerHour is how many sign-ups one client address may make in an hour by default.
+const DefaultSignupsPerHour = 10
 
 // methods are those the API routes; a path known for one of them answers 405 for the others.
 var methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete}
@@ -63,13 +88,31 @@ var methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.Met
 // New returns the handler of everything under /api/ (mount it at "/api/").
 func New(d Deps) http.Handler {
 	if d.Limiter == nil {
-		d.Limiter = auth.NewLimiter(10, 15*time.Minute)
+		d.Limiter = auth.NewLimiter(ratelimit.NewMemory(), auth.DefaultLoginLimits)
+	}
+	if d.SignupLimiter == nil {
+		d.SignupLimiter = auth.NewSignupLimiter(ratelimit.NewMemory(), DefaultSignupsPerHour, time.Hour)
+	}
+	if d.BodyTimeout <= 0 {
+		d.BodyTimeout = 10 * time.Second
+	}
+	if d.MaxPublicRequests <= 0 {
+		d.MaxPublicRequests = 64
+	}
+	if d.AttachmentQuotaBytes == 0 {
+		d.AttachmentQuotaBytes = 200 << 20
+	}
+	if len(d.DownloadKey) == 0 {
+		d.DownloadKey = []byte(auth.NewToken(32))
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = 1 << 20
 	}
 	if d.AttachmentMaxBytes <= 0 {
 		d.AttachmentMaxBytes = 20 << 20
+	}
+	if d.AttachmentRequestMaxBytes <= 0 {
+		d.AttachmentRequestMaxBytes = min(50<<20, maxUploadFiles*d.AttachmentMaxBytes)
 	}
 	if d.AttachmentTTL <= 0 {
 		d.AttachmentTTL = 15 * time.Minute
@@ -80,11 +123,11 @@ func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	a := &api{Deps: d, mux: http.NewServeMux()}
+	a := &api{Deps: d, mux: http.NewServeMux(), public: make(chan struct{}, d.MaxPublicRequests)}
 
-	a.handle("POST /api/register", a.register)
-	a.handle("POST /api/auth/sign-up/email", a.signUp)
-	a.handle("POST /api/auth/sign-in/email", a.signIn)
+	a.handle("POST /api/register", a.publicOnly(a.register))
+	a.handle("POST /api/auth/sign-up/email", a.publicOnly(a.signUp))
+	a.handle("POST /api/auth/sign-in/email", a.publicOnly(a.signIn))
 	a.handle("POST /api/auth/sign-out", a.signOut)
 	a.handle("GET /api/auth/get-session", a.getSession)
 	a.handle("GET /api/auth/api-key/list", a.browser(a.listAPIKeys))
@@ -94,6 +137,7 @@ func New(d Deps) http.Handler {
 	a.handle("GET /api/sessions", a.authed(a.sessions))
 	a.handle("POST /api/sessions/{id}/attachments", a.authed(a.uploadAttachments))
 	a.handle("GET /api/attachments/{id}", a.downloadAttachment)
+	a.handle("POST /api/attachments/{id}/token", a.authed(a.downloadToken))
 
 	a.handle("GET /api/runners", a.authed(a.runners))
 	a.handle("POST /api/runners/spawn", a.authed(a.spawn))
@@ -123,13 +167,36 @@ func New(d Deps) http.Handler {
 // handlerFunc is an endpoint; a returned error becomes the JSON error response.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// handle registers an endpoint.
+// handle registers an endpoint. Every request gets read and write deadlines (see timeouts.go),
+// and a state-changing request that a browser may have sent with the session cookie must come
+// from an allowed origin (see csrf.go).
 func (a *api) handle(pattern string, h handlerFunc) {
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		defer a.deadlines(w, r)()
+		err := a.sameOrigin(r)
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
 			a.fail(w, r, err)
 		}
 	})
+}
+
+// publicOnly bounds how many requests to an endpoint that needs no credentials are in progress at
+// once: such a request costs a password hash and can come from anyone, so past the bound it is
+// answered 503 at once rather than queued.
+func (a *api) publicOnly(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		select {
+		case a.public <- struct{}{}:
+			defer func() { <-a.public }()
+			return h(w, r)
+		default:
+			w.Header().Set("Retry-After", "1")
+			return errorf(http.StatusServiceUnavailable, "The relay is busy; try again shortly")
+		}
+	}
 }
 
 // ServeHTTP routes a request, answering unknown paths with 404 and known paths with the wrong

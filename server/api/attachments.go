@@ -42,7 +42,18 @@ func (a *api) uploadAttachments(w http.ResponseWriter, r *http.Request, u accoun
 	if !hasMediaType(r, "multipart/form-data") {
 		return errorf(http.StatusUnsupportedMediaType, "Content-Type must be multipart/form-data")
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxUploadFiles*a.AttachmentMaxBytes+a.MaxBodyBytes)
+	quota := a.AttachmentQuotaBytes
+	if quota > 0 {
+		used, err := a.Store.AttachmentBytes(r.Context(), u.ID, a.Now())
+		if err != nil {
+			return err
+		}
+		if used >= quota {
+			return quotaError(quota, used)
+		}
+	}
+	a.minRate(w, r, a.AttachmentRequestMaxBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, a.AttachmentRequestMaxBytes+a.MaxBodyBytes)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return errorf(http.StatusBadRequest, "Invalid multipart body")
@@ -51,14 +62,16 @@ func (a *api) uploadAttachments(w http.ResponseWriter, r *http.Request, u accoun
 		return err
 	}
 	var saved []store.Attachment
+	budget := a.AttachmentRequestMaxBytes
 	err = a.readParts(mr, func(p *multipart.Part) error {
 		if len(saved) == maxUploadFiles {
 			return errorf(http.StatusRequestEntityTooLarge, "Too many files (at most "+strconv.Itoa(maxUploadFiles)+")")
 		}
-		att, err := a.saveFile(p, s.ID, s.UserID)
+		att, err := a.saveFile(p, s.ID, s.UserID, budget)
 		if err != nil {
 			return err
 		}
+		budget -= att.Size
 		saved = append(saved, att)
 		return nil
 	})
@@ -66,7 +79,11 @@ func (a *api) uploadAttachments(w http.ResponseWriter, r *http.Request, u accoun
 		err = errorf(http.StatusBadRequest, "No files uploaded")
 	}
 	if err == nil {
-		err = a.recordAttachments(r.Context(), saved)
+		err = a.Store.SaveAttachments(r.Context(), u.ID, saved, quota, a.Now())
+		if errors.Is(err, store.ErrQuota) {
+			used, _ := a.Store.AttachmentBytes(r.Context(), u.ID, a.Now())
+			err = quotaError(quota, used)
+		}
 	}
 	if err != nil {
 		a.removeFiles(saved)
@@ -107,9 +124,16 @@ func (a *api) readParts(mr *multipart.Reader, file func(*multipart.Part) error) 
 	}
 }
 
+// quotaError is the 413 of an upload that would take its user over the stored-bytes quota.
+func quotaError(quota, used int64) error {
+	return errorf(http.StatusRequestEntityTooLarge, "Attachment quota exceeded: you may keep "+strconv.FormatInt(quota, 10)+
+		" bytes of attachments until they expire, and "+strconv.FormatInt(used, 10)+" are in use")
+}
+
 // saveFile writes one uploaded file under a random name in the attachment directory; larger than
-// AttachmentMaxBytes is a 413. The record is returned, not yet stored.
-func (a *api) saveFile(p *multipart.Part, sessionID, ownerID string) (store.Attachment, error) {
+// AttachmentMaxBytes, or than budget (what is left of the upload's total), is a 413. The record
+// is returned, not yet stored.
+func (a *api) saveFile(p *multipart.Part, sessionID, ownerID string, budget int64) (store.Attachment, error) {
 	filename := p.FileName()
 	if len(filename) > maxFilenameLength {
 		filename = strings.ToValidUTF8(filename[:maxFilenameLength], "")
@@ -129,28 +153,24 @@ func (a *api) saveFile(p *multipart.Part, sessionID, ownerID string) (store.Atta
 	if err != nil {
 		return at, err
 	}
-	at.Size, err = io.Copy(f, io.LimitReader(p, a.AttachmentMaxBytes+1))
+	limit := min(a.AttachmentMaxBytes, budget)
+	at.Size, err = io.Copy(f, io.LimitReader(p, limit+1))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil && at.Size > a.AttachmentMaxBytes {
+	switch {
+	case err != nil:
+	case at.Size > a.AttachmentMaxBytes:
 		err = errorf(http.StatusRequestEntityTooLarge, "File too large: "+filename+" exceeds "+strconv.FormatInt(a.AttachmentMaxBytes, 10)+" bytes")
+	case at.Size > budget:
+		err = errorf(http.StatusRequestEntityTooLarge, "Upload too large: the files of one request may total at most "+
+			strconv.FormatInt(a.AttachmentRequestMaxBytes, 10)+" bytes")
 	}
 	if err != nil {
 		a.removeFiles([]store.Attachment{at})
 		return at, err
 	}
 	return at, nil
-}
-
-// recordAttachments stores the records of saved files.
-func (a *api) recordAttachments(ctx context.Context, saved []store.Attachment) error {
-	for _, at := range saved {
-		if err := a.Store.SaveAttachment(ctx, at); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // removeFiles deletes the files of attachments that will not be kept.
@@ -168,27 +188,33 @@ func attachmentPath(dir string, at store.Attachment) string {
 	return filepath.Join(dir, filepath.Base(at.Path))
 }
 
-// downloadAttachment is GET /api/attachments/{id}: the file, for its owner. The caller is
-// identified by an API key (x-api-key header or apiKey query parameter) or the session cookie.
+// downloadAttachment is GET /api/attachments/{id}: the file, for its owner, identified by an API
+// key (x-api-key header), the session cookie, or a download token (?token=, see downloadToken).
+// An API key in the URL (PizzaPi's deprecated ?apiKey=) is refused: URLs end up in access logs.
+// Another user's attachment is answered like a missing one.
 func (a *api) downloadAttachment(w http.ResponseWriter, r *http.Request) error {
-	key := r.Header.Get("x-api-key")
-	if key == "" {
-		key = r.URL.Query().Get("apiKey")
+	q := r.URL.Query()
+	if q.Has("apiKey") {
+		return errorf(http.StatusBadRequest, "API keys are not accepted in URLs: send the x-api-key header, or get a download token with POST /api/attachments/{id}/token")
 	}
-	u, err := a.caller(r, key)
-	if err != nil {
-		return err
-	}
+	notFound := errorf(http.StatusNotFound, "Attachment not found")
 	at, err := a.Store.Attachment(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !at.ExpiresAt.After(a.Now())) {
-		return errorf(http.StatusNotFound, "Attachment not found")
+		err = notFound
+	}
+	if token := q.Get("token"); token != "" {
+		if err == nil && !a.validDownloadToken(token, at) {
+			err = errorf(http.StatusUnauthorized, "Invalid or expired download token")
+		}
+	} else if u, cerr := a.caller(r, r.Header.Get("x-api-key")); cerr != nil {
+		return cerr
+	} else if err == nil && at.UserID != u.ID {
+		err = notFound
 	}
 	if err != nil {
 		return err
 	}
-	if at.UserID != u.ID {
-		return errForbidden
-	}
+	w.Header().Set("Referrer-Policy", "no-referrer")
 	f, err := os.Open(attachmentPath(a.AttachmentDir, at))
 	if errors.Is(err, fs.ErrNotExist) {
 		return errorf(http.StatusNotFound, "Attachment not found")
@@ -210,6 +236,7 @@ func (a *api) downloadAttachment(w http.ResponseWriter, r *http.Request) error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 	h.Set("Cache-Control", "private, no-store")
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout + transferTime(info.Size())))
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.Copy(w, f); err != nil {
 		a.Logger.Debug("sending an attachment", "attachment", at.ID, "error", err)

@@ -90,12 +90,13 @@ func TestAttachmentUploadAndDownload(t *testing.T) {
 		}
 	}
 
-	// Download with the key header, the apiKey parameter and the cookie.
+	// Download with the key header, the cookie and a download token.
 	path := "/api/attachments/" + got[1].AttachmentID
+	token := decode[rest.AttachmentTokenResponse](t, e.do(t, ada.as(call{method: "POST", path: path + "/token"})))
 	for _, c := range []call{
 		ada.as(call{method: "GET", path: path}),
-		{method: "GET", path: path + "?apiKey=" + url.QueryEscape(ada.key)},
 		{method: "GET", path: path, cookie: ada.cookie},
+		{method: "GET", path: path + "?token=" + url.QueryEscape(token.Token)},
 	} {
 		r := e.do(t, c)
 		wantStatus(t, r, http.StatusOK)
@@ -115,10 +116,11 @@ func TestAttachmentUploadAndDownload(t *testing.T) {
 		t.Errorf("png: %v %q", r.header, r.body)
 	}
 
-	// Bob may not read Ada's files; unknown ids are 404.
-	wantError(t, e.do(t, bob.as(call{method: "GET", path: path})), http.StatusForbidden, "Forbidden")
+	// Bob's view of Ada's files is the same as of files that do not exist.
+	wantError(t, e.do(t, bob.as(call{method: "GET", path: path})), http.StatusNotFound, "Attachment not found")
+	wantError(t, e.do(t, bob.as(call{method: "POST", path: path + "/token"})), http.StatusNotFound, "Attachment not found")
 	wantError(t, e.do(t, ada.as(call{method: "GET", path: "/api/attachments/nope"})), http.StatusNotFound, "Attachment not found")
-	wantError(t, e.do(t, call{method: "GET", path: path + "?apiKey=pzp_wrong"}), http.StatusUnauthorized, "Unauthorized")
+	wantError(t, e.do(t, call{method: "GET", path: path}), http.StatusUnauthorized, "Unauthorized")
 }
 
 func TestAttachmentUploadRefusals(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pizzapi/pizzapi/protocol/rest"
 	"github.com/pizzapi/pizzapi/server/accounts"
+	"github.com/pizzapi/pizzapi/server/auth"
 )
 
 // authedFunc is an endpoint that needs a signed-in caller.
@@ -44,15 +45,25 @@ func (a *api) caller(r *http.Request, key string) (accounts.Account, error) {
 	return u, err
 }
 
-// clientAddr is the address failed logins are counted against: the connection's host, or the
-// first X-Forwarded-For hop behind a trusted proxy.
+// clientAddr is the address logins and sign-ups are counted against: the connection's host or,
+// behind TrustedProxies proxies, the X-Forwarded-For hop the nearest untrusted party wrote. Each
+// proxy appends the address it received the request from, so the right-most entries are the
+// trusted proxies' own and the one before them is the client; what the client wrote itself stands
+// further left and is ignored.
 func (a *api) clientAddr(r *http.Request) string {
-	if a.TrustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			if first = strings.TrimSpace(first); first != "" {
-				return first
+	if n := a.TrustedProxies; n > 0 {
+		var hops []string
+		for _, h := range r.Header.Values("X-Forwarded-For") {
+			for hop := range strings.SplitSeq(h, ",") {
+				hops = append(hops, strings.TrimSpace(hop))
 			}
+		}
+		// The connection itself comes from the nearest proxy, which wrote the last hop.
+		if i := len(hops) - n; i >= 0 && i < len(hops) && hops[i] != "" {
+			return hops[i]
+		}
+		if len(hops) > 0 && hops[0] != "" {
+			return hops[0]
 		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -62,22 +73,52 @@ func (a *api) clientAddr(r *http.Request) string {
 	return host
 }
 
-// login runs check for a client address that has not failed too often: 429 with Retry-After
-// when it has; a wrong email or password counts as a failure, a success forgets them.
-func (a *api) login(w http.ResponseWriter, r *http.Request, check func(ctx context.Context) error) error {
-	addr := a.clientAddr(r)
-	if ok, wait := a.Limiter.Allow(addr); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		return errorf(http.StatusTooManyRequests, "Too many failed login attempts; try again later")
+// login runs check within the login limits of the account (email) and client address: the
+// attempt is reserved first, so that concurrent guesses cannot all be checked; over a limit it is
+// a 429 with Retry-After. A wrong email or password stays counted, a success forgets the failures
+// of this account from this address only.
+func (a *api) login(w http.ResponseWriter, r *http.Request, email string, check func(ctx context.Context) error) error {
+	ctx := r.Context()
+	attempt, err := a.Limiter.Reserve(ctx, accounts.NormalizeEmail(email), a.clientAddr(r))
+	if err != nil {
+		return a.limited(w, err)
 	}
-	err := check(r.Context())
+	err = check(ctx)
 	switch {
 	case errors.Is(err, accounts.ErrBadCredentials):
-		a.Limiter.Fail(addr)
+		attempt.Failed(ctx)
 	case err == nil:
-		a.Limiter.Succeed(addr)
+		attempt.Succeeded(ctx)
+	default:
+		attempt.Cancel(context.WithoutCancel(ctx))
 	}
 	return err
+}
+
+// limited turns a limiter's refusal into a 429 with Retry-After; a limiter that cannot count
+// (Redis is down) is a 503.
+func (a *api) limited(w http.ResponseWriter, err error) error {
+	var le *auth.LimitedError
+	if errors.As(err, &le) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(le.RetryAfter.Seconds()))))
+		if le.What == "failed login attempts" {
+			return errorf(http.StatusTooManyRequests, "Too many failed login attempts; try again later")
+		}
+		return errorf(http.StatusTooManyRequests, "Too many "+le.What+"; try again later")
+	}
+	a.Logger.Error("rate limiter", "error", err)
+	w.Header().Set("Retry-After", "5")
+	return errorf(http.StatusServiceUnavailable, "The relay cannot check its limits right now; try again later")
+}
+
+// signupAllowed takes a sign-up from the request's client address, or refuses it (429).
+func (a *api) signupAllowed(w http.ResponseWriter, r *http.Request) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := a.SignupLimiter.Reserve(ctx, a.clientAddr(r)); err != nil {
+			return a.limited(w, err)
+		}
+		return nil
+	}
 }
 
 // register is POST /api/register: sign up or check the password, then issue a new "cli" API key.
@@ -87,9 +128,9 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var key string
-	err := a.login(w, r, func(ctx context.Context) error {
+	err := a.login(w, r, req.Email, func(ctx context.Context) error {
 		var err error
-		key, _, _, err = a.Accounts.Register(ctx, req.Name.Or(""), req.Email, req.Password)
+		key, _, _, err = a.Accounts.Register(ctx, req.Name.Or(""), req.Email, req.Password, a.signupAllowed(w, r))
 		return err
 	})
 	if err != nil {
@@ -105,6 +146,11 @@ func (a *api) signUp(w http.ResponseWriter, r *http.Request) error {
 	if err := a.readJSON(w, r, &req); err != nil {
 		return err
 	}
+	if !a.Accounts.SignupDisabled() {
+		if err := a.signupAllowed(w, r)(r.Context()); err != nil {
+			return err
+		}
+	}
 	u, err := a.Accounts.SignUp(r.Context(), req.Name.Or(""), req.Email, req.Password)
 	if err != nil {
 		return err
@@ -119,7 +165,7 @@ func (a *api) signIn(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var u accounts.Account
-	err := a.login(w, r, func(ctx context.Context) error {
+	err := a.login(w, r, req.Email, func(ctx context.Context) error {
 		var err error
 		u, err = a.Accounts.SignIn(ctx, req.Email, req.Password)
 		return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pizzapi/pizzapi/protocol/rest"
 	"github.com/pizzapi/pizzapi/server/auth"
+	"github.com/pizzapi/pizzapi/server/ratelimit"
 )
 
 const password = "correct horse battery"
@@ -60,16 +61,17 @@ func TestRegisterInvalidInput(t *testing.T) {
 
 func TestLoginRateLimit(t *testing.T) {
 	e := newEnv(t, func(o *options) {
-		o.deps.Limiter = auth.NewLimiter(3, time.Minute)
-		o.deps.TrustProxy = true
+		o.deps.Limiter = auth.NewLimiter(ratelimit.NewMemory(), auth.LoginLimits{PerPair: 3, PerAddress: 10, Window: time.Minute})
+		o.deps.TrustedProxies = 1
 	})
 	wantStatus(t, e.do(t, call{method: "POST", path: "/api/register", body: registerBody("ada@example.com", password)}), http.StatusOK)
-	from := map[string]string{"X-Forwarded-For": "203.0.113.7, 10.0.0.1"}
+	from := map[string]string{"X-Forwarded-For": "10.0.0.1, 203.0.113.7"}
 	for i := 0; i < 3; i++ {
 		wantError(t, e.do(t, call{method: "POST", path: "/api/register", body: registerBody("ada@example.com", "wrong password"), header: from}),
 			http.StatusUnauthorized, "")
 	}
-	// Locked out, even with the right password, on both login endpoints.
+	// This account from this address is locked out, even with the right password, on both login
+	// endpoints.
 	r := e.do(t, call{method: "POST", path: "/api/register", body: registerBody("ada@example.com", password), header: from})
 	wantError(t, r, http.StatusTooManyRequests, "")
 	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
@@ -77,13 +79,15 @@ func TestLoginRateLimit(t *testing.T) {
 	}
 	signIn := `{"email":"ada@example.com","password":"` + password + `"}`
 	wantError(t, e.do(t, call{method: "POST", path: "/api/auth/sign-in/email", body: signIn, header: from}), http.StatusTooManyRequests, "")
-	// Another client address is not affected.
+	// The same account from another client address is not affected.
 	other := map[string]string{"X-Forwarded-For": "198.51.100.1"}
 	wantStatus(t, e.do(t, call{method: "POST", path: "/api/auth/sign-in/email", body: signIn, header: other}), http.StatusOK)
 }
 
 func TestRateLimitIgnoresForwardedForWithoutTrustProxy(t *testing.T) {
-	e := newEnv(t, func(o *options) { o.deps.Limiter = auth.NewLimiter(2, time.Minute) })
+	e := newEnv(t, func(o *options) {
+		o.deps.Limiter = auth.NewLimiter(ratelimit.NewMemory(), auth.LoginLimits{PerPair: 2, PerAddress: 10, Window: time.Minute})
+	})
 	wantStatus(t, e.do(t, call{method: "POST", path: "/api/register", body: registerBody("ada@example.com", password)}), http.StatusOK)
 	for i := 0; i < 2; i++ {
 		hdr := map[string]string{"X-Forwarded-For": "203.0.113." + strconv.Itoa(i)}

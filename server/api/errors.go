@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 
@@ -43,10 +44,13 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		ce  *core.Error
 		ie  *accounts.InputError
 		mbe *http.MaxBytesError
+		ne  net.Error
 	)
 	switch {
 	case errors.As(err, &he):
 		status, body.Error = he.status, he.message
+	case errors.As(err, &ne) && ne.Timeout():
+		status, body.Error = http.StatusRequestTimeout, "The request body did not arrive in time"
 	case errors.As(err, &mbe):
 		status, body.Error = http.StatusRequestEntityTooLarge, "Request body is larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes"
 	case errors.As(err, &ve):
@@ -59,6 +63,11 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, body.Error = http.StatusUnauthorized, "Unauthorized"
 	case errors.Is(err, accounts.ErrBadCredentials):
 		status, body.Error = http.StatusUnauthorized, "Invalid email or password"
+	case errors.Is(err, accounts.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		status, body.Error = http.StatusServiceUnavailable, "Too many logins in progress; try again shortly"
+	case errors.Is(err, store.ErrQuota):
+		status, body.Error = http.StatusRequestEntityTooLarge, "Attachment quota exceeded"
 	case errors.Is(err, accounts.ErrSignupDisabled):
 		status, body.Error = http.StatusForbidden, "Sign-up is disabled on this relay"
 	case errors.Is(err, live.ErrNotFound), errors.Is(err, store.ErrNotFound):

@@ -87,19 +87,31 @@ func TestFileCommandsPassThrough(t *testing.T) {
 	}
 }
 
-func TestFileCommandFailureIs500(t *testing.T) {
+// TestFileCommandFailureStatus: a runner's refusal has the status its message means: a path
+// outside the roots is 403 (it was 500), a bad path 400, a missing file 404, the rest 502.
+func TestFileCommandFailureStatus(t *testing.T) {
 	e := newEnv(t)
 	ada := e.newUser(t, "Ada")
 	rn := e.connectRunner(t, ada, nil, nil)
-	rn.answering(func(string, []byte) answer {
-		return answer{event: runner.EventFileResult, payload: map[string]any{"ok": false, "message": "Path outside allowed roots"}}
-	})
-	for _, c := range []call{
-		{method: "POST", path: "/api/runners/" + rn.id + "/files", body: `{"path":"/etc"}`},
-		{method: "POST", path: "/api/runners/" + rn.id + "/read-file", body: `{"path":"/etc/passwd"}`},
-		{method: "POST", path: "/api/runners/" + rn.id + "/git-status", body: `{"cwd":"/etc"}`},
-		{method: "POST", path: "/api/runners/" + rn.id + "/git-diff", body: `{"cwd":"/etc","path":"x"}`},
+	for message, status := range map[string]int{
+		"Path outside allowed roots":        http.StatusForbidden,
+		"Invalid path":                      http.StatusBadRequest,
+		"Missing path":                      http.StatusBadRequest,
+		"Not found":                         http.StatusNotFound,
+		"ENOENT: no such file or directory": http.StatusNotFound,
+		"Permission denied":                 http.StatusForbidden,
+		"git exited with status 128":        http.StatusBadGateway,
 	} {
-		wantError(t, e.do(t, ada.as(c)), http.StatusInternalServerError, "Path outside allowed roots")
+		rn.answering(func(string, []byte) answer {
+			return answer{event: runner.EventFileResult, payload: map[string]any{"ok": false, "message": message}}
+		})
+		for _, c := range []call{
+			{method: "POST", path: "/api/runners/" + rn.id + "/files", body: `{"path":"/etc"}`},
+			{method: "POST", path: "/api/runners/" + rn.id + "/read-file", body: `{"path":"/etc/passwd"}`},
+			{method: "POST", path: "/api/runners/" + rn.id + "/git-status", body: `{"cwd":"/etc"}`},
+			{method: "POST", path: "/api/runners/" + rn.id + "/git-diff", body: `{"cwd":"/etc","path":"x"}`},
+		} {
+			wantError(t, e.do(t, ada.as(c)), status, message)
+		}
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/pizzapi/pizzapi/server/bus"
 	"github.com/pizzapi/pizzapi/server/core"
 	"github.com/pizzapi/pizzapi/server/live"
+	"github.com/pizzapi/pizzapi/server/ratelimit"
 	"github.com/pizzapi/pizzapi/server/store/sqlite"
 )
 
@@ -72,7 +73,7 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 	d := o.deps
 	d.Core, d.Accounts, d.Store, d.AttachmentDir, d.Logger, d.Now = c, e.accounts, db, e.dir, log, e.clock.now
 	if d.Limiter == nil {
-		d.Limiter = auth.NewLimiter(100, time.Minute)
+		d.Limiter = auth.NewLimiter(ratelimit.NewMemory(), auth.LoginLimits{PerPair: 100, PerAddress: 100, Window: time.Minute})
 	}
 	e.limiter = d.Limiter
 	mux := http.NewServeMux()

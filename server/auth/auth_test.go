@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestPasswordHash(t *testing.T) {
@@ -41,33 +40,5 @@ func TestAPIKey(t *testing.T) {
 	}
 	if !bytes.Equal(HashSecret(k1), h1) {
 		t.Fatal("hash does not match")
-	}
-}
-
-func TestLimiter(t *testing.T) {
-	now := time.Unix(1000, 0)
-	l := NewLimiter(3, time.Minute)
-	l.now = func() time.Time { return now }
-	for i := 0; i < 3; i++ {
-		if ok, _ := l.Allow("1.2.3.4"); !ok {
-			t.Fatalf("attempt %d refused", i)
-		}
-		l.Fail("1.2.3.4")
-	}
-	ok, wait := l.Allow("1.2.3.4")
-	if ok || wait != time.Minute {
-		t.Fatalf("fourth attempt: ok=%v wait=%v", ok, wait)
-	}
-	if ok, _ := l.Allow("5.6.7.8"); !ok {
-		t.Fatal("another address is limited too")
-	}
-	now = now.Add(61 * time.Second)
-	if ok, _ := l.Allow("1.2.3.4"); !ok {
-		t.Fatal("still limited after the window")
-	}
-	l.Fail("1.2.3.4")
-	l.Succeed("1.2.3.4")
-	if len(l.failures) != 0 {
-		t.Fatal("success did not clear failures")
 	}
 }

@@ -43,13 +43,27 @@ type Config struct {
 	// AttachmentMaxBytes bounds one uploaded attachment; AttachmentTTL is how long it is kept.
 	AttachmentMaxBytes int64
 	AttachmentTTL      time.Duration
+	// AttachmentRequestMaxBytes bounds the files of one upload together.
+	AttachmentRequestMaxBytes int64
+	// AttachmentQuotaBytes bounds the bytes one user keeps in attachments that have not expired
+	// (0: no limit).
+	AttachmentQuotaBytes int64
 
 	// DisableSignup refuses new accounts (existing users can still sign in).
 	DisableSignup bool
 	// CORSOrigins are browser origins allowed besides the base URL's.
 	CORSOrigins []string
-	// TrustProxy makes the relay take client addresses from X-Forwarded-For (behind a proxy).
+	// TrustProxy makes the relay take client addresses from X-Forwarded-For (behind a proxy); it
+	// means one proxy unless TrustedProxies says how many.
 	TrustProxy bool
+	// TrustedProxies is how many reverse proxies stand in front of the relay, each appending to
+	// X-Forwarded-For: the client address is the hop the outermost one wrote.
+	TrustedProxies int
+	// SignupsPerHour bounds the accounts one client address may create in an hour (0: no limit).
+	SignupsPerHour int
+	// MaxPublicRequests bounds the requests in progress at once to the endpoints that need no
+	// credentials (register, sign-up, sign-in).
+	MaxPublicRequests int
 
 	// VAPIDPublicKey and VAPIDPrivateKey, when both set, are the Web Push key pair (URL-safe
 	// base64); otherwise a pair is generated on first start and kept in the durable store, shared
@@ -88,6 +102,11 @@ func Default() Config {
 		AttachmentTTL:      15 * time.Minute,
 		LogLevel:           "info",
 		LogFormat:          "text",
+
+		AttachmentRequestMaxBytes: 50 << 20,
+		AttachmentQuotaBytes:      200 << 20,
+		SignupsPerHour:            10,
+		MaxPublicRequests:         64,
 	}
 }
 
@@ -134,6 +153,18 @@ func (c *Config) Validate() error {
 		if d.v <= 0 {
 			return fmt.Errorf("%s must be positive", d.name)
 		}
+	}
+	if c.AttachmentRequestMaxBytes < c.AttachmentMaxBytes {
+		return fmt.Errorf("attachment request limit (%d) must be at least the attachment size limit (%d)", c.AttachmentRequestMaxBytes, c.AttachmentMaxBytes)
+	}
+	if c.AttachmentQuotaBytes < 0 || c.SignupsPerHour < 0 || c.TrustedProxies < 0 {
+		return fmt.Errorf("attachment quota, sign-ups per hour and trusted proxies must not be negative")
+	}
+	if c.MaxPublicRequests < 1 {
+		return fmt.Errorf("max public requests must be at least 1")
+	}
+	if c.TrustProxy && c.TrustedProxies == 0 {
+		c.TrustedProxies = 1
 	}
 	if c.EventBufferSize < 1 {
 		return fmt.Errorf("event buffer size must be at least 1")

@@ -376,6 +376,22 @@ export interface AttachmentsResponse {
 }
 
 /**
+ * AttachmentTokenResponse is the reply to `POST /api/attachments/{id}/token`: a short-lived token
+ * that downloads one attachment as `GET /api/attachments/{id}?token=...`, for links and image
+ * sources that cannot carry a header (an API key in a URL would end up in access logs).
+ */
+export interface AttachmentTokenResponse {
+  /**
+   * The download token, valid for this attachment only.
+   */
+  token: string;
+  /**
+   * When the token stops working (ISO-8601).
+   */
+  expiresAt: string;
+}
+
+/**
  * RunnersResponse is the reply to `GET /api/runners`: the caller's connected runners.
  */
 export interface RunnersResponse {
