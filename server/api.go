@@ -40,6 +40,7 @@ func (s *Server) mountAPI(mux *http.ServeMux) {
 		Origins:                   s.cfg.Origins(),
 		MaxPublicRequests:         s.cfg.MaxPublicRequests,
 		MaxBodyBytes:              s.cfg.MaxBodyBytes,
+		BodyTimeout:               s.cfg.HTTPBodyTimeout,
 		AttachmentMaxBytes:        s.cfg.AttachmentMaxBytes,
 		AttachmentRequestMaxBytes: s.cfg.AttachmentRequestMaxBytes,
 		AttachmentQuotaBytes:      quota,

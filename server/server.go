@@ -207,7 +207,15 @@ func (s *Server) Accounts() *accounts.Accounts { return s.accounts }
 
 // Serve accepts connections on ln until Shutdown; it returns nil after a clean shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	// Only the headers have a server-wide read deadline: the Socket.IO endpoints keep their
+	// connections open, so the REST API sets the deadlines of each request's body and answer
+	// itself (server/api). Idle keep-alive connections are closed after HTTPIdleTimeout.
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       s.cfg.HTTPIdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	prev := s.stop
 	s.stop = func() { cancel(); prev() }

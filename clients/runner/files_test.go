@@ -96,7 +96,7 @@ func TestReadFile(t *testing.T) {
 	if r = f.file(t, rproto.EventReadFile, map[string]any{"path": f.root}); r.OK || !strings.Contains(r.Message, "not a regular file") {
 		t.Fatalf("directory: %+v", r)
 	}
-	if r = f.file(t, rproto.EventReadFile, map[string]any{"path": "nope.txt"}); r.OK || !strings.Contains(r.Message, "no such file") {
+	if r = f.file(t, rproto.EventReadFile, map[string]any{"path": "nope.txt"}); r.OK || r.Message != "Not found" {
 		t.Fatalf("missing file: %+v", r)
 	}
 }
@@ -153,12 +153,19 @@ func TestConfinement(t *testing.T) {
 		t.Errorf("git_diff ../escape/a.txt: %+v", r)
 	}
 
-	// Through REST: the relay answers 500 with the runner's message.
+	// Through REST: the relay answers 403 with the runner's message (it was 500); a NUL byte is a
+	// 400 that names no system call (it was the raw lstat error), a missing file a 404.
 	var res struct {
 		Error string `json:"error"`
 	}
-	if code := f.rest(t, "POST", "/api/runners/"+f.d.ID()+"/read-file", map[string]any{"path": filepath.Join(f.root, "secret-link")}, &res); code != 500 || res.Error != "Path outside allowed roots" {
+	if code := f.rest(t, "POST", "/api/runners/"+f.d.ID()+"/read-file", map[string]any{"path": filepath.Join(f.root, "secret-link")}, &res); code != 403 || res.Error != "Path outside allowed roots" {
 		t.Fatalf("REST read-file: %d %+v", code, res)
+	}
+	if code := f.rest(t, "POST", "/api/runners/"+f.d.ID()+"/read-file", map[string]any{"path": "a\x00b"}, &res); code != 400 || res.Error != "Invalid path" {
+		t.Fatalf("REST read-file with a NUL byte: %d %+v", code, res)
+	}
+	if code := f.rest(t, "POST", "/api/runners/"+f.d.ID()+"/files", map[string]any{"path": "missing-dir"}, &res); code != 404 || res.Error != "Not found" {
+		t.Fatalf("REST list of a missing directory: %d %+v", code, res)
 	}
 	var ok struct {
 		Content string `json:"content"`

@@ -39,9 +39,16 @@ func serveCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-message-bytes", Value: d.MaxMessageBytes, Usage: "largest Socket.IO event payload accepted", Sources: env("PIZZAPI_MAX_MESSAGE_BYTES")},
 			&cli.Int64Flag{Name: "attachment-max-bytes", Value: d.AttachmentMaxBytes, Usage: "largest attachment upload", Sources: env("PIZZAPI_ATTACHMENT_MAX_FILE_SIZE_BYTES")},
 			&cli.IntFlag{Name: "attachment-ttl-ms", Value: int(d.AttachmentTTL.Milliseconds()), Usage: "how long attachments are kept", Sources: env("PIZZAPI_ATTACHMENT_TTL_MS")},
+			&cli.Int64Flag{Name: "attachment-request-max-bytes", Value: d.AttachmentRequestMaxBytes, Usage: "largest total of the files of one upload", Sources: env("PIZZAPI_ATTACHMENT_REQUEST_MAX_BYTES")},
+			&cli.Int64Flag{Name: "attachment-quota-bytes", Value: d.AttachmentQuotaBytes, Usage: "attachment bytes one user may keep stored until they expire (0: no limit)", Sources: env("PIZZAPI_ATTACHMENT_QUOTA_BYTES")},
+			&cli.IntFlag{Name: "http-body-timeout-ms", Value: int(d.HTTPBodyTimeout.Milliseconds()), Usage: "how long a REST request body may take to arrive (uploads get more at 64 KiB/s)", Sources: env("PIZZAPI_HTTP_BODY_TIMEOUT_MS")},
+			&cli.IntFlag{Name: "http-idle-timeout-ms", Value: int(d.HTTPIdleTimeout.Milliseconds()), Usage: "how long an idle keep-alive connection is kept", Sources: env("PIZZAPI_HTTP_IDLE_TIMEOUT_MS")},
+			&cli.IntFlag{Name: "max-public-requests", Value: d.MaxPublicRequests, Usage: "register, sign-up and sign-in requests in progress at once; more get 503", Sources: env("PIZZAPI_MAX_PUBLIC_REQUESTS")},
+			&cli.IntFlag{Name: "signups-per-hour", Value: d.SignupsPerHour, Usage: "accounts one client address may create per hour (0: no limit)", Sources: env("PIZZAPI_SIGNUPS_PER_HOUR")},
 			&cli.BoolFlag{Name: "disable-signup", Usage: "refuse new accounts", Sources: env("PIZZAPI_DISABLE_SIGNUP")},
 			&cli.StringFlag{Name: "cors-origins", Usage: "comma-separated browser origins allowed besides the base URL's", Sources: env("PIZZAPI_CORS_ORIGINS")},
-			&cli.BoolFlag{Name: "trust-proxy", Usage: "take client addresses from X-Forwarded-For (behind a reverse proxy)", Sources: env("PIZZAPI_TRUST_PROXY")},
+			&cli.BoolFlag{Name: "trust-proxy", Usage: "take client addresses from X-Forwarded-For behind one reverse proxy", Sources: env("PIZZAPI_TRUST_PROXY")},
+			&cli.IntFlag{Name: "trusted-proxies", Usage: "how many reverse proxies in front append to X-Forwarded-For (implies --trust-proxy)", Sources: env("PIZZAPI_TRUSTED_PROXIES")},
 			&cli.StringFlag{Name: "vapid-public-key", Usage: "Web Push VAPID public key, URL-safe base64 (default: a pair generated on first start and kept in the durable store)", Sources: env("VAPID_PUBLIC_KEY")},
 			&cli.StringFlag{Name: "vapid-private-key", Usage: "Web Push VAPID private key, URL-safe base64 (with --vapid-public-key)", Sources: env("VAPID_PRIVATE_KEY")},
 			&cli.StringFlag{Name: "vapid-subject", Usage: "contact for push services, mailto: or https: (default: the base URL when https, else mailto:admin@pizzapi.local)", Sources: env("VAPID_SUBJECT")},
@@ -66,6 +73,12 @@ func serveCommand() *cli.Command {
 			cfg.MaxMessageBytes = int(cmd.Int("max-message-bytes"))
 			cfg.AttachmentMaxBytes = cmd.Int64("attachment-max-bytes")
 			cfg.AttachmentTTL = ms(cmd.Int("attachment-ttl-ms"))
+			cfg.AttachmentRequestMaxBytes = cmd.Int64("attachment-request-max-bytes")
+			cfg.AttachmentQuotaBytes = cmd.Int64("attachment-quota-bytes")
+			cfg.HTTPBodyTimeout = ms(cmd.Int("http-body-timeout-ms"))
+			cfg.HTTPIdleTimeout = ms(cmd.Int("http-idle-timeout-ms"))
+			cfg.MaxPublicRequests = int(cmd.Int("max-public-requests"))
+			cfg.SignupsPerHour = int(cmd.Int("signups-per-hour"))
 			cfg.DisableSignup = cmd.Bool("disable-signup")
 			if o := cmd.String("cors-origins"); o != "" {
 				cfg.CORSOrigins = strings.Split(o, ",")
@@ -78,6 +91,7 @@ func serveCommand() *cli.Command {
 				cfg.PushAllowEndpoints = strings.Split(p, ",")
 			}
 			cfg.DisablePush = cmd.Bool("disable-push")
+			cfg.TrustedProxies = int(cmd.Int("trusted-proxies"))
 			cfg.LogLevel = cmd.String("log-level")
 			cfg.LogFormat = cmd.String("log-format")
 			return serve(ctx, cfg)

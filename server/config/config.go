@@ -40,6 +40,11 @@ type Config struct {
 	MaxMessageBytes int
 	// MaxBodyBytes bounds a JSON REST request body.
 	MaxBodyBytes int64
+	// HTTPBodyTimeout is how long a REST request body may take to arrive (an upload gets this
+	// plus the time its size takes at 64 KiB/s).
+	HTTPBodyTimeout time.Duration
+	// HTTPIdleTimeout is how long an idle keep-alive connection is kept open.
+	HTTPIdleTimeout time.Duration
 	// AttachmentMaxBytes bounds one uploaded attachment; AttachmentTTL is how long it is kept.
 	AttachmentMaxBytes int64
 	AttachmentTTL      time.Duration
@@ -103,6 +108,8 @@ func Default() Config {
 		LogLevel:           "info",
 		LogFormat:          "text",
 
+		HTTPBodyTimeout:           10 * time.Second,
+		HTTPIdleTimeout:           30 * time.Second,
 		AttachmentRequestMaxBytes: 50 << 20,
 		AttachmentQuotaBytes:      200 << 20,
 		SignupsPerHour:            10,
@@ -149,7 +156,8 @@ func (c *Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"ephemeral TTL", c.EphemeralTTL}, {"sweep interval", c.SweepInterval}, {"reconnect grace", c.ReconnectGrace}, {"event TTL", c.EventTTL}, {"attachment TTL", c.AttachmentTTL}} {
+	}{{"ephemeral TTL", c.EphemeralTTL}, {"sweep interval", c.SweepInterval}, {"reconnect grace", c.ReconnectGrace}, {"event TTL", c.EventTTL}, {"attachment TTL", c.AttachmentTTL},
+		{"HTTP body timeout", c.HTTPBodyTimeout}, {"HTTP idle timeout", c.HTTPIdleTimeout}} {
 		if d.v <= 0 {
 			return fmt.Errorf("%s must be positive", d.name)
 		}

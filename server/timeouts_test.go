@@ -1,0 +1,77 @@
+package server_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pizzapi/pizzapi/server/config"
+	"github.com/pizzapi/pizzapi/server/servertest"
+)
+
+// TestIdleAndSlowConnectionsAreClosed is item 2 on a whole node: an idle keep-alive connection
+// and a request body sent a byte at a time are both closed by the server (they were kept open 75 s
+// and indefinitely).
+func TestIdleAndSlowConnectionsAreClosed(t *testing.T) {
+	n := servertest.Start(t, func(c *config.Config) {
+		c.HTTPIdleTimeout = 300 * time.Millisecond
+		c.HTTPBodyTimeout = 300 * time.Millisecond
+	})
+	addr := strings.TrimPrefix(n.URL, "http://")
+	guard := 20 * time.Second // a hang guard, far above the 300 ms limits
+
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	fmt.Fprintf(idle, "GET /health HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	br := bufio.NewReader(idle)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("health: %v %v", resp, err)
+	}
+	_ = resp.Body.Close()
+	_ = idle.SetReadDeadline(time.Now().Add(guard))
+	if _, err := br.ReadByte(); err == nil || isTimeout(err) {
+		t.Fatalf("the idle keep-alive connection was not closed by the server: %v", err)
+	}
+
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fmt.Fprintf(slow, "POST /api/auth/sign-in/email HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", addr)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				if _, err := slow.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	_ = slow.SetReadDeadline(time.Now().Add(guard))
+	line, err := bufio.NewReader(slow).ReadString('\n')
+	if isTimeout(err) {
+		t.Fatal("a body trickled a byte at a time still holds its connection")
+	}
+	if line != "" && !strings.Contains(line, "408") {
+		t.Errorf("trickled body answered %q, want 408 or a closed connection", line)
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
