@@ -20,6 +20,7 @@ import (
 	"github.com/pizzapi/pizzapi/server/config"
 	"github.com/pizzapi/pizzapi/server/live"
 	"github.com/pizzapi/pizzapi/server/live/redislive"
+	"github.com/pizzapi/pizzapi/server/redisgate"
 )
 
 // keyPrefix starts every Redis key and channel of the relay.
@@ -32,6 +33,8 @@ type cluster struct {
 	node string
 	rdb  *redis.Client
 	addr string
+	// gate backs off every reconnection to Redis and reports an outage once.
+	gate *redisgate.Gate
 }
 
 func newCluster(cfg config.Config, log *slog.Logger) (*cluster, error) {
@@ -43,25 +46,40 @@ func newCluster(cfg config.Config, log *slog.Logger) (*cluster, error) {
 	opts.DialTimeout = 2 * time.Second
 	opts.ReadTimeout = 5 * time.Second
 	opts.WriteTimeout = 5 * time.Second
-	return &cluster{cfg: cfg, log: log, node: uuid.NewString(), rdb: redis.NewClient(opts), addr: opts.Addr}, nil
+	c := &cluster{cfg: cfg, log: log, node: uuid.NewString(), rdb: redis.NewClient(opts), addr: opts.Addr}
+	c.gate = redisgate.New(redisgate.Options{
+		OnDown: func(err error) {
+			log.Error("Redis is unreachable: live state and fan-out wait for it; reconnecting with backoff (100 ms to 5 s)",
+				"address", c.addr, "error", err)
+		},
+		OnUp: func(outage time.Duration) {
+			log.Info("Redis is reachable again", "address", c.addr, "outage", outage.Round(time.Millisecond))
+		},
+	})
+	c.rdb.AddHook(c.gate)
+	return c, nil
 }
 
 // connect waits for Redis (retrying with backoff until ctx ends), checks that the other nodes
 // keep durable data where this one does, and returns the shared live state and bus.
 func (c *cluster) connect(ctx context.Context, durable fmt.Stringer) (live.Store, bus.Bus, error) {
-	wait := 200 * time.Millisecond
+	// The gate spaces out the attempts and says once that Redis is unreachable.
 	for {
 		err := c.rdb.Ping(ctx).Err()
 		if err == nil {
 			break
 		}
-		c.log.Warn("waiting for Redis", "address", c.addr, "error", err, "retry", wait)
-		select {
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
-		case <-time.After(wait):
 		}
-		wait = min(wait*2, 5*time.Second)
+		c.log.Debug("waiting for Redis", "address", c.addr, "error", err)
+		if !redisgate.IsConnErr(err) {
+			select {
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			case <-time.After(time.Second):
+			}
+		}
 	}
 	identity := durable.String()
 	nodes, err := bus.Nodes(ctx, c.rdb, keyPrefix)

@@ -28,6 +28,7 @@ import (
 	"github.com/pizzapi/pizzapi/server/live"
 	"github.com/pizzapi/pizzapi/server/metrics"
 	"github.com/pizzapi/pizzapi/server/push"
+	"github.com/pizzapi/pizzapi/server/redisgate"
 	"github.com/pizzapi/pizzapi/server/store"
 	"github.com/pizzapi/pizzapi/server/store/postgres"
 	"github.com/pizzapi/pizzapi/server/store/sqlite"
@@ -295,7 +296,7 @@ func (s *Server) maintain(ctx context.Context) {
 					touch.Reset(d)
 				}
 				if err := s.core.Touch(ctx); err != nil {
-					s.log.Warn("refreshing live records", "error", err)
+					s.log.Log(ctx, redisLevel(err, slog.LevelWarn), "refreshing live records", "error", err)
 				}
 			}
 		}
@@ -304,7 +305,7 @@ func (s *Server) maintain(ctx context.Context) {
 
 func (s *Server) sweep(ctx context.Context) {
 	if n, err := s.core.Sweep(ctx); err != nil {
-		s.log.Error("sweeping sessions", "error", err)
+		s.log.Log(ctx, redisLevel(err, slog.LevelError), "sweeping sessions", "error", err)
 	} else if n > 0 {
 		s.log.Info("ended expired sessions", "count", n)
 	}
@@ -319,3 +320,13 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 	s.sweepHooks(ctx, now)
 }
+
+// redisLevel is the level to log a failure of a Redis user at: level, or debug when Redis is
+// unreachable, which the cluster reports once for the node (see newCluster).
+func redisLevel(err error, level slog.Level) slog.Level {
+	if redisgate.IsConnErr(err) {
+		return slog.LevelDebug
+	}
+	return level
+}
+

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/pizzapi/pizzapi/server/redisgate"
 )
 
 // Redis carries messages between relay nodes through Redis pub/sub. Each node subscribes to the
@@ -77,7 +79,7 @@ func (b *Redis) Join(topic string, m Member) {
 	defer cancel()
 	if before == 0 {
 		if err := b.pubsub.Subscribe(ctx, b.channel(topic)); err != nil {
-			b.log.Warn("bus: subscribing", "topic", topic, "error", err)
+			b.log.Log(context.Background(), warnUnlessDown(err), "bus: subscribing", "topic", topic, "error", err)
 		}
 	}
 	b.writePresence(ctx, topic, after)
@@ -102,7 +104,7 @@ func (b *Redis) Leave(topic string, m Member) {
 	defer cancel()
 	if after == 0 {
 		if err := b.pubsub.Unsubscribe(ctx, b.channel(topic)); err != nil {
-			b.log.Warn("bus: unsubscribing", "topic", topic, "error", err)
+			b.log.Log(context.Background(), warnUnlessDown(err), "bus: unsubscribing", "topic", topic, "error", err)
 		}
 	}
 	b.writePresence(ctx, topic, after)
@@ -121,7 +123,7 @@ func (b *Redis) writePresence(ctx context.Context, topic string, n int) {
 		})
 	}
 	if err != nil {
-		b.log.Warn("bus: recording presence", "topic", topic, "error", err)
+		b.log.Log(context.Background(), warnUnlessDown(err), "bus: recording presence", "topic", topic, "error", err)
 	}
 }
 
@@ -254,7 +256,7 @@ func (b *Redis) refresh(ctx context.Context) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
-		b.log.Warn("bus: refreshing presence", "error", err)
+		b.log.Log(context.Background(), warnUnlessDown(err), "bus: refreshing presence", "error", err)
 	}
 }
 
@@ -347,4 +349,13 @@ func Nodes(ctx context.Context, rdb redis.UniversalClient, prefix string) (map[s
 		}
 	}
 	return out, nil
+}
+
+// warnUnlessDown is the level of a Redis error: warn, or debug when Redis is unreachable (the
+// node reports that once, see server/redisgate).
+func warnUnlessDown(err error) slog.Level {
+	if redisgate.IsConnErr(err) {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
 }

@@ -55,7 +55,7 @@ func (c *Core) releaseDeadNodes(ctx context.Context, sessions []*live.Session, n
 	}
 	alive, err := lv.Alive(ctx, nodes)
 	if err != nil {
-		c.log.Warn("checking relay nodes", "error", err)
+		c.log.Debug("checking relay nodes", "error", err)
 		return
 	}
 	for _, s := range sessions {
