@@ -126,7 +126,11 @@ func (c *cluster) adapter() socket.AdapterConstructor {
 	return &adapter.RedisStreamsAdapterBuilder{Redis: rc, Opts: opts}
 }
 
-func (c *cluster) close() { _ = c.rdb.Close() }
+// close closes the Redis client; whatever still waits for Redis fails at once.
+func (c *cluster) close() {
+	c.gate.Close()
+	_ = c.rdb.Close()
+}
 
 // storeIdentity names where a node keeps durable data, to tell nodes that share it from nodes
 // that do not: the PostgreSQL server and database, or the SQLite file on this host.

@@ -232,12 +232,23 @@ func (s *Server) Serve(ln net.Listener) error {
 // Shutdown stops the node gracefully: new connections are refused, Socket.IO is closed first
 // (clients see a transport close and reconnect elsewhere), then HTTP, then the maintenance loop,
 // the core and the stores. When ctx ends first (Redis does not answer, say), the Redis client is
-// closed so that what still waits for it fails at once and the shutdown completes.
+// closed so that what still waits for it fails at once and the shutdown completes. Each step is
+// logged at debug level with how long it took.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.closeOnce.Do(func() {
+		start := time.Now()
+		step := func(name string) {
+			s.log.Debug("shutdown step done", "step", name, "elapsed", time.Since(start))
+		}
 		s.closing.Store(true)
 		if s.cluster != nil {
+			if s.cluster.gate.Down() {
+				// Nothing Redis would be asked on the way out (the adapter's and the bus's
+				// clean-up) can succeed: fail it at once rather than when ctx ends.
+				s.log.Info("shutting down without cleaning up the records in Redis, which is unreachable (they expire)")
+				s.cluster.close()
+			}
 			defer context.AfterFunc(ctx, s.cluster.close)()
 		}
 		s.stop()
@@ -248,11 +259,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			case <-done:
 			case <-ctx.Done():
 			}
+			step("socket.io")
 		}
 		if s.http != nil {
 			err = s.http.Shutdown(ctx)
+			step("http")
 		}
 		s.loops.Wait()
+		step("background loops")
 		if s.ready.Load() {
 			s.core.Close()
 		}
@@ -263,6 +277,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			if cerr := s.bus.Close(); cerr != nil && err == nil {
 				err = cerr
 			}
+			step("relay core and bus")
 		}
 		if s.cluster != nil {
 			s.cluster.close()
@@ -270,6 +285,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if cerr := s.db.Close(); cerr != nil && err == nil {
 			err = cerr
 		}
+		step("store")
+		s.log.Info("relay node stopped", "took", time.Since(start).Round(time.Millisecond))
 	})
 	return err
 }

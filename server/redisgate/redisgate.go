@@ -39,6 +39,8 @@ type Gate struct {
 	next    time.Time     // no dial before this while down
 	probing bool          // a dial is in progress while down
 	wake    chan struct{} // closed when the state changes
+	closed  chan struct{} // closed by Close
+	once    sync.Once
 
 	attempts atomic.Int64
 }
@@ -62,8 +64,13 @@ func New(o Options) *Gate {
 	if o.Max < o.Min {
 		o.Max = max(5*time.Second, o.Min)
 	}
-	return &Gate{min: o.Min, max: o.Max, onDown: o.OnDown, onUp: o.OnUp, wake: make(chan struct{})}
+	return &Gate{min: o.Min, max: o.Max, onDown: o.OnDown, onUp: o.OnUp, wake: make(chan struct{}), closed: make(chan struct{})}
 }
+
+// Close makes every dial waiting at the gate, and every later one, fail with redis.ErrClosed at
+// once: call it when the client is closed, so that nothing waits out a backoff delay for a
+// client that will never dial again.
+func (g *Gate) Close() { g.once.Do(func() { close(g.closed) }) }
 
 var _ redis.Hook = (*Gate)(nil)
 
@@ -132,6 +139,11 @@ func (g *Gate) up() {
 // the delay has passed and no other dial is probing. probe says the caller is that one dial.
 func (g *Gate) wait(ctx context.Context) (probe bool, err error) {
 	for {
+		select {
+		case <-g.closed:
+			return false, redis.ErrClosed
+		default:
+		}
 		g.mu.Lock()
 		if !g.down {
 			g.mu.Unlock()
@@ -155,6 +167,8 @@ func (g *Gate) wait(ctx context.Context) (probe bool, err error) {
 			t.Stop()
 			return false, ctx.Err()
 		case <-wake:
+			t.Stop()
+		case <-g.closed:
 			t.Stop()
 		case <-t.C:
 		}
@@ -203,5 +217,5 @@ func jittered(delay time.Duration) time.Time {
 // users of the client log them at debug level only.
 func IsConnErr(err error) bool {
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
+	return errors.As(err, &ne) || errors.Is(err, redis.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
