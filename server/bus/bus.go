@@ -35,6 +35,8 @@ const (
 	ControlClose = "close"
 	// ControlReplace tells a member that another connection took its place.
 	ControlReplace = "replace"
+	// ControlResume tells the viewers waiting for a session that it is live again.
+	ControlResume = "resume"
 )
 
 // Message is one event for the members of a topic.

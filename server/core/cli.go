@@ -203,9 +203,17 @@ func (c *Core) republishLast(ctx context.Context, s *live.Session) {
 	}
 }
 
-// createSession registers a new session.
+// createSession registers a new session. Its events are numbered after the numbers reserved for
+// the id before (see seqBlock), so that a session registered again after its live state was lost
+// never repeats a number its viewers have seen; viewers waiting for it are woken.
 func (c *Core) createSession(ctx context.Context, id, token, conn string, u User, p *relay.Register) (*live.Session, error) {
 	now := c.now()
+	var base int64
+	if rec, err := c.db.RelaySession(ctx, id); err == nil {
+		base = rec.SeqReserved
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
 	s := &live.Session{
 		ID:          id,
 		UserID:      u.ID,
@@ -217,6 +225,7 @@ func (c *Core) createSession(ctx context.Context, id, token, conn string, u User
 		IsEphemeral: p.Ephemeral.Or(true),
 		CollabMode:  p.CollabMode.Or(true),
 		Conn:        conn,
+		Seq:         base,
 	}
 	if name, ok := p.SessionName.Get(); ok {
 		s.SessionName = name
@@ -233,9 +242,16 @@ func (c *Core) createSession(ctx context.Context, id, token, conn string, u User
 	rec := store.RelaySession{
 		ID: id, UserID: u.ID, UserName: u.Name, Cwd: p.Cwd, ShareURL: s.ShareURL,
 		StartedAt: now, LastActiveAt: now, IsEphemeral: s.IsEphemeral, ExpiresAt: s.ExpiresAt,
+		SeqReserved: base + seqBlock,
 	}
 	if err := c.db.SaveRelaySession(ctx, rec); err != nil {
 		c.log.Error("persisting session", "session", id, "error", err)
+	} else {
+		c.marks.set(id, rec.SeqReserved)
+	}
+	// Viewers that connected while the session was expected back (see awaitSession) follow it now.
+	if _, err := c.bus.Publish(ctx, bus.SessionViewers+id, &bus.Message{Nsp: viewer.Namespace, Control: bus.ControlResume}); err != nil {
+		c.log.Warn("waking the viewers waiting for a session", "session", id, "error", err)
 	}
 	info := s.Info(0)
 	info.ViewerCount = protocol.Optional[int64]{}

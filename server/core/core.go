@@ -80,6 +80,10 @@ type Core struct {
 	held     held
 	nodeSub  *funcMember
 	fanout   FanoutObserver
+	marks    seqMarks
+	// started is when the node started: a session whose live state was lost (with the node's
+	// memory) is expected back until the reconnect grace after this.
+	started time.Time
 }
 
 // FanoutObserver is told how long publishing an event to its local viewers took.
@@ -96,6 +100,7 @@ func New(opts Options, ls live.Store, db store.Store, b bus.Bus, n Notifier, fan
 		opts.NodeID = uuid.NewString()
 	}
 	c := &Core{opts: opts, live: ls, db: db, bus: b, notifier: n, log: opts.Logger, now: opts.Now, fanout: fanout}
+	c.started = c.now()
 	c.requests.pending = map[string]chan []byte{}
 	c.timers.m = map[string]*time.Timer{}
 	c.nodeSub = &funcMember{fn: c.onNodeMessage}

@@ -48,6 +48,7 @@ func (c *Core) publishEvent(ctx context.Context, id string, cliSeq, ackedSeq int
 	if err != nil {
 		return err
 	}
+	c.reserveSeq(ctx, id, seq)
 	m := bus.NewMessage(viewer.Namespace, viewer.EventEvent, viewerEventPayload(raw, seq, false), seq)
 	if _, err := c.bus.Publish(ctx, bus.SessionViewers+id, m); err != nil {
 		c.log.Warn("publishing an event", "session", id, "seq", seq, "error", err)

@@ -66,6 +66,7 @@ func (c *Core) endSession(ctx context.Context, id, reason string) {
 		return
 	}
 	c.timers.cancel("grace:" + id)
+	c.marks.forget(id)
 	_, _, _ = c.live.TakeLink(ctx, id)
 	// Viewers are still counted before they are told to leave.
 	c.notifySession(ctx, NotifySessionEnded, s)

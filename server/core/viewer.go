@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/relay"
@@ -22,6 +23,8 @@ type viewerSocket struct {
 
 	mu        sync.Mutex
 	sessionID string // "" once the session has ended
+	// waiting is set while the viewer waits for a session that is expected back (awaitSession).
+	waiting bool
 }
 
 // ConnectViewer attaches a /viewer socket to a session. A viewer that names the last sequence
@@ -37,6 +40,11 @@ func (c *Core) ConnectViewer(ctx context.Context, conn Conn, u User, auth *viewe
 		return nil
 	}
 	s, err := c.live.Session(ctx, id)
+	if errors.Is(err, live.ErrNotFound) {
+		if h := c.awaitSession(ctx, conn, u, id); h != nil {
+			return h
+		}
+	}
 	if errors.Is(err, live.ErrNotFound) || (err == nil && s.UserID != u.ID) {
 		c.replayEnded(ctx, conn, u, id)
 		return nil
@@ -62,6 +70,100 @@ func (c *Core) ConnectViewer(ctx context.Context, conn Conn, u User, auth *viewe
 	}
 	c.sessionStatus(ctx, s, false)
 	return h
+}
+
+// awaitSession keeps a viewer of a session whose live state is gone while its CLI is expected
+// back: the durable record says it did not end, and the reconnect grace since it was last known
+// live (or since this node started, which is when a restarted node lost it) has not run out. The
+// viewer is told the session is inactive, gets its last stored snapshot, and follows the session
+// as soon as its CLI registers it again (createSession wakes it). When the grace runs out first,
+// the session is ended and the viewer told so, like the viewers of a session whose CLI did not
+// come back. It returns nil when the session is not expected back.
+func (c *Core) awaitSession(ctx context.Context, conn Conn, u User, id string) *viewerSocket {
+	rec, err := c.db.RelaySession(ctx, id)
+	if err != nil || rec.UserID != u.ID || rec.EndedAt != nil {
+		return nil
+	}
+	since := rec.LastActiveAt
+	if c.started.After(since) {
+		since = c.started
+	}
+	left := since.Add(c.opts.ReconnectGrace).Sub(c.now())
+	if left <= 0 {
+		return nil
+	}
+	h := &viewerSocket{c: c, conn: conn, user: u, sessionID: id, waiting: true}
+	conn.OnControl(h.control)
+	c.bus.Join(bus.SessionViewers+id, conn)
+	if s, err := c.live.Session(ctx, id); err == nil && s.UserID == u.ID {
+		// The CLI registered in the meantime: follow the session at once.
+		h.wake(ctx)
+		return h
+	}
+	hello := viewer.SessionConnected{SessionID: id, IsActive: protocol.Some(false)}
+	_ = conn.Greet(viewer.EventConnected, hello.AppendJSON(nil))
+	if state, err := c.db.SessionState(ctx, id); err == nil {
+		_ = conn.Send(viewer.EventEvent, viewerEventPayload(sessionActive(state), 0, true))
+	}
+	c.timers.after("await:"+conn.ID(), left, func() {
+		ctx, cancel := background()
+		defer cancel()
+		h.giveUp(ctx)
+	})
+	c.log.Info("viewer waiting for its session to come back", "session", id, "grace", left.Round(time.Second))
+	return h
+}
+
+// sessionActive wraps a stored state in a session_active event.
+func sessionActive(state []byte) []byte {
+	ev := make([]byte, 0, len(state)+40)
+	ev = append(ev, `{"type":"session_active","state":`...)
+	return append(append(ev, state...), '}')
+}
+
+// wake makes a waiting viewer follow its session, now live: the connected event with the current
+// number, the snapshot, then the events as they come.
+func (h *viewerSocket) wake(ctx context.Context) {
+	h.mu.Lock()
+	waiting, id := h.waiting, h.sessionID
+	h.waiting = false
+	h.mu.Unlock()
+	if !waiting || id == "" {
+		return
+	}
+	h.c.timers.cancel("await:" + h.conn.ID())
+	h.conn.Pause()
+	if !h.catchUp(ctx, id, nil, true) {
+		return
+	}
+	if s, err := h.c.live.Session(ctx, id); err == nil {
+		h.c.sessionStatus(ctx, s, false)
+	}
+}
+
+// giveUp ends the wait of a viewer whose session did not come back within the grace.
+func (h *viewerSocket) giveUp(ctx context.Context) {
+	h.mu.Lock()
+	waiting, id := h.waiting, h.sessionID
+	h.waiting = false
+	h.mu.Unlock()
+	if !waiting || id == "" {
+		return
+	}
+	c := h.c
+	if _, err := c.live.Session(ctx, id); err == nil {
+		h.mu.Lock()
+		h.waiting = true
+		h.mu.Unlock()
+		h.wake(ctx)
+		return
+	}
+	if rec, err := c.db.RelaySession(ctx, id); err == nil && rec.EndedAt == nil {
+		if err := c.db.EndRelaySession(ctx, id, c.now(), c.expiry(rec.IsEphemeral)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			c.log.Error("recording the end of a session that did not come back", "session", id, "error", err)
+		}
+	}
+	h.sessionGone(reasonEnded)
 }
 
 // extendExpiry pushes back the expiry of an ephemeral session a viewer opened, and returns the
@@ -108,10 +210,7 @@ func (c *Core) replayEnded(ctx context.Context, conn Conn, u User, id string) {
 		return
 	}
 	_ = emit.Connected(&viewer.SessionConnected{SessionID: id, ReplayOnly: protocol.Some(true)})
-	ev := make([]byte, 0, len(state)+40)
-	ev = append(ev, `{"type":"session_active","state":`...)
-	ev = append(append(ev, state...), '}')
-	_ = conn.Send(viewer.EventEvent, viewerEventPayload(ev, 0, false))
+	_ = conn.Send(viewer.EventEvent, viewerEventPayload(sessionActive(state), 0, false))
 	_ = emit.Disconnected(&viewer.Disconnected{Reason: reasonReplay})
 }
 
@@ -136,7 +235,9 @@ func (h *viewerSocket) catchUp(ctx context.Context, id string, lastSeq *int64, c
 	} else {
 		hello.LastHeartbeatAt = protocol.Some[*string](nil)
 	}
-	if lastSeq != nil {
+	// A viewer ahead of the session's numbers saw numbers from before the session's live state was
+	// lost; without the reservation (seqBlock) holding, it gets the snapshot, not a silent wait.
+	if lastSeq != nil && *lastSeq <= s.Seq {
 		entries, complete, err := c.live.History(ctx, id, *lastSeq)
 		if err == nil && complete {
 			if connected {
@@ -219,11 +320,33 @@ func (h *viewerSocket) session() string {
 	return h.sessionID
 }
 
-// control handles the end of the session: the viewer stays connected but leaves it.
+// control handles the end of the session (the viewer stays connected but leaves it) and the
+// return of a session the viewer waits for.
 func (h *viewerSocket) control(m *bus.Message) {
-	if m.Control == bus.ControlLeave {
+	switch m.Control {
+	case bus.ControlLeave:
 		h.leave()
+	case bus.ControlResume:
+		h.mu.Lock()
+		waiting := h.waiting
+		h.mu.Unlock()
+		if waiting {
+			// Hold the session's first events until the viewer has its snapshot.
+			h.conn.Pause()
+			go func() {
+				ctx, cancel := background()
+				defer cancel()
+				h.wake(ctx)
+			}()
+		}
 	}
+}
+
+// isWaiting reports whether the viewer waits for its session to come back.
+func (h *viewerSocket) isWaiting() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.waiting
 }
 
 // Dispatch implements sio.Handler.
@@ -248,6 +371,9 @@ func (h *viewerSocket) Resync(ctx context.Context, p *viewer.Resync) error {
 	if id == "" {
 		return errors.New("Session ended")
 	}
+	if h.isWaiting() {
+		return nil // the snapshot comes when the session is back
+	}
 	var last *int64
 	if v, ok := p.LastSeq.Get(); ok {
 		last = &v
@@ -262,6 +388,9 @@ func (h *viewerSocket) forward(ctx context.Context, event string, payload []byte
 	id := h.session()
 	if id == "" {
 		return nack("the session has ended"), nil
+	}
+	if h.isWaiting() {
+		return nack("the agent is not connected"), nil
 	}
 	s, err := h.c.live.Session(ctx, id)
 	if err != nil {
@@ -316,6 +445,7 @@ func (h *viewerSocket) Exec(ctx context.Context, p *protocol.Exec) (*viewer.Comm
 
 // Disconnected implements sio.Handler.
 func (h *viewerSocket) Disconnected(string) {
+	h.c.timers.cancel("await:" + h.conn.ID())
 	id := h.leave()
 	if id == "" {
 		return
