@@ -56,6 +56,7 @@ type Server struct {
 
 	ready     atomic.Bool
 	closing   atomic.Bool
+	lifecycle sync.Mutex         // orders Serve's start against Shutdown
 	stop      context.CancelFunc // ends the background loops
 	loops     sync.WaitGroup
 	closeOnce sync.Once
@@ -73,6 +74,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	s.accounts = accounts.New(s.db, cfg.DisableSignup)
 	s.handler = s.routes()
+	// Only the headers have a server-wide read deadline: the Socket.IO endpoints keep their
+	// connections open, so the REST API sets the deadlines of each request's body and answer
+	// itself (server/api). Idle keep-alive connections are closed after HTTPIdleTimeout.
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       s.cfg.HTTPIdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+	}
 	if cfg.RedisURL != "" {
 		if s.cluster, err = newCluster(cfg, log); err != nil {
 			s.db.Close()
@@ -206,22 +216,22 @@ func (s *Server) Push() *push.Service { return s.push }
 // Accounts returns the account service.
 func (s *Server) Accounts() *accounts.Accounts { return s.accounts }
 
-// Serve accepts connections on ln until Shutdown; it returns nil after a clean shutdown.
+// Serve accepts connections on ln until Shutdown; it returns nil after a clean shutdown, also
+// when Shutdown came first (a signal can arrive before the goroutine that calls Serve runs: on a
+// loaded machine it did, and Serve then served forever after the shutdown had skipped HTTP).
 func (s *Server) Serve(ln net.Listener) error {
-	// Only the headers have a server-wide read deadline: the Socket.IO endpoints keep their
-	// connections open, so the REST API sets the deadlines of each request's body and answer
-	// itself (server/api). Idle keep-alive connections are closed after HTTPIdleTimeout.
-	s.http = &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       s.cfg.HTTPIdleTimeout,
-		MaxHeaderBytes:    64 << 10,
+	s.lifecycle.Lock()
+	if s.closing.Load() {
+		s.lifecycle.Unlock()
+		_ = ln.Close()
+		return nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	prev := s.stop
 	s.stop = func() { cancel(); prev() }
 	s.loops.Add(1)
 	go s.maintain(ctx)
+	s.lifecycle.Unlock()
 	err := s.http.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -241,7 +251,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		step := func(name string) {
 			s.log.Debug("shutdown step done", "step", name, "elapsed", time.Since(start))
 		}
+		s.lifecycle.Lock()
 		s.closing.Store(true)
+		stop := s.stop
+		s.lifecycle.Unlock()
 		if s.cluster != nil {
 			if s.cluster.gate.Down() {
 				// Nothing Redis would be asked on the way out (the adapter's and the bus's
@@ -251,7 +264,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			}
 			defer context.AfterFunc(ctx, s.cluster.close)()
 		}
-		s.stop()
+		stop()
 		if s.ready.Load() {
 			done := make(chan struct{})
 			s.io.Close(func(error) { close(done) })
@@ -261,10 +274,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			}
 			step("socket.io")
 		}
-		if s.http != nil {
-			err = s.http.Shutdown(ctx)
-			step("http")
-		}
+		// Closes the listener and waits for the requests in progress; a Serve called after this
+		// returns at once.
+		err = s.http.Shutdown(ctx)
+		step("http")
 		s.loops.Wait()
 		step("background loops")
 		if s.ready.Load() {
@@ -346,4 +359,3 @@ func redisLevel(err error, level slog.Level) slog.Level {
 	}
 	return level
 }
-

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pizzapi/pizzapi/server"
 	"github.com/pizzapi/pizzapi/server/config"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
@@ -74,4 +75,37 @@ func TestIdleAndSlowConnectionsAreClosed(t *testing.T) {
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
+}
+
+// TestShutdownBeforeServe is item 10's cause: `pizzapi serve` starts Serve in a goroutine, and on
+// a loaded machine a SIGTERM could be handled before that goroutine ran. Shutdown then skipped
+// HTTP, and Serve, running after it, served forever. Serve after Shutdown returns at once.
+func TestShutdownBeforeServe(t *testing.T) {
+	cfg := config.Default()
+	cfg.Host, cfg.Port, cfg.DataDir = "127.0.0.1", 0, t.TempDir()
+	ln, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(t.Context(), cfg, servertest.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve after Shutdown: %v", err)
+		}
+	case <-time.After(30 * time.Second): // a hang guard
+		t.Fatal("Serve after Shutdown did not return: the node would never exit")
+	}
+	if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		c.Close()
+		t.Error("the listener still accepts connections")
+	}
 }

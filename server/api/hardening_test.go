@@ -170,8 +170,11 @@ func TestLoginConcurrentGuesses(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if count[http.StatusUnauthorized] != int(auth.DefaultLoginLimits.PerPair) || count[http.StatusTooManyRequests] != 30-int(auth.DefaultLoginLimits.PerPair) {
-		t.Errorf("30 concurrent guesses got %v, want %d checked (401) and the rest 429", count, auth.DefaultLoginLimits.PerPair)
+	// A guess that passed the limiter is checked (401) or, on a machine too busy to hash it within
+	// accounts.HashWait, refused as busy (503); every other one is refused as limited.
+	checked := count[http.StatusUnauthorized] + count[http.StatusServiceUnavailable]
+	if checked != int(auth.DefaultLoginLimits.PerPair) || count[http.StatusTooManyRequests] != 30-int(auth.DefaultLoginLimits.PerPair) {
+		t.Errorf("30 concurrent guesses got %v, want %d past the limiter (401, or 503 when busy) and the rest 429", count, auth.DefaultLoginLimits.PerPair)
 	}
 }
 

@@ -38,6 +38,7 @@ type Gate struct {
 	delay   time.Duration
 	next    time.Time     // no dial before this while down
 	probing bool          // a dial is in progress while down
+	lastErr error         // the error of the last failed dial
 	wake    chan struct{} // closed when the state changes
 	closed  chan struct{} // closed by Close
 	once    sync.Once
@@ -136,8 +137,12 @@ func (g *Gate) up() {
 }
 
 // wait returns when a dial may go ahead: at once while Redis is reachable; while it is down, when
-// the delay has passed and no other dial is probing. probe says the caller is that one dial.
+// the delay has passed and no other dial is probing (probe says the caller is that one dial). A
+// dial that was waiting when a probe ended while Redis is still down fails with the probe's
+// error: each caller waits for at most one probe, and a caller that retries at once on every
+// error (the Socket.IO adapter's loops) still retries only once per delay.
 func (g *Gate) wait(ctx context.Context) (probe bool, err error) {
+	woken := false
 	for {
 		select {
 		case <-g.closed:
@@ -148,6 +153,11 @@ func (g *Gate) wait(ctx context.Context) (probe bool, err error) {
 		if !g.down {
 			g.mu.Unlock()
 			return false, nil
+		}
+		if woken {
+			err := g.lastErr
+			g.mu.Unlock()
+			return false, err
 		}
 		now := time.Now()
 		if !g.probing && !now.Before(g.next) {
@@ -168,6 +178,7 @@ func (g *Gate) wait(ctx context.Context) (probe bool, err error) {
 			return false, ctx.Err()
 		case <-wake:
 			t.Stop()
+			woken = true
 		case <-g.closed:
 			t.Stop()
 		case <-t.C:
@@ -188,12 +199,12 @@ func (g *Gate) record(probe bool, err error, canceled bool) {
 	switch {
 	case err != nil && (canceled || errors.Is(err, context.Canceled)):
 	case err != nil && !g.down:
-		g.down, g.since, g.delay = true, time.Now(), g.min
+		g.down, g.since, g.delay, g.lastErr = true, time.Now(), g.min, err
 		g.isDown.Store(true)
 		down = g.onDown
 		g.next = jittered(g.delay)
 	case err != nil:
-		g.delay = min(g.delay*2, g.max)
+		g.delay, g.lastErr = min(g.delay*2, g.max), err
 		g.next = jittered(g.delay)
 	case g.down:
 		g.next = jittered(g.delay)
