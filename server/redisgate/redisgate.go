@@ -136,13 +136,19 @@ func (g *Gate) up() {
 	}
 }
 
+// maxWait bounds how long a dial waits at a closed gate before it fails with the last dial's
+// error without dialing: long enough that a caller retrying at once on every error (the Socket.IO
+// adapter's loops) costs nothing, short enough that a command (which go-redis retries a few
+// times) fails within a second or two while Redis is down.
+const maxWait = 250 * time.Millisecond
+
 // wait returns when a dial may go ahead: at once while Redis is reachable; while it is down, when
-// the delay has passed and no other dial is probing (probe says the caller is that one dial). A
-// dial that was waiting when a probe ended while Redis is still down fails with the probe's
-// error: each caller waits for at most one probe, and a caller that retries at once on every
-// error (the Socket.IO adapter's loops) still retries only once per delay.
+// the delay has passed and no other dial is probing (probe says the caller is that one dial).
+// Any other dial fails, without dialing, with the last dial's error when a probe ends with Redis
+// still down or after maxWait.
 func (g *Gate) wait(ctx context.Context) (probe bool, err error) {
 	woken := false
+	deadline := time.Now().Add(maxWait)
 	for {
 		select {
 		case <-g.closed:
@@ -165,10 +171,15 @@ func (g *Gate) wait(ctx context.Context) (probe bool, err error) {
 			g.mu.Unlock()
 			return true, nil
 		}
-		// Another dial is probing: its result wakes the waiters. Otherwise wait for the delay.
-		wake, until := g.wake, g.next.Sub(now)
+		if !now.Before(deadline) {
+			err := g.lastErr
+			g.mu.Unlock()
+			return false, err
+		}
+		// Another dial is probing (its result wakes the waiters), or the delay runs.
+		wake, until := g.wake, min(g.next.Sub(now), deadline.Sub(now))
 		if g.probing {
-			until = g.max
+			until = deadline.Sub(now)
 		}
 		g.mu.Unlock()
 		t := time.NewTimer(max(until, time.Millisecond))
