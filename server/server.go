@@ -30,8 +30,7 @@ import (
 	"github.com/pizzapi/pizzapi/server/push"
 	"github.com/pizzapi/pizzapi/server/redisgate"
 	"github.com/pizzapi/pizzapi/server/store"
-	"github.com/pizzapi/pizzapi/server/store/postgres"
-	"github.com/pizzapi/pizzapi/server/store/sqlite"
+	"github.com/pizzapi/pizzapi/server/store/sqlstore"
 )
 
 // Server is one relay node.
@@ -156,14 +155,14 @@ type durableStore interface {
 // openStore opens PostgreSQL when a database URL is configured, the SQLite file otherwise.
 func openStore(ctx context.Context, cfg config.Config) (durableStore, error) {
 	if cfg.DatabaseURL != "" {
-		db, err := postgres.Open(ctx, cfg.DatabaseURL)
+		db, err := sqlstore.OpenPostgres(ctx, cfg.DatabaseURL)
 		if err != nil {
 			return nil, fmt.Errorf("opening PostgreSQL: %w", err)
 		}
 		return db, nil
 	}
 	path := filepath.Join(cfg.DataDir, "pizzapi.db")
-	db, err := sqlite.Open(ctx, path)
+	db, err := sqlstore.OpenSQLite(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}

@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pizzapi/pizzapi/server/store/sqlite"
+	"github.com/pizzapi/pizzapi/server/store/sqlstore"
 )
 
 // TestPasswordHashingIsBounded is item 3: at most the configured number of argon2id hashes run at
 // once, and a request that cannot get a slot within HashWait is refused with ErrBusy instead of
 // piling up memory.
 func TestPasswordHashingIsBounded(t *testing.T) {
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"))
+	db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"))
 	if err != nil {
 		t.Fatal(err)
 	}

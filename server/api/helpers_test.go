@@ -27,14 +27,14 @@ import (
 	"github.com/pizzapi/pizzapi/server/core"
 	"github.com/pizzapi/pizzapi/server/live"
 	"github.com/pizzapi/pizzapi/server/ratelimit"
-	"github.com/pizzapi/pizzapi/server/store/sqlite"
+	"github.com/pizzapi/pizzapi/server/store/sqlstore"
 )
 
 // env is a relay node's REST API on a real core, store and bus.
 type env struct {
 	core     *core.Core
 	bus      *bus.Local
-	store    *sqlite.Store
+	store    *sqlstore.Store
 	accounts *accounts.Accounts
 	srv      *httptest.Server
 	dir      string // attachment directory
@@ -61,7 +61,7 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
+	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "db.sqlite"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/pizzapi/pizzapi/server/bus"
 	"github.com/pizzapi/pizzapi/server/live"
-	"github.com/pizzapi/pizzapi/server/store/sqlite"
+	"github.com/pizzapi/pizzapi/server/store/sqlstore"
 )
 
 // fakeConn is an in-process connection that records what the core sends it.
@@ -59,7 +59,7 @@ func (r *recordingNotifier) Notify(_ context.Context, n Notification) { r.got <-
 
 func newTestCore(t *testing.T) (*Core, *countingBus, *recordingNotifier) {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"))
+	db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/pizzapi/pizzapi/server/push"
 	"github.com/pizzapi/pizzapi/server/push/pushtest"
 	"github.com/pizzapi/pizzapi/server/store"
-	"github.com/pizzapi/pizzapi/server/store/sqlite"
+	"github.com/pizzapi/pizzapi/server/store/sqlstore"
 )
 
 // wait bounds how long a test waits for something that should happen (a hang guard only).
@@ -58,7 +58,7 @@ func (c *counter) await(t *testing.T, k string, n int) {
 }
 
 type fixture struct {
-	db   *sqlite.Store
+	db   *sqlstore.Store
 	svc  *push.Service
 	ps   *pushtest.Service
 	keys push.Keys
@@ -69,7 +69,7 @@ type fixture struct {
 // push service that the policy admits.
 func newFixture(t *testing.T, mods ...func(*push.Options)) *fixture {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db.sqlite"))
+	db, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "db.sqlite"))
 	if err != nil {
 		t.Fatal(err)
 	}

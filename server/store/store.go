@@ -1,7 +1,7 @@
 // Package store defines the relay's durable data: accounts, API keys, browser sessions, persisted
 // relay sessions and their snapshots, runner identities, recent folders and attachments. The relay
-// core only sees the Store interface; sqlite (the default, one node) and postgres (several nodes
-// sharing data) implement it.
+// core only sees the Store interface; sqlstore implements it on SQLite (the default, one node) and
+// on PostgreSQL (several nodes sharing data).
 package store
 
 import (

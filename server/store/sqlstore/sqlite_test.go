@@ -1,6 +1,7 @@
-package sqlite
+package sqlstore
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,9 +12,9 @@ import (
 	"github.com/pizzapi/pizzapi/server/store/storetest"
 )
 
-func TestStore(t *testing.T) {
+func TestSQLite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := Open(t.Context(), filepath.Join(t.TempDir(), "pizzapi.db"))
+		s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "pizzapi.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -21,9 +22,9 @@ func TestStore(t *testing.T) {
 	})
 }
 
-func TestOpenCreatesDirectoryAndUsesWAL(t *testing.T) {
+func TestSQLiteCreatesDirectoryAndUsesWAL(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data", "nested")
-	s, err := Open(t.Context(), filepath.Join(dir, "pizzapi.db"))
+	s, err := OpenSQLite(t.Context(), filepath.Join(dir, "pizzapi.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,10 +69,20 @@ func appliedMigrations(t *testing.T, s *Store) []migrationRecord {
 	return records
 }
 
-func TestReopen(t *testing.T) {
+// migrationCount is the number of migration files of an engine.
+func migrationCount(t *testing.T, d *dialect) int {
+	t.Helper()
+	names, err := fs.Glob(d.migrations, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(names)
+}
+
+func TestSQLiteReopen(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "pizzapi.db")
-	s, err := Open(ctx, path)
+	s, err := OpenSQLite(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,18 +91,14 @@ func TestReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	applied := appliedMigrations(t, s)
-	names, err := migrations.ReadDir("migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(applied) != len(names) {
-		t.Errorf("%d migrations applied, want %d", len(applied), len(names))
+	if want := migrationCount(t, sqliteDialect); len(applied) != want {
+		t.Errorf("%d migrations applied, want %d", len(applied), want)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 
-	s, err = Open(ctx, path)
+	s, err = OpenSQLite(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,27 +1,40 @@
-package postgres
+package sqlstore
 
 import (
+	"database/sql"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
 // collect scans every row of a query with scan.
-func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]T, error) {
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (T, error) { return scan(row) })
+	defer rows.Close()
+	var all []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, v)
+	}
+	return all, rows.Err()
 }
 
 // scanString scans a row of one text column.
-func scanString(row pgx.Row) (string, error) {
+func scanString(row scanner) (string, error) {
 	var s string
 	err := row.Scan(&s)
 	return s, err
 }
 
-// millis converts t to its stored form, BIGINT unix milliseconds (fromMillis reads it back in
+// millis converts t to its stored form, integer unix milliseconds (fromMillis reads it back in
 // UTC).
 func millis(t time.Time) int64 { return t.UnixMilli() }
 

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -10,11 +10,11 @@ import (
 // name and last-seen time (its owner and creation time are kept).
 func (s *Store) SaveRunner(ctx context.Context, r store.Runner) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO runners (id, user_id, secret_hash, name, created_at, last_seen_at)
-		VALUES (?, ?, ?, ?, ?, ?)
+		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, name = excluded.name,
 			last_seen_at = excluded.last_seen_at`,
 		r.ID, r.UserID, r.SecretHash, r.Name, millis(r.CreatedAt), millis(r.LastSeenAt))
-	return wrap("save runner", err)
+	return s.wrap("save runner", err)
 }
 
 // Runner returns a runner identity.
@@ -22,9 +22,9 @@ func (s *Store) Runner(ctx context.Context, id string) (store.Runner, error) {
 	var r store.Runner
 	var created, seen int64
 	err := s.read.QueryRowContext(ctx, `SELECT id, user_id, secret_hash, name, created_at, last_seen_at
-		FROM runners WHERE id = ?`, id).Scan(&r.ID, &r.UserID, &r.SecretHash, &r.Name, &created, &seen)
+		FROM runners WHERE id = $1`, id).Scan(&r.ID, &r.UserID, &r.SecretHash, &r.Name, &created, &seen)
 	if err != nil {
-		return store.Runner{}, wrap("runner", err)
+		return store.Runner{}, s.wrap("runner", err)
 	}
 	r.CreatedAt, r.LastSeenAt = fromMillis(created), fromMillis(seen)
 	return r, nil

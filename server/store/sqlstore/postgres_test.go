@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"sync"
@@ -9,9 +9,9 @@ import (
 	"github.com/pizzapi/pizzapi/server/store/storetest"
 )
 
-func TestStore(t *testing.T) {
+func TestPostgres(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := Open(t.Context(), pgtest.Database(t))
+		s, err := OpenPostgres(t.Context(), pgtest.Database(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -19,19 +19,19 @@ func TestStore(t *testing.T) {
 	})
 }
 
-func TestConcurrentMigrations(t *testing.T) {
+func TestPostgresConcurrentMigrations(t *testing.T) {
 	dbURL := pgtest.Database(t)
 	const nodes = 3
 	stores := make([]*Store, nodes)
 	errs := make([]error, nodes)
 	var wg sync.WaitGroup
 	for i := range nodes {
-		wg.Go(func() { stores[i], errs[i] = Open(t.Context(), dbURL) })
+		wg.Go(func() { stores[i], errs[i] = OpenPostgres(t.Context(), dbURL) })
 	}
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			t.Errorf("Open %d: %v", i, err)
+			t.Errorf("OpenPostgres %d: %v", i, err)
 			continue
 		}
 		defer stores[i].Close()
@@ -40,16 +40,8 @@ func TestConcurrentMigrations(t *testing.T) {
 		return
 	}
 
-	names, err := migrations.ReadDir("migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var applied int
-	if err := stores[0].pool.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&applied); err != nil {
-		t.Fatal(err)
-	}
-	if applied != len(names) {
-		t.Errorf("schema_migrations has %d rows, want %d", applied, len(names))
+	if applied, want := len(appliedMigrations(t, stores[0])), migrationCount(t, postgresDialect); applied != want {
+		t.Errorf("schema_migrations has %d rows, want %d", applied, want)
 	}
 	u := store.User{ID: "u1", Email: "alice@example.com", Name: "Alice", PasswordHash: "hash"}
 	if err := stores[1].CreateUser(t.Context(), u); err != nil {

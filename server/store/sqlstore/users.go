@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -21,19 +21,19 @@ func scanUser(row scanner) (store.User, error) {
 
 // CreateUser adds an account, its email lower-cased; store.ErrExists when the email or id is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?)`,
+	_, err := s.write.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5)`,
 		u.ID, strings.ToLower(u.Email), u.Name, u.PasswordHash, millis(u.CreatedAt))
-	return wrap("create user", err)
+	return s.wrap("create user", err)
 }
 
 // UserByEmail finds an account by email, case-insensitively.
 func (s *Store) UserByEmail(ctx context.Context, email string) (store.User, error) {
-	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, strings.ToLower(email)))
-	return u, wrap("user by email", err)
+	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, strings.ToLower(email)))
+	return u, s.wrap("user by email", err)
 }
 
 // UserByID finds an account by id.
 func (s *Store) UserByID(ctx context.Context, id string) (store.User, error) {
-	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
-	return u, wrap("user by id", err)
+	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	return u, s.wrap("user by id", err)
 }
