@@ -1,0 +1,124 @@
+package redislive
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/server/live"
+)
+
+func encodeRunner(r *live.Runner) (d, sk string, err error) {
+	c := *r
+	c.Skills = nil
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return "", "", err
+	}
+	skills, err := json.Marshal(r.Skills)
+	return string(b), string(skills), err
+}
+
+func decodeRunner(d, sk any) (*live.Runner, error) {
+	var r live.Runner
+	if err := json.Unmarshal([]byte(str(d)), &r); err != nil {
+		return nil, fmt.Errorf("redislive: bad runner record: %w", err)
+	}
+	if err := json.Unmarshal([]byte(str(sk)), &r.Skills); err != nil {
+		return nil, fmt.Errorf("redislive: bad runner skills: %w", err)
+	}
+	return &r, nil
+}
+
+// PutRunner implements live.Store.
+func (s *Store) PutRunner(ctx context.Context, r *live.Runner) error {
+	d, sk, err := encodeRunner(r)
+	if err != nil {
+		return err
+	}
+	rk, mine := s.runnerKey(r.ID), s.userRunnersKey(r.UserID)
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, rk, "d", d, "sk", sk, "u", r.UserID, "c", r.Conn)
+		p.PExpire(ctx, rk, s.opts.RunnerTTL)
+		p.SAdd(ctx, mine, r.ID)
+		p.PExpire(ctx, mine, s.opts.RunnerTTL)
+		return nil
+	})
+	return err
+}
+
+// Runner implements live.Store.
+func (s *Store) Runner(ctx context.Context, id string) (*live.Runner, error) {
+	v, err := s.rdb.HMGet(ctx, s.runnerKey(id), "d", "sk").Result()
+	if err != nil {
+		return nil, err
+	}
+	if v[0] == nil {
+		return nil, live.ErrNotFound
+	}
+	return decodeRunner(v[0], v[1])
+}
+
+// DeleteRunner implements live.Store.
+func (s *Store) DeleteRunner(ctx context.Context, id, conn string) (bool, error) {
+	n, err := deleteRunnerScript.Run(ctx, s.rdb, []string{s.runnerKey(id)}, conn, id, s.userRunnersPrefix()).Int64()
+	return n == 1, err
+}
+
+// UserRunners implements live.Store.
+func (s *Store) UserRunners(ctx context.Context, userID string) ([]*live.Runner, error) {
+	recs, err := s.list(ctx, s.userRunnersKey(userID), s.opts.Prefix+"runner:", "u", userID, s.runnerTTL, "d", "sk")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*live.Runner, 0, len(recs))
+	for _, rec := range recs {
+		r, err := decodeRunner(rec[1], rec[2])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b *live.Runner) int {
+		if c := a.ConnectedAt.Compare(b.ConnectedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// SetRunnerSkills implements live.Store.
+func (s *Store) SetRunnerSkills(ctx context.Context, id string, skills []protocol.RunnerSkill) error {
+	sk, err := json.Marshal(skills)
+	if err != nil {
+		return err
+	}
+	n, err := setFieldsScript.Run(ctx, s.rdb, []string{s.runnerKey(id)}, s.runnerTTL, "", "sk", sk).Int64()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return live.ErrNotFound
+	}
+	return nil
+}
+
+// TouchRunners refreshes the TTLs of runners and their index entries, and returns the ids of
+// those that no longer exist. The node holding a runner's connection must call it at least every
+// TouchInterval; a runner it reports gone while its connection is open should be put again.
+func (s *Store) TouchRunners(ctx context.Context, ids ...string) ([]string, error) {
+	return s.touch(ctx, ids, func(id string) []string {
+		return []string{s.runnerKey(id)}
+	}, s.runnerTTL, "u", s.userRunnersPrefix())
+}
+
+// TouchRunner refreshes the TTL of a runner; live.ErrNotFound when it no longer exists.
+func (s *Store) TouchRunner(ctx context.Context, id string) error {
+	return touchedOne(s.TouchRunners(ctx, id))
+}

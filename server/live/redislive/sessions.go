@@ -1,0 +1,223 @@
+package redislive
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pizzapi/pizzapi/server/live"
+)
+
+func formatTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+func parseTime(v string) (*time.Time, error) {
+	if v == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return nil, fmt.Errorf("redislive: bad time %q: %w", v, err)
+	}
+	return &t, nil
+}
+
+func encodeSession(sess *live.Session) (string, error) {
+	c := *sess
+	c.Seq, c.CLISeq, c.ExpiresAt = 0, 0, nil
+	b, err := json.Marshal(&c)
+	return string(b), err
+}
+
+// decodeSession builds a session from its fields d, seq, cli and exp.
+func decodeSession(d, seq, cli, exp any) (*live.Session, error) {
+	var sess live.Session
+	if err := json.Unmarshal([]byte(str(d)), &sess); err != nil {
+		return nil, fmt.Errorf("redislive: bad session record: %w", err)
+	}
+	var err error
+	if sess.Seq, err = strconv.ParseInt(str(seq), 10, 64); err != nil {
+		return nil, fmt.Errorf("redislive: bad session seq: %w", err)
+	}
+	if sess.CLISeq, err = strconv.ParseInt(str(cli), 10, 64); err != nil {
+		return nil, fmt.Errorf("redislive: bad session cli seq: %w", err)
+	}
+	if sess.ExpiresAt, err = parseTime(str(exp)); err != nil {
+		return nil, err
+	}
+	return &sess, nil
+}
+
+// CreateSession implements live.Store.
+func (s *Store) CreateSession(ctx context.Context, sess *live.Session) error {
+	d, err := encodeSession(sess)
+	if err != nil {
+		return err
+	}
+	hk, all, mine := s.sessionKey(sess.ID), s.sessionsKey(), s.userSessionsKey(sess.UserID)
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, hk, s.historyKey(sess.ID))
+		p.HSet(ctx, hk, "d", d, "v", newVersion(), "u", sess.UserID,
+			"seq", sess.Seq, "cli", sess.CLISeq, "exp", formatTime(sess.ExpiresAt))
+		p.PExpire(ctx, hk, s.opts.KeyTTL)
+		p.SAdd(ctx, all, sess.ID)
+		p.PExpire(ctx, all, s.opts.KeyTTL)
+		p.SAdd(ctx, mine, sess.ID)
+		p.PExpire(ctx, mine, s.opts.KeyTTL)
+		return nil
+	})
+	return err
+}
+
+// Session implements live.Store.
+func (s *Store) Session(ctx context.Context, id string) (*live.Session, error) {
+	v, err := s.rdb.HMGet(ctx, s.sessionKey(id), "d", "seq", "cli", "exp").Result()
+	if err != nil {
+		return nil, err
+	}
+	if v[0] == nil {
+		return nil, live.ErrNotFound
+	}
+	return decodeSession(v[0], v[1], v[2], v[3])
+}
+
+// UpdateSession implements live.Store: an optimistic read, fn, compare-and-set loop. The write
+// fails when the version or the sequence number changed since the read (another update, or an
+// Append), and is then retried with the new values. Only the counters fn changed are written.
+func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*live.Session) error) (*live.Session, error) {
+	hk := s.sessionKey(id)
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, err
+		}
+		v, err := s.rdb.HMGet(ctx, hk, "d", "v", "seq", "cli", "exp").Result()
+		if err != nil {
+			return nil, err
+		}
+		if v[0] == nil {
+			return nil, live.ErrNotFound
+		}
+		sess, err := decodeSession(v[0], v[2], v[3], v[4])
+		if err != nil {
+			return nil, err
+		}
+		seq, cli, exp := sess.Seq, sess.CLISeq, sess.ExpiresAt
+		if err := fn(sess); err != nil {
+			return nil, err
+		}
+		d, err := encodeSession(sess)
+		if err != nil {
+			return nil, err
+		}
+		args := []any{str(v[1]), str(v[2]), s.keyTTL, id, "d", d, "v", newVersion(), "u", sess.UserID}
+		if sess.Seq != seq {
+			args = append(args, "seq", sess.Seq)
+		}
+		if sess.CLISeq != cli {
+			args = append(args, "cli", sess.CLISeq)
+		}
+		if !sameTime(sess.ExpiresAt, exp) {
+			args = append(args, "exp", formatTime(sess.ExpiresAt))
+		}
+		keys := []string{hk, s.userSessionsKey(sess.UserID), s.historyKey(id)}
+		n, err := casScript.Run(ctx, s.rdb, keys, args...).Int64()
+		if err != nil {
+			return nil, err
+		}
+		switch n {
+		case 1:
+			return sess, nil
+		case -1:
+			return nil, live.ErrNotFound
+		}
+	}
+	return nil, fmt.Errorf("redislive: session %s: gave up after %d conflicting updates", id, maxAttempts)
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
+// DeleteSession implements live.Store.
+func (s *Store) DeleteSession(ctx context.Context, id string) (*live.Session, bool, error) {
+	keys := []string{s.sessionKey(id), s.historyKey(id), s.sessionsKey()}
+	v, err := deleteSessionScript.Run(ctx, s.rdb, keys, id, s.userSessionsPrefix()).Slice()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if len(v) != 4 {
+		return nil, false, fmt.Errorf("redislive: unexpected delete reply %v", v)
+	}
+	sess, err := decodeSession(v[0], v[1], v[2], v[3])
+	if err != nil {
+		// It is deleted all the same: report it so that the end of the session is acted on.
+		return &live.Session{ID: id}, true, err
+	}
+	return sess, true, nil
+}
+
+func (s *Store) listSessions(ctx context.Context, set, owner string) ([]*live.Session, error) {
+	ownerField := ""
+	if owner != "" {
+		ownerField = "u"
+	}
+	recs, err := s.list(ctx, set, s.opts.Prefix+"session:", ownerField, owner, s.keyTTL, "d", "seq", "cli", "exp")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*live.Session, 0, len(recs))
+	for _, r := range recs {
+		sess, err := decodeSession(r[1], r[2], r[3], r[4])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sess)
+	}
+	slices.SortFunc(out, func(a, b *live.Session) int {
+		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// UserSessions implements live.Store.
+func (s *Store) UserSessions(ctx context.Context, userID string) ([]*live.Session, error) {
+	return s.listSessions(ctx, s.userSessionsKey(userID), userID)
+}
+
+// Sessions implements live.Store.
+func (s *Store) Sessions(ctx context.Context) ([]*live.Session, error) {
+	return s.listSessions(ctx, s.sessionsKey(), "")
+}
+
+// TouchSessions refreshes the TTLs of sessions and their index entries, and returns the ids of
+// those that no longer exist. A node should call it for the sessions whose CLI it holds.
+func (s *Store) TouchSessions(ctx context.Context, ids ...string) ([]string, error) {
+	return s.touch(ctx, ids, func(id string) []string {
+		return []string{s.sessionKey(id), s.historyKey(id), s.sessionsKey()}
+	}, s.keyTTL, "u", s.userSessionsPrefix())
+}
+
+// TouchSession refreshes the TTLs of a session; live.ErrNotFound when it no longer exists.
+func (s *Store) TouchSession(ctx context.Context, id string) error {
+	return touchedOne(s.TouchSessions(ctx, id))
+}

@@ -1,0 +1,191 @@
+package redislive
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pizzapi/pizzapi/server/live"
+)
+
+func decodeTerminal(d any) (*live.Terminal, error) {
+	var t live.Terminal
+	if err := json.Unmarshal([]byte(str(d)), &t); err != nil {
+		return nil, fmt.Errorf("redislive: bad terminal record: %w", err)
+	}
+	return &t, nil
+}
+
+// PutTerminal implements live.Store.
+func (s *Store) PutTerminal(ctx context.Context, t *live.Terminal) error {
+	d, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	tk, set := s.terminalKey(t.ID), s.runnerTerminalsKey(t.RunnerID)
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, tk, "d", d, "v", newVersion(), "r", t.RunnerID)
+		p.PExpire(ctx, tk, s.opts.TerminalTTL)
+		p.SAdd(ctx, set, t.ID)
+		p.PExpire(ctx, set, s.opts.TerminalTTL)
+		return nil
+	})
+	return err
+}
+
+// Terminal implements live.Store.
+func (s *Store) Terminal(ctx context.Context, id string) (*live.Terminal, error) {
+	d, err := s.rdb.HGet(ctx, s.terminalKey(id), "d").Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, live.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeTerminal(d)
+}
+
+// UpdateTerminal implements live.Store (optimistic, as UpdateSession).
+func (s *Store) UpdateTerminal(ctx context.Context, id string, fn func(*live.Terminal) error) (*live.Terminal, error) {
+	tk := s.terminalKey(id)
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, err
+		}
+		v, err := s.rdb.HMGet(ctx, tk, "d", "v").Result()
+		if err != nil {
+			return nil, err
+		}
+		if v[0] == nil {
+			return nil, live.ErrNotFound
+		}
+		t, err := decodeTerminal(v[0])
+		if err != nil {
+			return nil, err
+		}
+		if err := fn(t); err != nil {
+			return nil, err
+		}
+		d, err := json.Marshal(t)
+		if err != nil {
+			return nil, err
+		}
+		keys := []string{tk, s.runnerTerminalsKey(t.RunnerID), s.outputKey(id)}
+		args := []any{str(v[1]), "", s.terminalTTL, id, "d", d, "v", newVersion(), "r", t.RunnerID}
+		n, err := casScript.Run(ctx, s.rdb, keys, args...).Int64()
+		if err != nil {
+			return nil, err
+		}
+		switch n {
+		case 1:
+			return t, nil
+		case -1:
+			return nil, live.ErrNotFound
+		}
+	}
+	return nil, fmt.Errorf("redislive: terminal %s: gave up after %d conflicting updates", id, maxAttempts)
+}
+
+// DeleteTerminal implements live.Store.
+func (s *Store) DeleteTerminal(ctx context.Context, id string) (bool, error) {
+	keys := []string{s.terminalKey(id), s.outputKey(id)}
+	n, err := deleteTerminalScript.Run(ctx, s.rdb, keys, id, s.runnerTerminalsPrefix()).Int64()
+	return n == 1, err
+}
+
+// RunnerTerminals implements live.Store.
+func (s *Store) RunnerTerminals(ctx context.Context, runnerID string) ([]*live.Terminal, error) {
+	recs, err := s.list(ctx, s.runnerTerminalsKey(runnerID), s.opts.Prefix+"terminal:", "r", runnerID, s.terminalTTL, "d")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*live.Terminal, 0, len(recs))
+	for _, rec := range recs {
+		t, err := decodeTerminal(rec[1])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b *live.Terminal) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+func encodeOutput(o live.Output) []byte {
+	b := strconv.AppendInt(nil, int64(len(o.Event)), 10)
+	b = append(b, ':')
+	b = append(b, o.Event...)
+	return append(b, o.Payload...)
+}
+
+func decodeOutput(v string) (live.Output, error) {
+	n, rest, ok := strings.Cut(v, ":")
+	l, err := strconv.Atoi(n)
+	if !ok || err != nil || l < 0 || l > len(rest) {
+		return live.Output{}, fmt.Errorf("redislive: bad buffered output %.40q", v)
+	}
+	return live.Output{Event: rest[:l], Payload: []byte(rest[l:])}, nil
+}
+
+// BufferOutput implements live.Store.
+func (s *Store) BufferOutput(ctx context.Context, terminalID string, o live.Output, max int) error {
+	ok := s.outputKey(terminalID)
+	if max <= 0 {
+		return s.rdb.Del(ctx, ok).Err()
+	}
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.RPush(ctx, ok, encodeOutput(o))
+		p.LTrim(ctx, ok, int64(-max), -1)
+		p.PExpire(ctx, ok, s.opts.TerminalTTL)
+		return nil
+	})
+	return err
+}
+
+// TakeOutput implements live.Store.
+func (s *Store) TakeOutput(ctx context.Context, terminalID string) ([]live.Output, error) {
+	ok := s.outputKey(terminalID)
+	var lr *redis.StringSliceCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		lr = p.LRange(ctx, ok, 0, -1)
+		p.Del(ctx, ok)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []live.Output
+	for _, v := range lr.Val() {
+		o, err := decodeOutput(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// TouchTerminals refreshes the TTLs of terminals, their buffered output and their index entries,
+// and returns the ids of those that no longer exist. The node holding a terminal's runner must
+// call it at least every TouchInterval.
+func (s *Store) TouchTerminals(ctx context.Context, ids ...string) ([]string, error) {
+	return s.touch(ctx, ids, func(id string) []string {
+		return []string{s.terminalKey(id), s.outputKey(id)}
+	}, s.terminalTTL, "r", s.runnerTerminalsPrefix())
+}
+
+// TouchTerminal refreshes the TTL of a terminal; live.ErrNotFound when it no longer exists.
+func (s *Store) TouchTerminal(ctx context.Context, id string) error {
+	return touchedOne(s.TouchTerminals(ctx, id))
+}
