@@ -47,16 +47,24 @@ func decodeSession(d, seq, cli, exp any) (*live.Session, error) {
 		return nil, fmt.Errorf("redislive: bad session record: %w", err)
 	}
 	var err error
-	if sess.Seq, err = strconv.ParseInt(str(seq), 10, 64); err != nil {
-		return nil, fmt.Errorf("redislive: bad session seq: %w", err)
-	}
-	if sess.CLISeq, err = strconv.ParseInt(str(cli), 10, 64); err != nil {
-		return nil, fmt.Errorf("redislive: bad session cli seq: %w", err)
-	}
-	if sess.ExpiresAt, err = parseTime(str(exp)); err != nil {
+	if sess.Seq, sess.CLISeq, sess.ExpiresAt, err = decodeCounters(seq, cli, exp); err != nil {
 		return nil, err
 	}
 	return &sess, nil
+}
+
+// decodeCounters reads a session's fields seq, cli and exp.
+func decodeCounters(seq, cli, exp any) (s, c int64, e *time.Time, err error) {
+	if s, err = strconv.ParseInt(str(seq), 10, 64); err != nil {
+		return 0, 0, nil, fmt.Errorf("redislive: bad session seq: %w", err)
+	}
+	if c, err = strconv.ParseInt(str(cli), 10, 64); err != nil {
+		return 0, 0, nil, fmt.Errorf("redislive: bad session cli seq: %w", err)
+	}
+	if e, err = parseTime(str(exp)); err != nil {
+		return 0, 0, nil, err
+	}
+	return s, c, e, nil
 }
 
 // CreateSession implements live.Store.
@@ -92,57 +100,42 @@ func (s *Store) Session(ctx context.Context, id string) (*live.Session, error) {
 	return decodeSession(v[0], v[1], v[2], v[3])
 }
 
-// UpdateSession implements live.Store: an optimistic read, fn, compare-and-set loop. The write
-// fails when the version or the sequence number changed since the read (another update, or an
-// Append), and is then retried with the new values. Only the counters fn changed are written.
+// UpdateSession implements live.Store with update. The write fails when the version or the
+// sequence number changed since the read (another update, or an Append). Only the counters fn
+// changed are written.
 func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*live.Session) error) (*live.Session, error) {
-	hk := s.sessionKey(id)
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		if err := backoff(ctx, attempt); err != nil {
-			return nil, err
-		}
-		v, err := s.rdb.HMGet(ctx, hk, "d", "v", "seq", "cli", "exp").Result()
-		if err != nil {
-			return nil, err
-		}
-		if v[0] == nil {
-			return nil, live.ErrNotFound
-		}
-		sess, err := decodeSession(v[0], v[2], v[3], v[4])
-		if err != nil {
-			return nil, err
-		}
-		seq, cli, exp := sess.Seq, sess.CLISeq, sess.ExpiresAt
-		if err := fn(sess); err != nil {
-			return nil, err
-		}
-		d, err := encodeSession(sess)
-		if err != nil {
-			return nil, err
-		}
-		args := []any{str(v[1]), str(v[2]), s.keyTTL, id, "d", d, "v", newVersion(), "u", sess.UserID}
-		if sess.Seq != seq {
-			args = append(args, "seq", sess.Seq)
-		}
-		if sess.CLISeq != cli {
-			args = append(args, "cli", sess.CLISeq)
-		}
-		if !sameTime(sess.ExpiresAt, exp) {
-			args = append(args, "exp", formatTime(sess.ExpiresAt))
-		}
-		keys := []string{hk, s.userSessionsKey(sess.UserID), s.historyKey(id)}
-		n, err := casScript.Run(ctx, s.rdb, keys, args...).Int64()
-		if err != nil {
-			return nil, err
-		}
-		switch n {
-		case 1:
-			return sess, nil
-		case -1:
-			return nil, live.ErrNotFound
-		}
-	}
-	return nil, fmt.Errorf("redislive: session %s: gave up after %d conflicting updates", id, maxAttempts)
+	return update(ctx, s, record[*live.Session]{
+		what:     "session " + id,
+		id:       id,
+		key:      s.sessionKey(id),
+		fields:   []string{"d", "v", "seq", "cli", "exp"},
+		checkSeq: true,
+		ttl:      s.keyTTL,
+		decode: func(read []any) (*live.Session, error) {
+			return decodeSession(read[0], read[2], read[3], read[4])
+		},
+		encode: func(sess *live.Session, read []any) ([]string, []any, error) {
+			seq, cli, exp, err := decodeCounters(read[2], read[3], read[4])
+			if err != nil {
+				return nil, nil, err
+			}
+			d, err := encodeSession(sess)
+			if err != nil {
+				return nil, nil, err
+			}
+			fields := []any{"d", d, "u", sess.UserID}
+			if sess.Seq != seq {
+				fields = append(fields, "seq", sess.Seq)
+			}
+			if sess.CLISeq != cli {
+				fields = append(fields, "cli", sess.CLISeq)
+			}
+			if !sameTime(sess.ExpiresAt, exp) {
+				fields = append(fields, "exp", formatTime(sess.ExpiresAt))
+			}
+			return []string{s.userSessionsKey(sess.UserID), s.historyKey(id)}, fields, nil
+		},
+	}, fn)
 }
 
 func sameTime(a, b *time.Time) bool {

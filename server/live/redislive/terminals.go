@@ -51,45 +51,23 @@ func (s *Store) Terminal(ctx context.Context, id string) (*live.Terminal, error)
 	return decodeTerminal(d)
 }
 
-// UpdateTerminal implements live.Store (optimistic, as UpdateSession).
+// UpdateTerminal implements live.Store with update.
 func (s *Store) UpdateTerminal(ctx context.Context, id string, fn func(*live.Terminal) error) (*live.Terminal, error) {
-	tk := s.terminalKey(id)
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		if err := backoff(ctx, attempt); err != nil {
-			return nil, err
-		}
-		v, err := s.rdb.HMGet(ctx, tk, "d", "v").Result()
-		if err != nil {
-			return nil, err
-		}
-		if v[0] == nil {
-			return nil, live.ErrNotFound
-		}
-		t, err := decodeTerminal(v[0])
-		if err != nil {
-			return nil, err
-		}
-		if err := fn(t); err != nil {
-			return nil, err
-		}
-		d, err := json.Marshal(t)
-		if err != nil {
-			return nil, err
-		}
-		keys := []string{tk, s.runnerTerminalsKey(t.RunnerID), s.outputKey(id)}
-		args := []any{str(v[1]), "", s.terminalTTL, id, "d", d, "v", newVersion(), "r", t.RunnerID}
-		n, err := casScript.Run(ctx, s.rdb, keys, args...).Int64()
-		if err != nil {
-			return nil, err
-		}
-		switch n {
-		case 1:
-			return t, nil
-		case -1:
-			return nil, live.ErrNotFound
-		}
-	}
-	return nil, fmt.Errorf("redislive: terminal %s: gave up after %d conflicting updates", id, maxAttempts)
+	return update(ctx, s, record[*live.Terminal]{
+		what:   "terminal " + id,
+		id:     id,
+		key:    s.terminalKey(id),
+		fields: []string{"d", "v"},
+		ttl:    s.terminalTTL,
+		decode: func(read []any) (*live.Terminal, error) { return decodeTerminal(read[0]) },
+		encode: func(t *live.Terminal, _ []any) ([]string, []any, error) {
+			d, err := json.Marshal(t)
+			if err != nil {
+				return nil, nil, err
+			}
+			return []string{s.runnerTerminalsKey(t.RunnerID), s.outputKey(id)}, []any{"d", d, "r", t.RunnerID}, nil
+		},
+	}, fn)
 }
 
 // DeleteTerminal implements live.Store.
