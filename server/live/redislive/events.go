@@ -13,8 +13,8 @@ import (
 	"github.com/pizzapi/pizzapi/server/live"
 )
 
-// Append implements live.Store in one round trip (appendScript).
-func (s *Store) Append(ctx context.Context, sessionID string, cliSeq int64, typ string, event []byte, expiresAt *time.Time) (int64, error) {
+// Append implements live.EventStore in one round trip (appendScript).
+func (s *SessionStore) Append(ctx context.Context, sessionID string, cliSeq int64, typ string, event []byte, expiresAt *time.Time) (int64, error) {
 	keys := []string{s.sessionKey(sessionID), s.historyKey(sessionID)}
 	n, err := appendScript.Run(ctx, s.rdb, keys, cliSeq, typ, event, formatTime(expiresAt), s.opts.HistorySize, s.keyTTL).Int64()
 	switch {
@@ -28,10 +28,10 @@ func (s *Store) Append(ctx context.Context, sessionID string, cliSeq int64, typ 
 	return n, nil
 }
 
-// History implements live.Store: the sequence number and the events after afterSeq are read in
+// History implements live.EventStore: the sequence number and the events after afterSeq are read in
 // one transaction. Entry ids are sequence numbers and the kept events are the newest, without
 // gaps, so the history is complete exactly when it starts right after afterSeq.
-func (s *Store) History(ctx context.Context, sessionID string, afterSeq int64) ([]live.Entry, bool, error) {
+func (s *SessionStore) History(ctx context.Context, sessionID string, afterSeq int64) ([]live.Entry, bool, error) {
 	start := "-"
 	if afterSeq >= 0 {
 		start = strconv.FormatUint(uint64(afterSeq)+1, 10) + "-0" // no overflow at MaxInt64
@@ -73,7 +73,7 @@ func (s *Store) History(ctx context.Context, sessionID string, afterSeq int64) (
 	return out, complete, nil
 }
 
-func (s *Store) setSessionField(ctx context.Context, sessionID, field string, value []byte) error {
+func (s *SessionStore) setSessionField(ctx context.Context, sessionID, field string, value []byte) error {
 	keys := []string{s.sessionKey(sessionID), s.historyKey(sessionID)}
 	args := []any{s.keyTTL, "", field, value}
 	if value == nil {
@@ -89,18 +89,18 @@ func (s *Store) setSessionField(ctx context.Context, sessionID, field string, va
 	return nil
 }
 
-// SetHeartbeat implements live.Store.
-func (s *Store) SetHeartbeat(ctx context.Context, sessionID string, event []byte) error {
+// SetHeartbeat implements live.EventStore.
+func (s *SessionStore) SetHeartbeat(ctx context.Context, sessionID string, event []byte) error {
 	return s.setSessionField(ctx, sessionID, "hb", event)
 }
 
-// SetState implements live.Store.
-func (s *Store) SetState(ctx context.Context, sessionID string, state []byte) error {
+// SetState implements live.EventStore.
+func (s *SessionStore) SetState(ctx context.Context, sessionID string, state []byte) error {
 	return s.setSessionField(ctx, sessionID, "st", state)
 }
 
-// Snapshot implements live.Store: one HMGET, so the three values are consistent.
-func (s *Store) Snapshot(ctx context.Context, sessionID string) ([]byte, []byte, int64, error) {
+// Snapshot implements live.EventStore: one HMGET, so the three values are consistent.
+func (s *SessionStore) Snapshot(ctx context.Context, sessionID string) ([]byte, []byte, int64, error) {
 	v, err := s.rdb.HMGet(ctx, s.sessionKey(sessionID), "hb", "st", "seq").Result()
 	if err != nil {
 		return nil, nil, 0, err

@@ -12,7 +12,7 @@ import (
 
 // list reads the records of an index set (see listScript); each record comes as its id and the
 // values of fields.
-func (s *Store) list(ctx context.Context, set, recordPrefix, ownerField, owner string, ttl int64, fields ...string) ([][]any, error) {
+func (s base) list(ctx context.Context, set, recordPrefix, ownerField, owner string, ttl int64, fields ...string) ([][]any, error) {
 	args := []any{recordPrefix, ownerField, owner, ttl}
 	for _, f := range fields {
 		args = append(args, f)
@@ -33,7 +33,7 @@ func (s *Store) list(ctx context.Context, set, recordPrefix, ownerField, owner s
 }
 
 // touch runs touchScript for each id in one pipeline and returns the ids whose record is gone.
-func (s *Store) touch(ctx context.Context, ids []string, keys func(string) []string, ttl int64, ownerField, setPrefix string) ([]string, error) {
+func (s base) touch(ctx context.Context, ids []string, keys func(string) []string, ttl int64, ownerField, setPrefix string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}

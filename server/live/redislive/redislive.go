@@ -1,4 +1,6 @@
-// Package redislive keeps the relay's live state (live.Store) in Redis, shared by every relay node.
+// Package redislive keeps the relay's live state in Redis, shared by every relay node: a store
+// for each concern of package live (SessionStore for sessions and their events, RunnerStore,
+// TerminalStore, LinkStore) and Store, a live.Store made of the four on one client.
 //
 // # Keys
 //
@@ -100,18 +102,14 @@ type Options struct {
 	TerminalTTL time.Duration
 }
 
-// Store is a live.Store in Redis.
-type Store struct {
+// base is what the stores of the package share: the client and the options.
+type base struct {
 	rdb  redis.UniversalClient
 	opts Options
-	// TTLs in milliseconds, as the scripts take them.
-	keyTTL, runnerTTL, terminalTTL int64
 }
 
-var _ live.Store = (*Store)(nil)
-
-// New returns a store on rdb.
-func New(rdb redis.UniversalClient, opts Options) *Store {
+// newBase fills in the defaults of opts.
+func newBase(rdb redis.UniversalClient, opts Options) base {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
@@ -127,15 +125,58 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.TerminalTTL <= 0 {
 		opts.TerminalTTL = DefaultTerminalTTL
 	}
+	return base{rdb: rdb, opts: opts}
+}
+
+// ms converts a TTL to milliseconds, as the scripts take them.
+func ms(d time.Duration) int64 { return max(1, d.Milliseconds()) }
+
+// Store is a live.Store in Redis: the store of each concern on one client and one set of
+// options.
+type Store struct {
+	base
+	*SessionStore
+	*RunnerStore
+	*TerminalStore
+	*LinkStore
+}
+
+var (
+	_ live.Store   = (*Store)(nil)
+	_ live.Toucher = (*Store)(nil)
+)
+
+// New returns a store on rdb.
+func New(rdb redis.UniversalClient, opts Options) *Store {
+	b := newBase(rdb, opts)
 	return &Store{
-		rdb: rdb, opts: opts,
-		keyTTL:      ms(opts.KeyTTL),
-		runnerTTL:   ms(opts.RunnerTTL),
-		terminalTTL: ms(opts.TerminalTTL),
+		base:          b,
+		SessionStore:  &SessionStore{base: b, keyTTL: ms(b.opts.KeyTTL)},
+		RunnerStore:   &RunnerStore{base: b, runnerTTL: ms(b.opts.RunnerTTL)},
+		TerminalStore: &TerminalStore{base: b, terminalTTL: ms(b.opts.TerminalTTL)},
+		LinkStore:     &LinkStore{base: b},
 	}
 }
 
-func ms(d time.Duration) int64 { return max(1, d.Milliseconds()) }
+// NewSessionStore returns the store of sessions and their events on rdb.
+func NewSessionStore(rdb redis.UniversalClient, opts Options) *SessionStore {
+	return New(rdb, opts).SessionStore
+}
+
+// NewRunnerStore returns the store of runners on rdb.
+func NewRunnerStore(rdb redis.UniversalClient, opts Options) *RunnerStore {
+	return New(rdb, opts).RunnerStore
+}
+
+// NewTerminalStore returns the store of terminals on rdb.
+func NewTerminalStore(rdb redis.UniversalClient, opts Options) *TerminalStore {
+	return New(rdb, opts).TerminalStore
+}
+
+// NewLinkStore returns the store of runner links on rdb.
+func NewLinkStore(rdb redis.UniversalClient, opts Options) *LinkStore {
+	return New(rdb, opts).LinkStore
+}
 
 // Options returns the options in force, defaults filled in.
 func (s *Store) Options() Options { return s.opts }
@@ -144,22 +185,6 @@ func (s *Store) Options() Options { return s.opts }
 func (s *Store) TouchInterval() time.Duration {
 	return min(s.opts.RunnerTTL, s.opts.TerminalTTL, s.opts.KeyTTL) / 3
 }
-
-// Keys.
-
-func (s *Store) sessionKey(id string) string        { return s.opts.Prefix + "session:" + id }
-func (s *Store) historyKey(id string) string        { return s.opts.Prefix + "history:" + id }
-func (s *Store) sessionsKey() string                { return s.opts.Prefix + "sessions" }
-func (s *Store) userSessionsPrefix() string         { return s.opts.Prefix + "user-sessions:" }
-func (s *Store) runnerKey(id string) string         { return s.opts.Prefix + "runner:" + id }
-func (s *Store) userRunnersPrefix() string          { return s.opts.Prefix + "user-runners:" }
-func (s *Store) terminalKey(id string) string       { return s.opts.Prefix + "terminal:" + id }
-func (s *Store) outputKey(id string) string         { return s.opts.Prefix + "terminal-output:" + id }
-func (s *Store) runnerTerminalsPrefix() string      { return s.opts.Prefix + "runner-terminals:" }
-func (s *Store) linkKey(sessionID string) string    { return s.opts.Prefix + "link:" + sessionID }
-func (s *Store) userSessionsKey(u string) string    { return s.userSessionsPrefix() + u }
-func (s *Store) userRunnersKey(u string) string     { return s.userRunnersPrefix() + u }
-func (s *Store) runnerTerminalsKey(r string) string { return s.runnerTerminalsPrefix() + r }
 
 // newVersion returns a version token for a record write. Tokens are random so that a record that
 // was deleted and created again never shows a version an earlier reader saw.

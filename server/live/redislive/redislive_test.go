@@ -53,6 +53,24 @@ func TestConformanceTwoNodes(t *testing.T) {
 	})
 }
 
+// TestConcernStores runs each concern's suite on that concern's store alone.
+func TestConcernStores(t *testing.T) {
+	rdb := client(t, redistest.Start(t))
+	opts := func() Options { return Options{Prefix: prefix(), HistorySize: livetest.HistorySize} }
+	sessions := func(*testing.T) livetest.Sessions { return NewSessionStore(rdb, opts()) }
+	t.Run("Sessions", func(t *testing.T) { livetest.RunSessions(t, sessions) })
+	t.Run("Events", func(t *testing.T) { livetest.RunEvents(t, sessions) })
+	t.Run("Runners", func(t *testing.T) {
+		livetest.RunRunners(t, func(*testing.T) live.RunnerStore { return NewRunnerStore(rdb, opts()) })
+	})
+	t.Run("Terminals", func(t *testing.T) {
+		livetest.RunTerminals(t, func(*testing.T) live.TerminalStore { return NewTerminalStore(rdb, opts()) })
+	})
+	t.Run("Links", func(t *testing.T) {
+		livetest.RunLinks(t, func(*testing.T) live.LinkStore { return NewLinkStore(rdb, opts()) })
+	})
+}
+
 // alternating sends each call to the next of several stores.
 type alternating struct {
 	stores []*Store

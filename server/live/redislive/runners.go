@@ -13,6 +13,18 @@ import (
 	"github.com/pizzapi/pizzapi/server/live"
 )
 
+// RunnerStore keeps the connected runners (a live.RunnerStore) in Redis.
+type RunnerStore struct {
+	base
+	runnerTTL int64 // ms
+}
+
+var _ live.RunnerStore = (*RunnerStore)(nil)
+
+func (s *RunnerStore) runnerKey(id string) string     { return s.opts.Prefix + "runner:" + id }
+func (s *RunnerStore) userRunnersPrefix() string      { return s.opts.Prefix + "user-runners:" }
+func (s *RunnerStore) userRunnersKey(u string) string { return s.userRunnersPrefix() + u }
+
 func encodeRunner(r *live.Runner) (d, sk string, err error) {
 	c := *r
 	c.Skills = nil
@@ -35,8 +47,8 @@ func decodeRunner(d, sk any) (*live.Runner, error) {
 	return &r, nil
 }
 
-// PutRunner implements live.Store.
-func (s *Store) PutRunner(ctx context.Context, r *live.Runner) error {
+// PutRunner implements live.RunnerStore.
+func (s *RunnerStore) PutRunner(ctx context.Context, r *live.Runner) error {
 	d, sk, err := encodeRunner(r)
 	if err != nil {
 		return err
@@ -52,8 +64,8 @@ func (s *Store) PutRunner(ctx context.Context, r *live.Runner) error {
 	return err
 }
 
-// Runner implements live.Store.
-func (s *Store) Runner(ctx context.Context, id string) (*live.Runner, error) {
+// Runner implements live.RunnerStore.
+func (s *RunnerStore) Runner(ctx context.Context, id string) (*live.Runner, error) {
 	v, err := s.rdb.HMGet(ctx, s.runnerKey(id), "d", "sk").Result()
 	if err != nil {
 		return nil, err
@@ -64,14 +76,14 @@ func (s *Store) Runner(ctx context.Context, id string) (*live.Runner, error) {
 	return decodeRunner(v[0], v[1])
 }
 
-// DeleteRunner implements live.Store.
-func (s *Store) DeleteRunner(ctx context.Context, id, conn string) (bool, error) {
+// DeleteRunner implements live.RunnerStore.
+func (s *RunnerStore) DeleteRunner(ctx context.Context, id, conn string) (bool, error) {
 	n, err := deleteRunnerScript.Run(ctx, s.rdb, []string{s.runnerKey(id)}, conn, id, s.userRunnersPrefix()).Int64()
 	return n == 1, err
 }
 
-// UserRunners implements live.Store.
-func (s *Store) UserRunners(ctx context.Context, userID string) ([]*live.Runner, error) {
+// UserRunners implements live.RunnerStore.
+func (s *RunnerStore) UserRunners(ctx context.Context, userID string) ([]*live.Runner, error) {
 	recs, err := s.list(ctx, s.userRunnersKey(userID), s.opts.Prefix+"runner:", "u", userID, s.runnerTTL, "d", "sk")
 	if err != nil {
 		return nil, err
@@ -93,8 +105,8 @@ func (s *Store) UserRunners(ctx context.Context, userID string) ([]*live.Runner,
 	return out, nil
 }
 
-// SetRunnerSkills implements live.Store.
-func (s *Store) SetRunnerSkills(ctx context.Context, id string, skills []protocol.RunnerSkill) error {
+// SetRunnerSkills implements live.RunnerStore.
+func (s *RunnerStore) SetRunnerSkills(ctx context.Context, id string, skills []protocol.RunnerSkill) error {
 	sk, err := json.Marshal(skills)
 	if err != nil {
 		return err
@@ -112,13 +124,13 @@ func (s *Store) SetRunnerSkills(ctx context.Context, id string, skills []protoco
 // TouchRunners refreshes the TTLs of runners and their index entries, and returns the ids of
 // those that no longer exist. The node holding a runner's connection must call it at least every
 // TouchInterval; a runner it reports gone while its connection is open should be put again.
-func (s *Store) TouchRunners(ctx context.Context, ids ...string) ([]string, error) {
+func (s *RunnerStore) TouchRunners(ctx context.Context, ids ...string) ([]string, error) {
 	return s.touch(ctx, ids, func(id string) []string {
 		return []string{s.runnerKey(id)}
 	}, s.runnerTTL, "u", s.userRunnersPrefix())
 }
 
 // TouchRunner refreshes the TTL of a runner; live.ErrNotFound when it no longer exists.
-func (s *Store) TouchRunner(ctx context.Context, id string) error {
+func (s *RunnerStore) TouchRunner(ctx context.Context, id string) error {
 	return touchedOne(s.TouchRunners(ctx, id))
 }

@@ -15,6 +15,24 @@ import (
 	"github.com/pizzapi/pizzapi/server/live"
 )
 
+// SessionStore keeps sessions and their events (a live.SessionStore and its live.EventStore) in
+// Redis; see the package documentation for its keys.
+type SessionStore struct {
+	base
+	keyTTL int64 // ms
+}
+
+var (
+	_ live.SessionStore = (*SessionStore)(nil)
+	_ live.EventStore   = (*SessionStore)(nil)
+)
+
+func (s *SessionStore) sessionKey(id string) string     { return s.opts.Prefix + "session:" + id }
+func (s *SessionStore) historyKey(id string) string     { return s.opts.Prefix + "history:" + id }
+func (s *SessionStore) sessionsKey() string             { return s.opts.Prefix + "sessions" }
+func (s *SessionStore) userSessionsPrefix() string      { return s.opts.Prefix + "user-sessions:" }
+func (s *SessionStore) userSessionsKey(u string) string { return s.userSessionsPrefix() + u }
+
 func formatTime(t *time.Time) string {
 	if t == nil {
 		return ""
@@ -67,8 +85,8 @@ func decodeCounters(seq, cli, exp any) (s, c int64, e *time.Time, err error) {
 	return s, c, e, nil
 }
 
-// CreateSession implements live.Store.
-func (s *Store) CreateSession(ctx context.Context, sess *live.Session) error {
+// CreateSession implements live.SessionStore.
+func (s *SessionStore) CreateSession(ctx context.Context, sess *live.Session) error {
 	d, err := encodeSession(sess)
 	if err != nil {
 		return err
@@ -88,8 +106,8 @@ func (s *Store) CreateSession(ctx context.Context, sess *live.Session) error {
 	return err
 }
 
-// Session implements live.Store.
-func (s *Store) Session(ctx context.Context, id string) (*live.Session, error) {
+// Session implements live.SessionStore.
+func (s *SessionStore) Session(ctx context.Context, id string) (*live.Session, error) {
 	v, err := s.rdb.HMGet(ctx, s.sessionKey(id), "d", "seq", "cli", "exp").Result()
 	if err != nil {
 		return nil, err
@@ -100,11 +118,11 @@ func (s *Store) Session(ctx context.Context, id string) (*live.Session, error) {
 	return decodeSession(v[0], v[1], v[2], v[3])
 }
 
-// UpdateSession implements live.Store with update. The write fails when the version or the
+// UpdateSession implements live.SessionStore with update. The write fails when the version or the
 // sequence number changed since the read (another update, or an Append). Only the counters fn
 // changed are written.
-func (s *Store) UpdateSession(ctx context.Context, id string, fn func(*live.Session) error) (*live.Session, error) {
-	return update(ctx, s, record[*live.Session]{
+func (s *SessionStore) UpdateSession(ctx context.Context, id string, fn func(*live.Session) error) (*live.Session, error) {
+	return update(ctx, s.base, record[*live.Session]{
 		what:     "session " + id,
 		id:       id,
 		key:      s.sessionKey(id),
@@ -145,8 +163,8 @@ func sameTime(a, b *time.Time) bool {
 	return a.Equal(*b)
 }
 
-// DeleteSession implements live.Store.
-func (s *Store) DeleteSession(ctx context.Context, id string) (*live.Session, bool, error) {
+// DeleteSession implements live.SessionStore.
+func (s *SessionStore) DeleteSession(ctx context.Context, id string) (*live.Session, bool, error) {
 	keys := []string{s.sessionKey(id), s.historyKey(id), s.sessionsKey()}
 	v, err := deleteSessionScript.Run(ctx, s.rdb, keys, id, s.userSessionsPrefix()).Slice()
 	if errors.Is(err, redis.Nil) {
@@ -166,7 +184,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) (*live.Session, bo
 	return sess, true, nil
 }
 
-func (s *Store) listSessions(ctx context.Context, set, owner string) ([]*live.Session, error) {
+func (s *SessionStore) listSessions(ctx context.Context, set, owner string) ([]*live.Session, error) {
 	ownerField := ""
 	if owner != "" {
 		ownerField = "u"
@@ -192,25 +210,25 @@ func (s *Store) listSessions(ctx context.Context, set, owner string) ([]*live.Se
 	return out, nil
 }
 
-// UserSessions implements live.Store.
-func (s *Store) UserSessions(ctx context.Context, userID string) ([]*live.Session, error) {
+// UserSessions implements live.SessionStore.
+func (s *SessionStore) UserSessions(ctx context.Context, userID string) ([]*live.Session, error) {
 	return s.listSessions(ctx, s.userSessionsKey(userID), userID)
 }
 
-// Sessions implements live.Store.
-func (s *Store) Sessions(ctx context.Context) ([]*live.Session, error) {
+// Sessions implements live.SessionStore.
+func (s *SessionStore) Sessions(ctx context.Context) ([]*live.Session, error) {
 	return s.listSessions(ctx, s.sessionsKey(), "")
 }
 
 // TouchSessions refreshes the TTLs of sessions and their index entries, and returns the ids of
 // those that no longer exist. A node should call it for the sessions whose CLI it holds.
-func (s *Store) TouchSessions(ctx context.Context, ids ...string) ([]string, error) {
+func (s *SessionStore) TouchSessions(ctx context.Context, ids ...string) ([]string, error) {
 	return s.touch(ctx, ids, func(id string) []string {
 		return []string{s.sessionKey(id), s.historyKey(id), s.sessionsKey()}
 	}, s.keyTTL, "u", s.userSessionsPrefix())
 }
 
 // TouchSession refreshes the TTLs of a session; live.ErrNotFound when it no longer exists.
-func (s *Store) TouchSession(ctx context.Context, id string) error {
+func (s *SessionStore) TouchSession(ctx context.Context, id string) error {
 	return touchedOne(s.TouchSessions(ctx, id))
 }

@@ -14,6 +14,19 @@ import (
 	"github.com/pizzapi/pizzapi/server/live"
 )
 
+// TerminalStore keeps the terminals and their buffered output (a live.TerminalStore) in Redis.
+type TerminalStore struct {
+	base
+	terminalTTL int64 // ms
+}
+
+var _ live.TerminalStore = (*TerminalStore)(nil)
+
+func (s *TerminalStore) terminalKey(id string) string       { return s.opts.Prefix + "terminal:" + id }
+func (s *TerminalStore) outputKey(id string) string         { return s.opts.Prefix + "terminal-output:" + id }
+func (s *TerminalStore) runnerTerminalsPrefix() string      { return s.opts.Prefix + "runner-terminals:" }
+func (s *TerminalStore) runnerTerminalsKey(r string) string { return s.runnerTerminalsPrefix() + r }
+
 func decodeTerminal(d any) (*live.Terminal, error) {
 	var t live.Terminal
 	if err := json.Unmarshal([]byte(str(d)), &t); err != nil {
@@ -22,8 +35,8 @@ func decodeTerminal(d any) (*live.Terminal, error) {
 	return &t, nil
 }
 
-// PutTerminal implements live.Store.
-func (s *Store) PutTerminal(ctx context.Context, t *live.Terminal) error {
+// PutTerminal implements live.TerminalStore.
+func (s *TerminalStore) PutTerminal(ctx context.Context, t *live.Terminal) error {
 	d, err := json.Marshal(t)
 	if err != nil {
 		return err
@@ -39,8 +52,8 @@ func (s *Store) PutTerminal(ctx context.Context, t *live.Terminal) error {
 	return err
 }
 
-// Terminal implements live.Store.
-func (s *Store) Terminal(ctx context.Context, id string) (*live.Terminal, error) {
+// Terminal implements live.TerminalStore.
+func (s *TerminalStore) Terminal(ctx context.Context, id string) (*live.Terminal, error) {
 	d, err := s.rdb.HGet(ctx, s.terminalKey(id), "d").Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, live.ErrNotFound
@@ -51,9 +64,9 @@ func (s *Store) Terminal(ctx context.Context, id string) (*live.Terminal, error)
 	return decodeTerminal(d)
 }
 
-// UpdateTerminal implements live.Store with update.
-func (s *Store) UpdateTerminal(ctx context.Context, id string, fn func(*live.Terminal) error) (*live.Terminal, error) {
-	return update(ctx, s, record[*live.Terminal]{
+// UpdateTerminal implements live.TerminalStore with update.
+func (s *TerminalStore) UpdateTerminal(ctx context.Context, id string, fn func(*live.Terminal) error) (*live.Terminal, error) {
+	return update(ctx, s.base, record[*live.Terminal]{
 		what:   "terminal " + id,
 		id:     id,
 		key:    s.terminalKey(id),
@@ -70,15 +83,15 @@ func (s *Store) UpdateTerminal(ctx context.Context, id string, fn func(*live.Ter
 	}, fn)
 }
 
-// DeleteTerminal implements live.Store.
-func (s *Store) DeleteTerminal(ctx context.Context, id string) (bool, error) {
+// DeleteTerminal implements live.TerminalStore.
+func (s *TerminalStore) DeleteTerminal(ctx context.Context, id string) (bool, error) {
 	keys := []string{s.terminalKey(id), s.outputKey(id)}
 	n, err := deleteTerminalScript.Run(ctx, s.rdb, keys, id, s.runnerTerminalsPrefix()).Int64()
 	return n == 1, err
 }
 
-// RunnerTerminals implements live.Store.
-func (s *Store) RunnerTerminals(ctx context.Context, runnerID string) ([]*live.Terminal, error) {
+// RunnerTerminals implements live.TerminalStore.
+func (s *TerminalStore) RunnerTerminals(ctx context.Context, runnerID string) ([]*live.Terminal, error) {
 	recs, err := s.list(ctx, s.runnerTerminalsKey(runnerID), s.opts.Prefix+"terminal:", "r", runnerID, s.terminalTTL, "d")
 	if err != nil {
 		return nil, err
@@ -116,8 +129,8 @@ func decodeOutput(v string) (live.Output, error) {
 	return live.Output{Event: rest[:l], Payload: []byte(rest[l:])}, nil
 }
 
-// BufferOutput implements live.Store.
-func (s *Store) BufferOutput(ctx context.Context, terminalID string, o live.Output, max int) error {
+// BufferOutput implements live.TerminalStore.
+func (s *TerminalStore) BufferOutput(ctx context.Context, terminalID string, o live.Output, max int) error {
 	ok := s.outputKey(terminalID)
 	if max <= 0 {
 		return s.rdb.Del(ctx, ok).Err()
@@ -131,8 +144,8 @@ func (s *Store) BufferOutput(ctx context.Context, terminalID string, o live.Outp
 	return err
 }
 
-// TakeOutput implements live.Store.
-func (s *Store) TakeOutput(ctx context.Context, terminalID string) ([]live.Output, error) {
+// TakeOutput implements live.TerminalStore.
+func (s *TerminalStore) TakeOutput(ctx context.Context, terminalID string) ([]live.Output, error) {
 	ok := s.outputKey(terminalID)
 	var lr *redis.StringSliceCmd
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -157,13 +170,13 @@ func (s *Store) TakeOutput(ctx context.Context, terminalID string) ([]live.Outpu
 // TouchTerminals refreshes the TTLs of terminals, their buffered output and their index entries,
 // and returns the ids of those that no longer exist. The node holding a terminal's runner must
 // call it at least every TouchInterval.
-func (s *Store) TouchTerminals(ctx context.Context, ids ...string) ([]string, error) {
+func (s *TerminalStore) TouchTerminals(ctx context.Context, ids ...string) ([]string, error) {
 	return s.touch(ctx, ids, func(id string) []string {
 		return []string{s.terminalKey(id), s.outputKey(id)}
 	}, s.terminalTTL, "r", s.runnerTerminalsPrefix())
 }
 
 // TouchTerminal refreshes the TTL of a terminal; live.ErrNotFound when it no longer exists.
-func (s *Store) TouchTerminal(ctx context.Context, id string) error {
+func (s *TerminalStore) TouchTerminal(ctx context.Context, id string) error {
 	return touchedOne(s.TouchTerminals(ctx, id))
 }

@@ -38,7 +38,7 @@ const maxAttempts = 200
 // backoff, at most maxAttempts times: fn may run more than once, on a fresh value each time. An
 // error from fn ends the update and changes nothing; a record that does not exist (or stops
 // existing) is live.ErrNotFound.
-func update[T any](ctx context.Context, s *Store, r record[T], fn func(T) error) (T, error) {
+func update[T any](ctx context.Context, s base, r record[T], fn func(T) error) (T, error) {
 	var zero T
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if err := backoff(ctx, attempt); err != nil {
