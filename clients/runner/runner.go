@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/pizzapi/pizzapi/clients/settings"
-	"github.com/pizzapi/pizzapi/clients/sioclient"
+	"github.com/pizzapi/pizzapi/internal/sioclient"
 	rproto "github.com/pizzapi/pizzapi/protocol/runner"
 )
 

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"text/tabwriter"
 
-	"github.com/pizzapi/pizzapi/clients/sioclient"
+	"github.com/pizzapi/pizzapi/internal/sioclient"
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/hub"
 )

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/pizzapi/pizzapi/clients/share"
-	"github.com/pizzapi/pizzapi/clients/sioclient"
+	"github.com/pizzapi/pizzapi/internal/sioclient"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )

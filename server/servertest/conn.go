@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pizzapi/pizzapi/clients/sioclient"
+	"github.com/pizzapi/pizzapi/internal/sioclient"
 )
 
 // Timeout is how long a test waits for something to arrive.

@@ -1,6 +1,7 @@
 // Package sioclient connects Go programs to a relay namespace with the zishang520 Socket.IO
 // client, websocket transport only. Events arrive as raw JSON for the generated client
-// dispatchers, and Client implements protocol.AckSender for the generated emitters.
+// dispatchers, and Client implements protocol.AckSender for the generated emitters. The Go
+// clients and the relay's test support (server/servertest) both use it.
 package sioclient
 
 import (

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pizzapi/pizzapi/clients/sioclient"
+	"github.com/pizzapi/pizzapi/internal/sioclient"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
 
