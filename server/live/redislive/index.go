@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -29,6 +32,28 @@ func (s base) list(ctx context.Context, set, recordPrefix, ownerField, owner str
 	for i := 0; i < len(v); i += stride {
 		out = append(out, v[i:i+stride])
 	}
+	return out, nil
+}
+
+// decodeSorted decodes the records list returned (decode gets the values of their fields) and
+// sorts them by the time order gives, then by id.
+func decodeSorted[T any](recs [][]any, decode func(fields []any) (T, error), order func(T) (time.Time, string)) ([]T, error) {
+	out := make([]T, 0, len(recs))
+	for _, rec := range recs {
+		v, err := decode(rec[1:])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(a, b T) int {
+		ta, ida := order(a)
+		tb, idb := order(b)
+		if c := ta.Compare(tb); c != 0 {
+			return c
+		}
+		return strings.Compare(ida, idb)
+	})
 	return out, nil
 }
 

@@ -4,8 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -88,21 +87,9 @@ func (s *RunnerStore) UserRunners(ctx context.Context, userID string) ([]*live.R
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*live.Runner, 0, len(recs))
-	for _, rec := range recs {
-		r, err := decodeRunner(rec[1], rec[2])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	slices.SortFunc(out, func(a, b *live.Runner) int {
-		if c := a.ConnectedAt.Compare(b.ConnectedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out, nil
+	return decodeSorted(recs,
+		func(f []any) (*live.Runner, error) { return decodeRunner(f[0], f[1]) },
+		func(r *live.Runner) (time.Time, string) { return r.ConnectedAt, r.ID })
 }
 
 // SetRunnerSkills implements live.RunnerStore.

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -193,21 +191,9 @@ func (s *SessionStore) listSessions(ctx context.Context, set, owner string) ([]*
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*live.Session, 0, len(recs))
-	for _, r := range recs {
-		sess, err := decodeSession(r[1], r[2], r[3], r[4])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sess)
-	}
-	slices.SortFunc(out, func(a, b *live.Session) int {
-		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out, nil
+	return decodeSorted(recs,
+		func(f []any) (*live.Session, error) { return decodeSession(f[0], f[1], f[2], f[3]) },
+		func(sess *live.Session) (time.Time, string) { return sess.StartedAt, sess.ID })
 }
 
 // UserSessions implements live.SessionStore.

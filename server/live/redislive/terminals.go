@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -96,21 +96,9 @@ func (s *TerminalStore) RunnerTerminals(ctx context.Context, runnerID string) ([
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*live.Terminal, 0, len(recs))
-	for _, rec := range recs {
-		t, err := decodeTerminal(rec[1])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	slices.SortFunc(out, func(a, b *live.Terminal) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out, nil
+	return decodeSorted(recs,
+		func(f []any) (*live.Terminal, error) { return decodeTerminal(f[0]) },
+		func(t *live.Terminal) (time.Time, string) { return t.CreatedAt, t.ID })
 }
 
 func encodeOutput(o live.Output) []byte {
