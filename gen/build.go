@@ -142,6 +142,11 @@ func (b *builder) build() (*Contract, error) {
 			return nil, err
 		}
 	}
+	for _, f := range packages {
+		if err := b.buildLegacy(c, f); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
@@ -150,6 +155,7 @@ func (b *builder) buildFile(f *schemaFile) error {
 	for _, m := range f.root.members {
 		switch m.key {
 		case "$schema", "$id", "$comment", "title", "description", "$defs":
+		case "x-legacy": // the legacy protocol's roles, read by buildLegacy
 		case "x-namespace", "x-package":
 			if v := f.root.get(m.key); v.kind != nodeString {
 				return b.errorf(root, "%s must be a string", m.key)

@@ -82,6 +82,11 @@ func GenerateGo(c *Contract, opts GoOptions) (map[string][]byte, error) {
 			}
 		}
 	}
+	if len(c.Legacy) > 0 {
+		if err := add(c.Legacy[0].Pkg.Name+"/roles.go", g.legacyFile(c.Legacy)); err != nil {
+			return nil, err
+		}
+	}
 	for name, src := range out {
 		formatted, err := formatGo(src)
 		if err != nil {

@@ -7,6 +7,7 @@ type Contract struct {
 	Shared     *Package
 	Packages   []*Package // types-only packages (files with x-package), e.g. the REST bodies
 	Namespaces []*Namespace
+	Legacy     []*LegacyRole // PizzaPi's raw-WebSocket paths (x-legacy), mapped onto the namespaces
 }
 
 // Package is the set of named types declared by one schema file; each becomes one Go package
