@@ -31,6 +31,7 @@ func (s *Server) routes() http.Handler {
 func (s *Server) appRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", s.io.ServeHandler(nil))
+	mux.Handle("/ws/", s.legacy)
 	s.mountAPI(mux)
 	mux.Handle("/", web.Handler()) // the browser app, for every other path
 	return mux

@@ -25,6 +25,7 @@ import (
 	"github.com/pizzapi/pizzapi/server/bus"
 	"github.com/pizzapi/pizzapi/server/config"
 	"github.com/pizzapi/pizzapi/server/core"
+	"github.com/pizzapi/pizzapi/server/legacy"
 	"github.com/pizzapi/pizzapi/server/live"
 	"github.com/pizzapi/pizzapi/server/metrics"
 	"github.com/pizzapi/pizzapi/server/push"
@@ -45,6 +46,7 @@ type Server struct {
 	metrics  *metrics.Metrics
 	push     *push.Service // nil when Web Push is disabled
 	io       *socket.Server
+	legacy   *legacy.Handler
 	http     *http.Server
 	handler  http.Handler
 	app      atomic.Pointer[http.Handler] // Socket.IO, REST and the web app, once ready
@@ -137,6 +139,7 @@ func (s *Server) start(ls live.Store, b bus.Bus, node string) {
 	}, s.live, s.db, s.bus, s.notifier(), s.metrics)
 	s.io = s.newSocketServer()
 	s.mountNamespaces()
+	s.legacy = s.newLegacy()
 	app := s.appRoutes()
 	s.app.Store(&app)
 	s.ready.Store(true)
@@ -272,6 +275,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			case <-ctx.Done():
 			}
 			step("socket.io")
+			s.legacy.Close(ctx)
+			step("legacy websockets")
 		}
 		// Closes the listener and waits for the requests in progress; a Serve called after this
 		// returns at once.

@@ -54,6 +54,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "vapid-subject", Usage: "contact for push services, mailto: or https: (default: the base URL when https, else mailto:admin@pizzapi.local)", Sources: env("VAPID_SUBJECT")},
 			&cli.StringFlag{Name: "push-allow-endpoint", Usage: "comma-separated URL prefixes of push endpoints accepted besides https ones on public addresses", Sources: env("PIZZAPI_PUSH_ALLOW_ENDPOINT")},
 			&cli.BoolFlag{Name: "disable-push", Usage: "turn Web Push notifications off", Sources: env("PIZZAPI_DISABLE_PUSH")},
+			&cli.BoolFlag{Name: "legacy-ws", Value: d.LegacyWS, Usage: "serve PizzaPi's old raw-WebSocket clients on /ws/ (deprecated; off: /ws/ answers 410)", Sources: env("PIZZAPI_LEGACY_WS")},
 			&cli.StringFlag{Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", Sources: env("PIZZAPI_LOG_LEVEL")},
 			&cli.StringFlag{Name: "log-format", Value: d.LogFormat, Usage: "text or json", Sources: env("PIZZAPI_LOG_FORMAT")},
 		},
@@ -92,6 +93,7 @@ func serveCommand() *cli.Command {
 			}
 			cfg.DisablePush = cmd.Bool("disable-push")
 			cfg.TrustedProxies = int(cmd.Int("trusted-proxies"))
+			cfg.LegacyWS = cmd.Bool("legacy-ws")
 			cfg.LogLevel = cmd.String("log-level")
 			cfg.LogFormat = cmd.String("log-format")
 			return serve(ctx, cfg)

@@ -85,6 +85,10 @@ type Config struct {
 	// answer 503).
 	DisablePush bool
 
+	// LegacyWS serves PizzaPi's raw-WebSocket paths (/ws/...) for clients older than its move to
+	// Socket.IO; when off they answer 410.
+	LegacyWS bool
+
 	// LogLevel is debug, info, warn or error; LogFormat is text or json.
 	LogLevel  string
 	LogFormat string
@@ -107,6 +111,7 @@ func Default() Config {
 		AttachmentTTL:      15 * time.Minute,
 		LogLevel:           "info",
 		LogFormat:          "text",
+		LegacyWS:           true,
 
 		HTTPBodyTimeout:           10 * time.Second,
 		HTTPIdleTimeout:           30 * time.Second,

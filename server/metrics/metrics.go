@@ -24,6 +24,8 @@ type Metrics struct {
 	fanout      prometheus.Histogram
 	pushes      *prometheus.CounterVec
 	pushDropped *prometheus.CounterVec
+	legacyOpen  *prometheus.GaugeVec
+	legacyTotal *prometheus.CounterVec
 	known       func(string) bool
 
 	mu  sync.RWMutex
@@ -63,9 +65,15 @@ func New(known func(string) bool) *Metrics {
 		pushDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pizzapi_push_dropped_total", Help: "Web Push notifications or deliveries not attempted, per reason (queue_full, closed, claim_failed, refused_endpoint).",
 		}, []string{"reason"}),
+		legacyOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pizzapi_legacy_connections", Help: "Legacy raw-WebSocket connections open, per role (tui, viewer, runner, terminal, hub); also counted in pizzapi_connections under their namespace.",
+		}, []string{"role"}),
+		legacyTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pizzapi_legacy_connections_total", Help: "Legacy raw-WebSocket connections accepted, per role: when it stops growing, the legacy path can be switched off.",
+		}, []string{"role"}),
 		out: map[string]prometheus.Counter{},
 	}
-	m.reg.MustRegister(m.connections, m.eventsIn, m.invalid, m.delivered, m.dropped, m.fanout, m.pushes, m.pushDropped,
+	m.reg.MustRegister(m.connections, m.eventsIn, m.invalid, m.delivered, m.dropped, m.fanout, m.pushes, m.pushDropped, m.legacyOpen, m.legacyTotal,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -117,6 +125,14 @@ func (m *Metrics) Delivered(nsp string) {
 
 // Dropped implements sio.Metrics.
 func (m *Metrics) Dropped(nsp string) { m.dropped.WithLabelValues(nsp).Inc() }
+
+// LegacyConnections implements legacy.Metrics.
+func (m *Metrics) LegacyConnections(role string, delta int) {
+	m.legacyOpen.WithLabelValues(role).Add(float64(delta))
+	if delta > 0 {
+		m.legacyTotal.WithLabelValues(role).Add(float64(delta))
+	}
+}
 
 // ObserveFanout implements core.FanoutObserver.
 func (m *Metrics) ObserveFanout(d time.Duration) { m.fanout.Observe(d.Seconds()) }
