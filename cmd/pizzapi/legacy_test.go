@@ -607,7 +607,8 @@ func TestLegacySwitchedOff(t *testing.T) {
 
 // TestLegacyStaleSocket: an old CLI that reconnects and registers its session again while its
 // first socket is still half open (PizzaPi's /remote reconnect does this) keeps the new session
-// when the stale socket closes later; PizzaPi's server ended it. Viewers keep receiving.
+// when the stale socket closes later (PizzaPi's server ended it), and the stale socket's token no
+// longer publishes into it. Viewers keep receiving.
 func TestLegacyStaleSocket(t *testing.T) {
 	p := startRelay(t, nil)
 	u := remoteUser(t, p.url, "stale")
@@ -617,6 +618,11 @@ func TestLegacyStaleSocket(t *testing.T) {
 	second.event(sessionActive("two"))
 	v := nodeAt(p).Dial(t, "/viewer", servertest.DialOptions{User: &u, Cookie: true, Auth: map[string]any{"sessionId": "stale-1"}})
 	v.Next(t, "connected")
+	// The stale socket's token no longer publishes into the session registered again.
+	first.send(map[string]any{"type": "event", "sessionId": "stale-1", "token": first.token, "seq": 9, "event": textDelta("stale")})
+	if e := first.next("error", nil); str(e["message"]) != "Invalid token" {
+		t.Errorf("stale socket's event: %s", show(e))
+	}
 	first.close()
 	waitLogLine(t, p, "legacy raw WebSocket connection", "role=tui", "session=stale-1")
 	second.event(textDelta("after the stale close"))

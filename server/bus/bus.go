@@ -35,6 +35,10 @@ const (
 	ControlClose = "close"
 	// ControlReplace tells a member that another connection took its place.
 	ControlReplace = "replace"
+	// ControlDetach tells a CLI connection that its session was registered again from scratch on
+	// another connection: it forgets the registration (its token no longer publishes) but stays
+	// open, since closing it would make an old CLI reconnect and register once more.
+	ControlDetach = "detach"
 	// ControlResume tells the viewers waiting for a session that it is live again.
 	ControlResume = "resume"
 )

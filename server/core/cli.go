@@ -75,6 +75,12 @@ func (h *cliSocket) control(m *bus.Message) {
 		id := h.detach()
 		h.c.bus.Leave(bus.SessionCLI+id, h.conn)
 		h.conn.Close()
+	case bus.ControlDetach:
+		if m.From == h.c.connID(h.conn) {
+			return
+		}
+		id := h.detach()
+		h.c.bus.Leave(bus.SessionCLI+id, h.conn)
 	case bus.ControlClose:
 		h.detach()
 		h.conn.Close()
@@ -130,6 +136,9 @@ func (h *cliSocket) Register(ctx context.Context, p *relay.Register) (*relay.Reg
 	}
 	if !resumed {
 		if existing != nil {
+			// The connection that held the session (a stale socket of the same CLI, say) must not
+			// publish into the new one with its old token.
+			_, _ = c.bus.Publish(ctx, bus.SessionCLI+id, &bus.Message{Nsp: relay.Namespace, Control: bus.ControlDetach, From: c.connID(h.conn)})
 			c.endSession(ctx, id, reasonReconnected)
 		}
 		s, err = c.createSession(ctx, id, token, c.connID(h.conn), h.user, p)
