@@ -290,6 +290,11 @@ func TestLegacyViewerOfNewCLI(t *testing.T) {
 		last = num(f["seq"])
 	}
 
+	// The old UI asks for a snapshot when it sees a gap: stamped with the current number.
+	v.send(map[string]any{"type": "resync"})
+	if f := v.next("event", nil); num(f["seq"]) != last || !strings.Contains(string(f["event"]), "session_active") {
+		t.Errorf("resync snapshot: %s, want seq %d", show(f), last)
+	}
 	v.send(map[string]any{"type": "input", "text": "hello from the old UI", "client": "web",
 		"attachments": []any{map[string]any{"attachmentId": "a1", "filename": "x.png", "mediaType": "image/png", "size": 3, "expiresAt": "2026-02-22T20:01:00.000Z"}}})
 	in := nextMatching(t, cli, "input", "hello from the old UI")
@@ -682,5 +687,30 @@ func TestLegacyAcrossNodes(t *testing.T) {
 	nextMatching(t, v, "disconnected", "Session ended")
 	if code, _ := old.waitClosed(); code != 1000 {
 		t.Errorf("old viewer on node B closed with %d", code)
+	}
+}
+
+// TestLegacyExpiryAndShutdown: an old CLI whose ephemeral session expires gets session_expired and
+// the close 1001 "Session expired" (it then registers again, and the session comes back); at
+// SIGTERM the node closes its legacy connections with 1001 and exits cleanly.
+func TestLegacyExpiryAndShutdown(t *testing.T) {
+	p := startRelay(t, []string{"--ephemeral-ttl-ms", "1500", "--sweep-interval-ms", "200"})
+	u := remoteUser(t, p.url, "expiry")
+	cli := registerOldCLI(t, p.url, u, "expiring")
+	if e := cli.next("session_expired", nil); str(e["sessionId"]) != "expiring" {
+		t.Errorf("session_expired frame: %s", show(e))
+	}
+	if code, text := cli.waitClosed(); code != 1001 || text != "Session expired" {
+		t.Errorf("expiry close: %d %q", code, text)
+	}
+	again := registerOldCLI(t, p.url, u, "expiring")
+	again.event(sessionActive("back"))
+	h := dialLegacy(t, p.url, "/ws/hub", legacyHeaders(u, true))
+	h.next("sessions", nil)
+	p.terminate(t)
+	for _, c := range []*legacyClient{again.legacyClient, h} {
+		if code, _ := c.waitClosed(); code != 1001 {
+			t.Errorf("close at shutdown: %d, want 1001", code)
+		}
 	}
 }
