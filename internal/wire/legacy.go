@@ -110,7 +110,11 @@ func (r *LegacyRole) Decode(frame []byte) (string, []byte, error) {
 	}
 	drop, known := r.Inbound[typ]
 	if !known {
-		return typ, nil, &LegacyFrameError{Message: "unknown frame type \"" + typ + "\" on " + r.Path}
+		name := typ
+		if len(name) > 64 { // the error frame does not echo a huge name back
+			name = name[:64] + "..."
+		}
+		return typ, nil, &LegacyFrameError{Message: "unknown frame type \"" + name + "\" on " + r.Path}
 	}
 	payload := make([]byte, 0, len(frame))
 	payload = append(payload, '{')

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -36,6 +37,7 @@ func TestLegacyDecode(t *testing.T) {
 		{frame: `{"a":1}`, err: `the frame has no "type"`},
 		{frame: `{"type":3}`, err: `the frame's "type" must be a string`},
 		{frame: `{"type":"nope"}`, err: `unknown frame type "nope" on /ws/sessions/`},
+		{frame: `{"type":"` + strings.Repeat("n", 100) + `"}`, err: `unknown frame type "` + strings.Repeat("n", 64) + `..." on /ws/sessions/`},
 	} {
 		event, payload, err := testRole.Decode([]byte(tc.frame))
 		if tc.err != "" {
@@ -83,4 +85,31 @@ func TestLegacyClose(t *testing.T) {
 			t.Errorf("%s %s: got %d %q %v", tc.event, tc.payload, code, reason, ok)
 		}
 	}
+}
+
+// FuzzLegacyDecode: no frame makes Decode panic, and a decoded payload is a JSON object again.
+func FuzzLegacyDecode(f *testing.F) {
+	for _, s := range []string{`{"type":"connected"}`, `{"type":"input","text":"x","attachments":[{"size":1}]}`, `{"runnerId":null,"type":"session_ready","sessionId":"s"}`, `[`, `{"type":"input","attachments":"x"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		_, payload, err := testRole.Decode(frame)
+		if err != nil {
+			return
+		}
+		var d Decoder
+		d.Reset(payload, false)
+		d.ObjectStart()
+		for i := 0; ; i++ {
+			if _, ok := d.NextField(i); !ok {
+				break
+			}
+			d.Skip()
+			d.Pop()
+		}
+		d.End()
+		if d.Failed() {
+			t.Fatalf("payload %q of frame %q: %v", payload, frame, d.Err())
+		}
+	})
 }
