@@ -16,7 +16,7 @@ var (
 )
 
 // binary builds the pizzapi binary once for all the tests that run it as a process.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "pizzapi-share-test")

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -30,9 +31,14 @@ import (
 )
 
 // startRelay runs one `pizzapi serve` process (SQLite, no Redis) with extra flags and env.
-func startRelay(t *testing.T, args []string, env ...string) *relayProcess {
+func startRelay(t testing.TB, args []string, env ...string) *relayProcess {
 	t.Helper()
-	port := freePort(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
 	p := &relayProcess{
 		name: "single",
 		url:  "http://127.0.0.1:" + strconv.Itoa(port),
@@ -49,12 +55,24 @@ func startRelay(t *testing.T, args []string, env ...string) *relayProcess {
 		}
 	})
 	p.startEnv(t, env)
-	p.waitReady(t)
-	return p
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(p.url + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the relay did not become ready; log:\n%s", p.log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // startEnv starts the process with extra environment variables.
-func (p *relayProcess) startEnv(t *testing.T, env []string) {
+func (p *relayProcess) startEnv(t testing.TB, env []string) {
 	t.Helper()
 	cmd := exec.Command(p.args[0], p.args[1:]...)
 	cmd.Env = append(append(os.Environ(), "HOME="+t.TempDir(), "PIZZAPI_LOG_LEVEL=info"), env...)

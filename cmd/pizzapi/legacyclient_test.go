@@ -23,7 +23,7 @@ const legacyWait = 20 * time.Second
 // legacyClient speaks PizzaPi's raw-WebSocket protocol as its old clients did: one JSON object
 // {type, ...} per text frame. It records every frame it receives and how the server closed it.
 type legacyClient struct {
-	t  *testing.T
+	t  testing.TB
 	ws *websocket.Conn
 
 	mu        sync.Mutex
@@ -45,7 +45,7 @@ func legacyHeaders(u servertest.User, cookie bool) http.Header {
 }
 
 // dialLegacy opens a legacy connection to path on the relay at base (http://...).
-func dialLegacy(t *testing.T, base, path string, h http.Header) *legacyClient {
+func dialLegacy(t testing.TB, base, path string, h http.Header) *legacyClient {
 	t.Helper()
 	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+path, h)
 	if err != nil {
@@ -63,7 +63,7 @@ func dialLegacy(t *testing.T, base, path string, h http.Header) *legacyClient {
 }
 
 // refusedLegacy tries a legacy upgrade that the relay must refuse and returns its status and body.
-func refusedLegacy(t *testing.T, base, path string, h http.Header) (int, string) {
+func refusedLegacy(t testing.TB, base, path string, h http.Header) (int, string) {
 	t.Helper()
 	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+path, h)
 	if err == nil {
@@ -237,7 +237,7 @@ type oldCLI struct {
 }
 
 // registerOldCLI connects an old CLI and registers sessionID as the old CLI did.
-func registerOldCLI(t *testing.T, base string, u servertest.User, sessionID string) *oldCLI {
+func registerOldCLI(t testing.TB, base string, u servertest.User, sessionID string) *oldCLI {
 	t.Helper()
 	c := &oldCLI{legacyClient: dialLegacy(t, base, "/ws/sessions", legacyHeaders(u, false))}
 	c.register(sessionID)
