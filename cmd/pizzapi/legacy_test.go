@@ -484,7 +484,7 @@ func TestLegacyRunnerSpawnAndTerminal(t *testing.T) {
 	doubled := registerOldRunner(t, p.url, "/ws/sessions/ws/runner", http.Header{"Authorization": {"Bearer " + u.APIKey}}, runnerID, secret, []string{root})
 	doubled.close()
 	waitLogLine(t, p, "doubled /ws/ path served as /ws/runner")
-	waitLogLine(t, p, "legacy raw WebSocket connection", "role=runner")
+	waitLogLine(t, p, "legacy raw WebSocket connection", "role=runner", "runner="+runnerID)
 	waitLogLine(t, p, "legacy raw WebSocket connection", "role=terminal", "terminal=")
 }
 

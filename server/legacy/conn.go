@@ -174,6 +174,13 @@ func (c *conn) write(event string, payload []byte) {
 	c.signal()
 }
 
+// lastSent returns the last frame queued: its event and payload.
+func (c *conn) lastSent() (string, []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastEvent, c.lastFrame
+}
+
 // Close implements core.Conn: the connection is closed after the frames already queued, with the
 // code its role gives the last frame (a runner refused with 1008, an expired CLI with 1001), or
 // 1000.

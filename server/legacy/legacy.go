@@ -301,7 +301,6 @@ func (h *Handler) serve(ws *websocket.Conn, role *legacy.Role, id string, u core
 	case legacy.Tui:
 		hd = h.core.ConnectCLI(c, u)
 	case legacy.Runner:
-		dep.warn("")
 		hd = h.core.ConnectRunner(c, u)
 	case legacy.Viewer:
 		dep.warn(id)
@@ -333,11 +332,11 @@ func (h *Handler) serve(ws *websocket.Conn, role *legacy.Role, id string, u core
 	if hd != nil {
 		hd.Disconnected("transport close")
 	}
-	dep.warn("") // a CLI that never registered
+	dep.warn("") // a CLI or runner that never registered
 }
 
-// deprecation logs the one deprecation warning of a connection. The CLI's is logged when it
-// registers, which is when its session is known.
+// deprecation logs the one deprecation warning of a connection. The CLI's and the runner's are
+// logged when they register, which is when their session or runner id is known.
 type deprecation struct {
 	log    *slog.Logger
 	role   string
@@ -351,8 +350,11 @@ func (d *deprecation) warn(id string) {
 	}
 	d.logged = true
 	what := "session"
-	if d.role == legacy.Terminal.Name {
+	switch d.role {
+	case legacy.Terminal.Name:
 		what = "terminal"
+	case legacy.Runner.Name:
+		what = "runner"
 	}
 	if id == "" {
 		id = "n/a"

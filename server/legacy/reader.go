@@ -11,6 +11,7 @@ import (
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/legacy"
 	"github.com/pizzapi/pizzapi/protocol/relay"
+	"github.com/pizzapi/pizzapi/protocol/runner"
 )
 
 // reader reads a connection's frames and hands each to the namespace handler, strictly in
@@ -73,11 +74,21 @@ func (r *reader) frame(ctx context.Context, data []byte) {
 		_ = r.c.Send("error", errFrame(event, err))
 		return
 	}
-	if r.c.role == legacy.Tui && event == relay.EventRegister {
+	// The CLI's and the runner's deprecation warnings name what they registered.
+	switch {
+	case r.c.role == legacy.Tui && event == relay.EventRegister:
 		var reg struct {
 			SessionID string `json:"sessionId"`
 		}
 		_ = json.Unmarshal(reply, &reg)
 		r.dep.warn(reg.SessionID)
+	case r.c.role == legacy.Runner && event == runner.EventRegisterRunner:
+		if sent, p := r.c.lastSent(); sent == runner.EventRunnerRegistered {
+			var reg struct {
+				RunnerID string `json:"runnerId"`
+			}
+			_ = json.Unmarshal(p, &reg)
+			r.dep.warn(reg.RunnerID)
+		}
 	}
 }
