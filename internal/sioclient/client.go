@@ -83,7 +83,7 @@ func New(o Options, h Handler) (*Client, error) {
 		return nil, fmt.Errorf("relay URL %q must start with http:// or https://", o.URL)
 	}
 	opts := sio.DefaultOptions()
-	opts.SetTransports(types.NewSet[engine.TransportCtor](deferredWebSocketCtor{})) // websocket only; see transport.go
+	opts.SetTransports(types.NewSet[engine.TransportCtor](wsTransportCtor{})) // websocket only; see transport.go
 	opts.SetParser(sioparser.New(sioparser.Options{StringsAsGo: true}))
 	opts.SetForceNew(true)
 	opts.SetAuth(o.Auth)
@@ -229,9 +229,22 @@ func (c *Client) Recovered() bool { return c.s.Recovered() }
 // ID returns the socket id ("" while disconnected).
 func (c *Client) ID() string { return c.s.Id() }
 
-// Close disconnects and stops reconnecting.
+// Close leaves the namespace and stops reconnecting. It returns once the namespace DISCONNECT has
+// been written and the connection closed (within closeWait), so that the server sees a client that
+// left rather than a lost connection, even when the program exits right after.
 func (c *Client) Close() {
+	var t *wsTransport
+	if e := c.s.Io().Engine(); e != nil {
+		t, _ = e.Transport().(*wsTransport)
+	}
 	c.s.Disconnect()
+	if t == nil {
+		return
+	}
+	select {
+	case <-t.finished():
+	case <-time.After(closeWait):
+	}
 }
 
 // DropTransport closes the underlying connection as a network failure would; a client with
