@@ -231,7 +231,8 @@ func (c *Client) ID() string { return c.s.Id() }
 
 // Close leaves the namespace and stops reconnecting. It returns once the namespace DISCONNECT has
 // been written and the connection closed (within closeWait), so that the server sees a client that
-// left rather than a lost connection, even when the program exits right after.
+// left rather than a lost connection, even when the program exits right after. (Called from a
+// Handler callback, it may wait the whole closeWait for the server's answer.)
 func (c *Client) Close() {
 	var t *wsTransport
 	if e := c.s.Io().Engine(); e != nil {

@@ -91,7 +91,11 @@ func (t *wsTransport) DoOpen() {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.mu.Lock()
 	t.cancel = cancel
+	closing := t.closing
 	t.mu.Unlock()
+	if closing {
+		cancel()
+	}
 	go t.run(ctx)
 }
 
