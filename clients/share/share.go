@@ -338,7 +338,7 @@ func (p *publisher) dial() error {
 	p.attemptSince = time.Now()
 	p.mu.Unlock()
 	if old != nil {
-		old.Close()
+		old.Abandon() // the session continues on the new connection: the old one does not leave
 	}
 	c.Connect()
 	return nil

@@ -248,6 +248,14 @@ func (c *Client) Close() {
 	}
 }
 
+// Abandon drops the connection as a network failure would, without leaving the namespace, and
+// stops reconnecting: for a client replaced by a new connection, the server keeps what this one
+// held (a CLI's session waits the reconnect grace) for the new one to take over.
+func (c *Client) Abandon() {
+	c.DropTransport() // the socket is disconnected at once: Close sends no DISCONNECT
+	c.Close()
+}
+
 // DropTransport closes the underlying connection as a network failure would; a client with
 // Reconnect set connects again. Tests use it.
 func (c *Client) DropTransport() {

@@ -47,3 +47,20 @@ func TestCloseLeavesTheNamespace(t *testing.T) {
 	}
 	t.Logf("%d of %d closes left the namespace; the slowest Close took %v", closes, closes, slowest.Round(time.Millisecond))
 }
+
+// TestAbandonKeepsTheSession: a client that is abandoned (replaced by a new connection) does not
+// leave the namespace: the CLI's session waits for its CLI instead of ending.
+func TestAbandonKeepsTheSession(t *testing.T) {
+	n := servertest.Start(t)
+	u := n.NewUser(t)
+	hub := n.Dial(t, "/hub", servertest.DialOptions{User: &u})
+	hub.Next(t, "sessions")
+	c := n.Dial(t, "/relay", servertest.DialOptions{User: &u, Reconnect: true})
+	c.Ack(t, "register", map[string]any{"sessionId": "s-abandoned", "cwd": "/tmp"})
+	hub.Next(t, "session_added")
+	c.Abandon()
+	hub.None(t, "session_removed", 2*time.Second) // a client that left would end it at once
+	if c.Connected() {
+		t.Error("the abandoned client reconnected") // with Reconnect, it would have by now
+	}
+}
