@@ -44,7 +44,6 @@ type wsTransport struct {
 	done chan struct{}
 
 	mu      sync.Mutex
-	conn    *ws.Conn
 	pending [][]*packet.Packet // batches of packets for the writer, in order
 	wake    chan struct{}      // tells the writer that pending or closing changed
 	closing bool               // DoClose was called
@@ -55,8 +54,10 @@ type wsTransport struct {
 // wsTransportCtor builds wsTransports; it replaces transports.WebSocket.
 type wsTransportCtor struct{}
 
+// Name is the transport's Engine.IO name, "websocket".
 func (wsTransportCtor) Name() string { return transports.WebSocket.Name() }
 
+// New builds the transport of an Engine.IO socket.
 func (wsTransportCtor) New(socket engine.Socket, opts engine.SocketOptionsInterface) engine.Transport {
 	t := &wsTransport{
 		Transport: engine.MakeTransport(),
@@ -106,14 +107,8 @@ func (t *wsTransport) run(ctx context.Context) {
 		time.Sleep(50 * time.Microsecond)
 	}
 	conn, err := t.dial(ctx)
-	t.mu.Lock()
-	closing := t.closing
-	if err == nil && !closing {
-		t.conn = conn
-	}
-	t.mu.Unlock()
 	switch {
-	case closing:
+	case t.isClosing():
 		if conn != nil {
 			_ = conn.Close()
 		}
