@@ -178,6 +178,10 @@ func (b *builder) buildFile(f *schemaFile) error {
 			if err := b.buildGroup(f.ns, l, m.key, m.value); err != nil {
 				return err
 			}
+		case f.ns == nil && f.root.get("x-package") != nil && m.key == commandsGroup:
+			if err := b.buildCommands(f.pkg, l, m.value); err != nil {
+				return err
+			}
 		default:
 			r, err := b.ref(l, m.value, "")
 			if err != nil {

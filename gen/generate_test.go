@@ -180,12 +180,15 @@ func TestBrokenSchemas(t *testing.T) {
 		{"missing description", "chat.json", `"description": "The joined room.", `, ``, []string{"chat.json", `property "room" needs a description`}},
 		{"no example", "chat.json", `"examples": [{}]`, `"examples": []`, []string{"chat.json", `event "leave"`, "at least one example"}},
 		{"reserved event name", "chat.json", `"leave": {`, `"disconnect": {`, []string{"chat.json", `"disconnect" is not an event name`}},
+		{"command without example", "dice.json", `"examples": [{"sides": 6}]`, `"examples": []`, []string{"dice.json", `command "roll"`, "at least one example"}},
+		{"command result not an object", "dice.json", `"anyOf": [{"$ref": "#/$defs/Roll"}, {"type": "null"}]`, `"type": "integer"`, []string{"dice.json", `command "roll"`, "the result must be an object"}},
+		{"commands without Exec", "shared.json", `"Exec": {`, `"Exec2": {`, []string{"dice.json", "Exec"}},
 		{"type name clash", "chat.json", `"description": "Posts a message to the room.",`, `"description": "Posts a message to the room.", "title": "Message",`, []string{"chat.json", "Message"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			schema := t.TempDir()
-			for _, f := range []string{"shared.json", "chat.json"} {
+			for _, f := range []string{"shared.json", "chat.json", "dice.json"} {
 				data, err := os.ReadFile(filepath.Join("testdata/fixture", f))
 				if err != nil {
 					t.Fatal(err)

@@ -53,6 +53,11 @@ func GenerateGo(c *Contract, opts GoOptions) (map[string][]byte, error) {
 		if err := add(p.Name+"/codec.go", g.codecFile(p)); err != nil {
 			return nil, err
 		}
+		if len(p.Commands) > 0 {
+			if err := add(p.Name+"/commands.go", g.commandsFile(p)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	for _, ns := range c.Namespaces {
 		if err := g.checkIdentifiers(ns); err != nil {

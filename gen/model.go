@@ -17,7 +17,8 @@ type Package struct {
 	File        string // schema file name, e.g. "relay.json"
 	Title       string
 	Description string
-	Types       []*Type // named types in declaration order
+	Types       []*Type    // named types in declaration order
+	Commands    []*Command // the exec commands the file declares (see commands.go), in order
 }
 
 // Namespace is one Socket.IO namespace and its events.

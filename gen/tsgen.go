@@ -127,6 +127,9 @@ func tsModule(p *Package, ns *Namespace) string {
 		body.WriteString(g.declare(t, ns))
 		body.WriteString("\n")
 	}
+	if len(p.Commands) > 0 {
+		body.WriteString(g.commands(p))
+	}
 	if ns != nil {
 		body.WriteString(g.eventMap(ns, ServerToClient, "ServerToClientEvents",
 			"Events the server sends to clients: the first type argument of socket.io-client's `Socket` and the second of socket.io's `Server`."))

@@ -1324,9 +1324,9 @@ func (v *HeartbeatEvent) ReadJSON(d *wire.Decoder) {
 			v.Active = d.Bool()
 		case "model":
 			if d.Null() {
-				v.Model = Some[*HeartbeatModel](nil)
+				v.Model = Some[*AgentModel](nil)
 			} else {
-				var x HeartbeatModel
+				var x AgentModel
 				x.ReadJSON(d)
 				v.Model = Some(&x)
 			}
@@ -1412,7 +1412,7 @@ func (v *HeartbeatEvent) Validate() error {
 
 // ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
 // elsewhere.
-func (v *HeartbeatModel) ReadJSON(d *wire.Decoder) {
+func (v *AgentModel) ReadJSON(d *wire.Decoder) {
 	if !d.ObjectStart() {
 		return
 	}
@@ -1432,6 +1432,13 @@ func (v *HeartbeatModel) ReadJSON(d *wire.Decoder) {
 		case "name":
 			x := d.String()
 			v.Name = Some(x)
+		case "reasoning":
+			x := d.Bool()
+			v.Reasoning = Some(x)
+		case "contextWindow":
+			x := d.Int()
+			d.MinimumInt(x, 0)
+			v.ContextWindow = Some(x)
 		default:
 			if !d.KeepExtra() {
 				d.Skip()
@@ -1453,7 +1460,7 @@ func (v *HeartbeatModel) ReadJSON(d *wire.Decoder) {
 }
 
 // AppendJSON appends the JSON encoding of v to b.
-func (v *HeartbeatModel) AppendJSON(b []byte) []byte {
+func (v *AgentModel) AppendJSON(b []byte) []byte {
 	start := len(b)
 	b = append(b, '{')
 	b = wire.Field(b, start, "\"provider\":")
@@ -1464,25 +1471,33 @@ func (v *HeartbeatModel) AppendJSON(b []byte) []byte {
 		b = wire.Field(b, start, "\"name\":")
 		b = wire.AppendString(b, x)
 	}
+	if x, ok := v.Reasoning.Get(); ok {
+		b = wire.Field(b, start, "\"reasoning\":")
+		b = strconv.AppendBool(b, x)
+	}
+	if x, ok := v.ContextWindow.Get(); ok {
+		b = wire.Field(b, start, "\"contextWindow\":")
+		b = strconv.AppendInt(b, x, 10)
+	}
 	b = wire.AppendExtra(b, start, v.Extra)
 	return append(b, '}')
 }
 
 // MarshalJSON encodes v; it lets encoding/json use the generated encoder.
-func (v HeartbeatModel) MarshalJSON() ([]byte, error) {
+func (v AgentModel) MarshalJSON() ([]byte, error) {
 	return v.AppendJSON(nil), nil
 }
 
 // UnmarshalJSON decodes data into v after checking it against the contract; the error is a
 // *protocol.ValidationError naming the JSON pointer of the first problem.
-func (v *HeartbeatModel) UnmarshalJSON(data []byte) error {
-	*v = HeartbeatModel{}
+func (v *AgentModel) UnmarshalJSON(data []byte) error {
+	*v = AgentModel{}
 	return wire.Unmarshal(data, v)
 }
 
 // Validate reports whether v satisfies the contract, checking it the way a receiver would.
-func (v *HeartbeatModel) Validate() error {
-	var scratch HeartbeatModel
+func (v *AgentModel) Validate() error {
+	var scratch AgentModel
 	return wire.Check(v.AppendJSON(nil), &scratch)
 }
 

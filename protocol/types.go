@@ -226,7 +226,7 @@ type HeartbeatEvent struct {
 	// Whether the agent is working on a turn.
 	Active bool `json:"active"`
 	// The current model.
-	Model Optional[*HeartbeatModel] `json:"model,omitzero"`
+	Model Optional[*AgentModel] `json:"model,omitzero"`
 	// Session name; its presence (even as null) updates the name the relay shows.
 	SessionName Optional[*string] `json:"sessionName,omitzero"`
 	// CLI time in epoch milliseconds.
@@ -235,14 +235,20 @@ type HeartbeatEvent struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// HeartbeatModel is the model a heartbeat reports.
-type HeartbeatModel struct {
+// AgentModel is A model as the agent describes it: in heartbeats, snapshots, `capabilities` and
+// the results of the model commands (pi's fuller model objects pass through with their other
+// fields).
+type AgentModel struct {
 	// Provider name.
 	Provider string `json:"provider"`
 	// Model id.
 	ID string `json:"id"`
 	// Display name.
 	Name Optional[string] `json:"name,omitzero"`
+	// Whether the model can think before it answers.
+	Reasoning Optional[bool] `json:"reasoning,omitzero"`
+	// The model's context size in tokens.
+	ContextWindow Optional[int64] `json:"contextWindow,omitzero"`
 	// Extra holds the properties the schema does not name, passed through untouched.
 	Extra map[string]json.RawMessage `json:"-"`
 }

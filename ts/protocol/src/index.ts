@@ -7,6 +7,7 @@
  */
 
 export * from "./shared.js";
+export * as commands from "./commands.js";
 export * as legacy from "./legacy.js";
 export * as rest from "./rest.js";
 export * as hub from "./hub.js";

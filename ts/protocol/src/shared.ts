@@ -346,7 +346,7 @@ export interface HeartbeatEvent {
   /**
    * The current model.
    */
-  model?: HeartbeatModel | null;
+  model?: AgentModel | null;
   /**
    * Session name; its presence (even as null) updates the name the relay shows.
    */
@@ -362,9 +362,11 @@ export interface HeartbeatEvent {
 }
 
 /**
- * HeartbeatModel is the model a heartbeat reports.
+ * AgentModel is A model as the agent describes it: in heartbeats, snapshots, `capabilities` and
+ * the results of the model commands (pi's fuller model objects pass through with their other
+ * fields).
  */
-export interface HeartbeatModel {
+export interface AgentModel {
   /**
    * Provider name.
    */
@@ -377,6 +379,14 @@ export interface HeartbeatModel {
    * Display name.
    */
   name?: string;
+  /**
+   * Whether the model can think before it answers.
+   */
+  reasoning?: boolean;
+  /**
+   * The model's context size in tokens.
+   */
+  contextWindow?: number;
   /**
    * Properties the schema does not name, passed through untouched.
    */
