@@ -1269,6 +1269,30 @@ func (v *AgentEvent) ReadJSON(d *wire.Decoder) {
 		d.Rewind(start)
 		var x CliErrorEvent
 		x.ReadJSON(d)
+	case AgentEventAgentStart:
+		d.Rewind(start)
+		var x AgentStartEvent
+		x.ReadJSON(d)
+	case AgentEventToolExecutionEnd:
+		d.Rewind(start)
+		var x ToolExecutionEndEvent
+		x.ReadJSON(d)
+	case AgentEventTodoUpdate:
+		d.Rewind(start)
+		var x TodoUpdateEvent
+		x.ReadJSON(d)
+	case AgentEventModelSelect:
+		d.Rewind(start)
+		var x ModelSelectEvent
+		x.ReadJSON(d)
+	case AgentEventCapabilities:
+		d.Rewind(start)
+		var x CapabilitiesEvent
+		x.ReadJSON(d)
+	case AgentEventModelSetResult:
+		d.Rewind(start)
+		var x ModelSetResultEvent
+		x.ReadJSON(d)
 	}
 	d.SetKeepExtra(keep)
 	d.Rewind(end)
@@ -1337,9 +1361,50 @@ func (v *HeartbeatEvent) ReadJSON(d *wire.Decoder) {
 				x := d.String()
 				v.SessionName = Some(&x)
 			}
+		case "thinkingLevel":
+			if d.Null() {
+				v.ThinkingLevel = Some[*string](nil)
+			} else {
+				x := d.String()
+				v.ThinkingLevel = Some(&x)
+			}
+		case "tokenUsage":
+			var x TokenUsage
+			x.ReadJSON(d)
+			v.TokenUsage = Some(x)
+		case "cwd":
+			if d.Null() {
+				v.Cwd = Some[*string](nil)
+			} else {
+				x := d.String()
+				v.Cwd = Some(&x)
+			}
+		case "uptime":
+			if d.Null() {
+				v.Uptime = Some[*float64](nil)
+			} else {
+				x := d.Float()
+				v.Uptime = Some(&x)
+			}
 		case "ts":
 			x := d.Float()
 			v.Ts = Some(x)
+		case "providerUsage":
+			v.ProviderUsage = d.Raw()
+		case "todoList":
+			var x []json.RawMessage
+			if d.ArrayStart() {
+				x = []json.RawMessage{}
+				for j0 := 0; d.NextElem(j0); j0++ {
+					var e0 json.RawMessage
+					e0 = d.Raw()
+					x = append(x, e0)
+					d.Pop()
+				}
+			}
+			v.TodoList = Some(x)
+		case "pendingQuestion":
+			v.PendingQuestion = d.Raw()
 		default:
 			if !d.KeepExtra() {
 				d.Skip()
@@ -1384,9 +1449,58 @@ func (v *HeartbeatEvent) AppendJSON(b []byte) []byte {
 			b = wire.AppendString(b, *x)
 		}
 	}
+	if x, ok := v.ThinkingLevel.Get(); ok {
+		b = wire.Field(b, start, "\"thinkingLevel\":")
+		if x == nil {
+			b = append(b, "null"...)
+		} else {
+			b = wire.AppendString(b, *x)
+		}
+	}
+	if x, ok := v.TokenUsage.Get(); ok {
+		b = wire.Field(b, start, "\"tokenUsage\":")
+		b = (x).AppendJSON(b)
+	}
+	if x, ok := v.Cwd.Get(); ok {
+		b = wire.Field(b, start, "\"cwd\":")
+		if x == nil {
+			b = append(b, "null"...)
+		} else {
+			b = wire.AppendString(b, *x)
+		}
+	}
+	if x, ok := v.Uptime.Get(); ok {
+		b = wire.Field(b, start, "\"uptime\":")
+		if x == nil {
+			b = append(b, "null"...)
+		} else {
+			b = wire.AppendFloat(b, *x)
+		}
+	}
 	if x, ok := v.Ts.Get(); ok {
 		b = wire.Field(b, start, "\"ts\":")
 		b = wire.AppendFloat(b, x)
+	}
+	if v.ProviderUsage != nil {
+		b = wire.Field(b, start, "\"providerUsage\":")
+		b = wire.AppendRaw(b, v.ProviderUsage)
+	}
+	if x, ok := v.TodoList.Get(); ok {
+		b = wire.Field(b, start, "\"todoList\":")
+		{
+			b = append(b, '[')
+			for i0, e0 := range x {
+				if i0 > 0 {
+					b = append(b, ',')
+				}
+				b = wire.AppendRaw(b, e0)
+			}
+			b = append(b, ']')
+		}
+	}
+	if v.PendingQuestion != nil {
+		b = wire.Field(b, start, "\"pendingQuestion\":")
+		b = wire.AppendRaw(b, v.PendingQuestion)
 	}
 	b = wire.AppendExtra(b, start, v.Extra)
 	return append(b, '}')
@@ -1503,6 +1617,93 @@ func (v *AgentModel) Validate() error {
 
 // ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
 // elsewhere.
+func (v *TokenUsage) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "input":
+			x := d.Float()
+			v.Input = Some(x)
+		case "output":
+			x := d.Float()
+			v.Output = Some(x)
+		case "cacheRead":
+			x := d.Float()
+			v.CacheRead = Some(x)
+		case "cacheWrite":
+			x := d.Float()
+			v.CacheWrite = Some(x)
+		case "cost":
+			x := d.Float()
+			v.Cost = Some(x)
+		default:
+			if !d.KeepExtra() {
+				d.Skip()
+				break
+			}
+			if v.Extra == nil {
+				v.Extra = map[string]json.RawMessage{}
+			}
+			v.Extra[string(key)] = d.Raw()
+		}
+		d.Pop()
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *TokenUsage) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	if x, ok := v.Input.Get(); ok {
+		b = wire.Field(b, start, "\"input\":")
+		b = wire.AppendFloat(b, x)
+	}
+	if x, ok := v.Output.Get(); ok {
+		b = wire.Field(b, start, "\"output\":")
+		b = wire.AppendFloat(b, x)
+	}
+	if x, ok := v.CacheRead.Get(); ok {
+		b = wire.Field(b, start, "\"cacheRead\":")
+		b = wire.AppendFloat(b, x)
+	}
+	if x, ok := v.CacheWrite.Get(); ok {
+		b = wire.Field(b, start, "\"cacheWrite\":")
+		b = wire.AppendFloat(b, x)
+	}
+	if x, ok := v.Cost.Get(); ok {
+		b = wire.Field(b, start, "\"cost\":")
+		b = wire.AppendFloat(b, x)
+	}
+	b = wire.AppendExtra(b, start, v.Extra)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v TokenUsage) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *TokenUsage) UnmarshalJSON(data []byte) error {
+	*v = TokenUsage{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *TokenUsage) Validate() error {
+	var scratch TokenUsage
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
 func (v *SessionActiveEvent) ReadJSON(d *wire.Decoder) {
 	if !d.ObjectStart() {
 		return
@@ -1584,7 +1785,32 @@ func (v *SessionActiveState) ReadJSON(d *wire.Decoder) {
 		}
 		switch string(key) {
 		case "messages":
-			v.Messages = d.Raw()
+			var x []json.RawMessage
+			if d.ArrayStart() {
+				x = []json.RawMessage{}
+				for j0 := 0; d.NextElem(j0); j0++ {
+					var e0 json.RawMessage
+					e0 = d.Raw()
+					x = append(x, e0)
+					d.Pop()
+				}
+			}
+			v.Messages = Some(x)
+		case "model":
+			if d.Null() {
+				v.Model = Some[*AgentModel](nil)
+			} else {
+				var x AgentModel
+				x.ReadJSON(d)
+				v.Model = Some(&x)
+			}
+		case "thinkingLevel":
+			if d.Null() {
+				v.ThinkingLevel = Some[*string](nil)
+			} else {
+				x := d.String()
+				v.ThinkingLevel = Some(&x)
+			}
 		case "sessionName":
 			if d.Null() {
 				v.SessionName = Some[*string](nil)
@@ -1592,6 +1818,37 @@ func (v *SessionActiveState) ReadJSON(d *wire.Decoder) {
 				x := d.String()
 				v.SessionName = Some(&x)
 			}
+		case "cwd":
+			if d.Null() {
+				v.Cwd = Some[*string](nil)
+			} else {
+				x := d.String()
+				v.Cwd = Some(&x)
+			}
+		case "availableModels":
+			var x []AgentModel
+			if d.ArrayStart() {
+				x = []AgentModel{}
+				for j0 := 0; d.NextElem(j0); j0++ {
+					var e0 AgentModel
+					e0.ReadJSON(d)
+					x = append(x, e0)
+					d.Pop()
+				}
+			}
+			v.AvailableModels = Some(x)
+		case "todoList":
+			var x []json.RawMessage
+			if d.ArrayStart() {
+				x = []json.RawMessage{}
+				for j0 := 0; d.NextElem(j0); j0++ {
+					var e0 json.RawMessage
+					e0 = d.Raw()
+					x = append(x, e0)
+					d.Pop()
+				}
+			}
+			v.TodoList = Some(x)
 		default:
 			if !d.KeepExtra() {
 				d.Skip()
@@ -1610,9 +1867,34 @@ func (v *SessionActiveState) ReadJSON(d *wire.Decoder) {
 func (v *SessionActiveState) AppendJSON(b []byte) []byte {
 	start := len(b)
 	b = append(b, '{')
-	if v.Messages != nil {
+	if x, ok := v.Messages.Get(); ok {
 		b = wire.Field(b, start, "\"messages\":")
-		b = wire.AppendRaw(b, v.Messages)
+		{
+			b = append(b, '[')
+			for i0, e0 := range x {
+				if i0 > 0 {
+					b = append(b, ',')
+				}
+				b = wire.AppendRaw(b, e0)
+			}
+			b = append(b, ']')
+		}
+	}
+	if x, ok := v.Model.Get(); ok {
+		b = wire.Field(b, start, "\"model\":")
+		if x == nil {
+			b = append(b, "null"...)
+		} else {
+			b = (*x).AppendJSON(b)
+		}
+	}
+	if x, ok := v.ThinkingLevel.Get(); ok {
+		b = wire.Field(b, start, "\"thinkingLevel\":")
+		if x == nil {
+			b = append(b, "null"...)
+		} else {
+			b = wire.AppendString(b, *x)
+		}
 	}
 	if x, ok := v.SessionName.Get(); ok {
 		b = wire.Field(b, start, "\"sessionName\":")
@@ -1620,6 +1902,40 @@ func (v *SessionActiveState) AppendJSON(b []byte) []byte {
 			b = append(b, "null"...)
 		} else {
 			b = wire.AppendString(b, *x)
+		}
+	}
+	if x, ok := v.Cwd.Get(); ok {
+		b = wire.Field(b, start, "\"cwd\":")
+		if x == nil {
+			b = append(b, "null"...)
+		} else {
+			b = wire.AppendString(b, *x)
+		}
+	}
+	if x, ok := v.AvailableModels.Get(); ok {
+		b = wire.Field(b, start, "\"availableModels\":")
+		{
+			b = append(b, '[')
+			for i0, e0 := range x {
+				if i0 > 0 {
+					b = append(b, ',')
+				}
+				b = (e0).AppendJSON(b)
+			}
+			b = append(b, ']')
+		}
+	}
+	if x, ok := v.TodoList.Get(); ok {
+		b = wire.Field(b, start, "\"todoList\":")
+		{
+			b = append(b, '[')
+			for i0, e0 := range x {
+				if i0 > 0 {
+					b = append(b, ',')
+				}
+				b = wire.AppendRaw(b, e0)
+			}
+			b = append(b, ']')
 		}
 	}
 	b = wire.AppendExtra(b, start, v.Extra)
@@ -2179,6 +2495,604 @@ func (v *CliErrorEvent) UnmarshalJSON(data []byte) error {
 // Validate reports whether v satisfies the contract, checking it the way a receiver would.
 func (v *CliErrorEvent) Validate() error {
 	var scratch CliErrorEvent
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *AgentStartEvent) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "type":
+			seen |= 1 << 0
+			v.Type = d.String()
+			d.Const(v.Type, "agent_start")
+		default:
+			if !d.KeepExtra() {
+				d.Skip()
+				break
+			}
+			if v.Extra == nil {
+				v.Extra = map[string]json.RawMessage{}
+			}
+			v.Extra[string(key)] = d.Raw()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("type")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *AgentStartEvent) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"type\":")
+	b = wire.AppendString(b, v.Type)
+	b = wire.AppendExtra(b, start, v.Extra)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v AgentStartEvent) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *AgentStartEvent) UnmarshalJSON(data []byte) error {
+	*v = AgentStartEvent{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *AgentStartEvent) Validate() error {
+	var scratch AgentStartEvent
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *ToolExecutionEndEvent) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "type":
+			seen |= 1 << 0
+			v.Type = d.String()
+			d.Const(v.Type, "tool_execution_end")
+		case "toolCallId":
+			x := d.String()
+			v.ToolCallID = Some(x)
+		case "toolName":
+			x := d.String()
+			v.ToolName = Some(x)
+		case "result":
+			v.Result = d.Raw()
+		case "isError":
+			x := d.Bool()
+			v.IsError = Some(x)
+		default:
+			if !d.KeepExtra() {
+				d.Skip()
+				break
+			}
+			if v.Extra == nil {
+				v.Extra = map[string]json.RawMessage{}
+			}
+			v.Extra[string(key)] = d.Raw()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("type")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *ToolExecutionEndEvent) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"type\":")
+	b = wire.AppendString(b, v.Type)
+	if x, ok := v.ToolCallID.Get(); ok {
+		b = wire.Field(b, start, "\"toolCallId\":")
+		b = wire.AppendString(b, x)
+	}
+	if x, ok := v.ToolName.Get(); ok {
+		b = wire.Field(b, start, "\"toolName\":")
+		b = wire.AppendString(b, x)
+	}
+	if v.Result != nil {
+		b = wire.Field(b, start, "\"result\":")
+		b = wire.AppendRaw(b, v.Result)
+	}
+	if x, ok := v.IsError.Get(); ok {
+		b = wire.Field(b, start, "\"isError\":")
+		b = strconv.AppendBool(b, x)
+	}
+	b = wire.AppendExtra(b, start, v.Extra)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v ToolExecutionEndEvent) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *ToolExecutionEndEvent) UnmarshalJSON(data []byte) error {
+	*v = ToolExecutionEndEvent{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *ToolExecutionEndEvent) Validate() error {
+	var scratch ToolExecutionEndEvent
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *TodoUpdateEvent) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "type":
+			seen |= 1 << 0
+			v.Type = d.String()
+			d.Const(v.Type, "todo_update")
+		case "todos":
+			var x []json.RawMessage
+			if d.ArrayStart() {
+				x = []json.RawMessage{}
+				for j0 := 0; d.NextElem(j0); j0++ {
+					var e0 json.RawMessage
+					e0 = d.Raw()
+					x = append(x, e0)
+					d.Pop()
+				}
+			}
+			v.Todos = Some(x)
+		case "ts":
+			x := d.Float()
+			v.Ts = Some(x)
+		default:
+			if !d.KeepExtra() {
+				d.Skip()
+				break
+			}
+			if v.Extra == nil {
+				v.Extra = map[string]json.RawMessage{}
+			}
+			v.Extra[string(key)] = d.Raw()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("type")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *TodoUpdateEvent) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"type\":")
+	b = wire.AppendString(b, v.Type)
+	if x, ok := v.Todos.Get(); ok {
+		b = wire.Field(b, start, "\"todos\":")
+		{
+			b = append(b, '[')
+			for i0, e0 := range x {
+				if i0 > 0 {
+					b = append(b, ',')
+				}
+				b = wire.AppendRaw(b, e0)
+			}
+			b = append(b, ']')
+		}
+	}
+	if x, ok := v.Ts.Get(); ok {
+		b = wire.Field(b, start, "\"ts\":")
+		b = wire.AppendFloat(b, x)
+	}
+	b = wire.AppendExtra(b, start, v.Extra)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v TodoUpdateEvent) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *TodoUpdateEvent) UnmarshalJSON(data []byte) error {
+	*v = TodoUpdateEvent{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *TodoUpdateEvent) Validate() error {
+	var scratch TodoUpdateEvent
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *ModelSelectEvent) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "type":
+			seen |= 1 << 0
+			v.Type = d.String()
+			d.Const(v.Type, "model_select")
+		case "model":
+			if d.Null() {
+				v.Model = Some[*AgentModel](nil)
+			} else {
+				var x AgentModel
+				x.ReadJSON(d)
+				v.Model = Some(&x)
+			}
+		default:
+			if !d.KeepExtra() {
+				d.Skip()
+				break
+			}
+			if v.Extra == nil {
+				v.Extra = map[string]json.RawMessage{}
+			}
+			v.Extra[string(key)] = d.Raw()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("type")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *ModelSelectEvent) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"type\":")
+	b = wire.AppendString(b, v.Type)
+	if x, ok := v.Model.Get(); ok {
+		b = wire.Field(b, start, "\"model\":")
+		if x == nil {
+			b = append(b, "null"...)
+		} else {
+			b = (*x).AppendJSON(b)
+		}
+	}
+	b = wire.AppendExtra(b, start, v.Extra)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v ModelSelectEvent) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *ModelSelectEvent) UnmarshalJSON(data []byte) error {
+	*v = ModelSelectEvent{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *ModelSelectEvent) Validate() error {
+	var scratch ModelSelectEvent
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *CapabilitiesEvent) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "type":
+			seen |= 1 << 0
+			v.Type = d.String()
+			d.Const(v.Type, "capabilities")
+		case "models":
+			seen |= 1 << 1
+			if d.ArrayStart() {
+				v.Models = []AgentModel{}
+				for j0 := 0; d.NextElem(j0); j0++ {
+					var e0 AgentModel
+					e0.ReadJSON(d)
+					v.Models = append(v.Models, e0)
+					d.Pop()
+				}
+			}
+		case "commands":
+			seen |= 1 << 2
+			if d.ArrayStart() {
+				v.Commands = []AgentCommand{}
+				for j0 := 0; d.NextElem(j0); j0++ {
+					var e0 AgentCommand
+					e0.ReadJSON(d)
+					v.Commands = append(v.Commands, e0)
+					d.Pop()
+				}
+			}
+		default:
+			if !d.KeepExtra() {
+				d.Skip()
+				break
+			}
+			if v.Extra == nil {
+				v.Extra = map[string]json.RawMessage{}
+			}
+			v.Extra[string(key)] = d.Raw()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("type")
+	}
+	if seen&(1<<1) == 0 {
+		d.Missing("models")
+	}
+	if seen&(1<<2) == 0 {
+		d.Missing("commands")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *CapabilitiesEvent) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"type\":")
+	b = wire.AppendString(b, v.Type)
+	b = wire.Field(b, start, "\"models\":")
+	{
+		b = append(b, '[')
+		for i0, e0 := range v.Models {
+			if i0 > 0 {
+				b = append(b, ',')
+			}
+			b = (e0).AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	b = wire.Field(b, start, "\"commands\":")
+	{
+		b = append(b, '[')
+		for i0, e0 := range v.Commands {
+			if i0 > 0 {
+				b = append(b, ',')
+			}
+			b = (e0).AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	b = wire.AppendExtra(b, start, v.Extra)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v CapabilitiesEvent) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *CapabilitiesEvent) UnmarshalJSON(data []byte) error {
+	*v = CapabilitiesEvent{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *CapabilitiesEvent) Validate() error {
+	var scratch CapabilitiesEvent
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *AgentCommand) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "name":
+			seen |= 1 << 0
+			v.Name = d.String()
+			d.MaxLength(v.Name, 256)
+		case "description":
+			x := d.String()
+			d.MaxLength(x, 4096)
+			v.Description = Some(x)
+		default:
+			if !d.KeepExtra() {
+				d.Skip()
+				break
+			}
+			if v.Extra == nil {
+				v.Extra = map[string]json.RawMessage{}
+			}
+			v.Extra[string(key)] = d.Raw()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("name")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *AgentCommand) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"name\":")
+	b = wire.AppendString(b, v.Name)
+	if x, ok := v.Description.Get(); ok {
+		b = wire.Field(b, start, "\"description\":")
+		b = wire.AppendString(b, x)
+	}
+	b = wire.AppendExtra(b, start, v.Extra)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v AgentCommand) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *AgentCommand) UnmarshalJSON(data []byte) error {
+	*v = AgentCommand{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *AgentCommand) Validate() error {
+	var scratch AgentCommand
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *ModelSetResultEvent) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "type":
+			seen |= 1 << 0
+			v.Type = d.String()
+			d.Const(v.Type, "model_set_result")
+		case "ok":
+			seen |= 1 << 1
+			v.OK = d.Bool()
+		case "provider":
+			seen |= 1 << 2
+			v.Provider = d.String()
+		case "modelId":
+			seen |= 1 << 3
+			v.ModelID = d.String()
+		case "message":
+			x := d.String()
+			v.Message = Some(x)
+		default:
+			if !d.KeepExtra() {
+				d.Skip()
+				break
+			}
+			if v.Extra == nil {
+				v.Extra = map[string]json.RawMessage{}
+			}
+			v.Extra[string(key)] = d.Raw()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("type")
+	}
+	if seen&(1<<1) == 0 {
+		d.Missing("ok")
+	}
+	if seen&(1<<2) == 0 {
+		d.Missing("provider")
+	}
+	if seen&(1<<3) == 0 {
+		d.Missing("modelId")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *ModelSetResultEvent) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"type\":")
+	b = wire.AppendString(b, v.Type)
+	b = wire.Field(b, start, "\"ok\":")
+	b = strconv.AppendBool(b, v.OK)
+	b = wire.Field(b, start, "\"provider\":")
+	b = wire.AppendString(b, v.Provider)
+	b = wire.Field(b, start, "\"modelId\":")
+	b = wire.AppendString(b, v.ModelID)
+	if x, ok := v.Message.Get(); ok {
+		b = wire.Field(b, start, "\"message\":")
+		b = wire.AppendString(b, x)
+	}
+	b = wire.AppendExtra(b, start, v.Extra)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v ModelSetResultEvent) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *ModelSetResultEvent) UnmarshalJSON(data []byte) error {
+	*v = ModelSetResultEvent{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *ModelSetResultEvent) Validate() error {
+	var scratch ModelSetResultEvent
 	return wire.Check(v.AppendJSON(nil), &scratch)
 }
 

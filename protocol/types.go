@@ -217,6 +217,18 @@ const (
 	AgentEventToolExecutionStart = "tool_execution_start"
 	// AgentEventCLIError must match CliErrorEvent.
 	AgentEventCLIError = "cli_error"
+	// AgentEventAgentStart must match AgentStartEvent.
+	AgentEventAgentStart = "agent_start"
+	// AgentEventToolExecutionEnd must match ToolExecutionEndEvent.
+	AgentEventToolExecutionEnd = "tool_execution_end"
+	// AgentEventTodoUpdate must match TodoUpdateEvent.
+	AgentEventTodoUpdate = "todo_update"
+	// AgentEventModelSelect must match ModelSelectEvent.
+	AgentEventModelSelect = "model_select"
+	// AgentEventCapabilities must match CapabilitiesEvent.
+	AgentEventCapabilities = "capabilities"
+	// AgentEventModelSetResult must match ModelSetResultEvent.
+	AgentEventModelSetResult = "model_set_result"
 )
 
 // HeartbeatEvent is liveness and status of the agent, sent every 10 s and on state changes.
@@ -229,8 +241,22 @@ type HeartbeatEvent struct {
 	Model Optional[*AgentModel] `json:"model,omitzero"`
 	// Session name; its presence (even as null) updates the name the relay shows.
 	SessionName Optional[*string] `json:"sessionName,omitzero"`
+	// The thinking level, null when unknown.
+	ThinkingLevel Optional[*string] `json:"thinkingLevel,omitzero"`
+	// Tokens used and cost so far.
+	TokenUsage Optional[TokenUsage] `json:"tokenUsage,omitzero"`
+	// The agent's working directory.
+	Cwd Optional[*string] `json:"cwd,omitzero"`
+	// How long the session has run, in milliseconds.
+	Uptime Optional[*float64] `json:"uptime,omitzero"`
 	// CLI time in epoch milliseconds.
 	Ts Optional[float64] `json:"ts,omitzero"`
+	// Rate-limit windows by provider id (`{windows: [{label, utilization, resets_at}]}`).
+	ProviderUsage json.RawMessage `json:"providerUsage,omitempty"`
+	// The agent's todo list.
+	TodoList Optional[[]json.RawMessage] `json:"todoList,omitzero"`
+	// The question the agent waits on (`{toolCallId, question, options?}`), null for none.
+	PendingQuestion json.RawMessage `json:"pendingQuestion,omitempty"`
 	// Extra holds the properties the schema does not name, passed through untouched.
 	Extra map[string]json.RawMessage `json:"-"`
 }
@@ -253,6 +279,22 @@ type AgentModel struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
+// TokenUsage is the tokens a session has used and what they cost.
+type TokenUsage struct {
+	// Input tokens.
+	Input Optional[float64] `json:"input,omitzero"`
+	// Output tokens.
+	Output Optional[float64] `json:"output,omitzero"`
+	// Tokens read from the prompt cache.
+	CacheRead Optional[float64] `json:"cacheRead,omitzero"`
+	// Tokens written to the prompt cache.
+	CacheWrite Optional[float64] `json:"cacheWrite,omitzero"`
+	// Cost in US dollars.
+	Cost Optional[float64] `json:"cost,omitzero"`
+	// Extra holds the properties the schema does not name, passed through untouched.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
 // SessionActiveEvent is A snapshot of the whole session, sent after registration, when a viewer
 // greets and after big changes.
 type SessionActiveEvent struct {
@@ -268,9 +310,19 @@ type SessionActiveEvent struct {
 // it as the snapshot a new viewer starts from.
 type SessionActiveState struct {
 	// The whole transcript.
-	Messages json.RawMessage `json:"messages,omitempty"`
+	Messages Optional[[]json.RawMessage] `json:"messages,omitzero"`
+	// The current model, null when unknown.
+	Model Optional[*AgentModel] `json:"model,omitzero"`
+	// The thinking level, null when unknown.
+	ThinkingLevel Optional[*string] `json:"thinkingLevel,omitzero"`
 	// Session name; its presence updates the name the relay shows.
 	SessionName Optional[*string] `json:"sessionName,omitzero"`
+	// The agent's working directory.
+	Cwd Optional[*string] `json:"cwd,omitzero"`
+	// The models viewers may switch to.
+	AvailableModels Optional[[]AgentModel] `json:"availableModels,omitzero"`
+	// The agent's todo list.
+	TodoList Optional[[]json.RawMessage] `json:"todoList,omitzero"`
 	// Extra holds the properties the schema does not name, passed through untouched.
 	Extra map[string]json.RawMessage `json:"-"`
 }
@@ -370,6 +422,93 @@ type CliErrorEvent struct {
 	Source Optional[*string] `json:"source,omitzero"`
 	// CLI time in epoch milliseconds.
 	Ts Optional[float64] `json:"ts,omitzero"`
+	// Extra holds the properties the schema does not name, passed through untouched.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// AgentStartEvent is the agent started working on a prompt.
+type AgentStartEvent struct {
+	// Always `agent_start`.
+	Type string `json:"type"`
+	// Extra holds the properties the schema does not name, passed through untouched.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// ToolExecutionEndEvent is A tool the agent ran finished.
+type ToolExecutionEndEvent struct {
+	// Always `tool_execution_end`.
+	Type string `json:"type"`
+	// Id of the tool call.
+	ToolCallID Optional[string] `json:"toolCallId,omitzero"`
+	// Name of the tool.
+	ToolName Optional[string] `json:"toolName,omitzero"`
+	// What the tool returned.
+	Result json.RawMessage `json:"result,omitempty"`
+	// Whether the tool failed.
+	IsError Optional[bool] `json:"isError,omitzero"`
+	// Extra holds the properties the schema does not name, passed through untouched.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// TodoUpdateEvent is the agent's todo list changed.
+type TodoUpdateEvent struct {
+	// Always `todo_update`.
+	Type string `json:"type"`
+	// The whole list (`{id, content, status}` items).
+	Todos Optional[[]json.RawMessage] `json:"todos,omitzero"`
+	// CLI time in epoch milliseconds.
+	Ts Optional[float64] `json:"ts,omitzero"`
+	// Extra holds the properties the schema does not name, passed through untouched.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// ModelSelectEvent is the agent switched models by itself (pi's own event).
+type ModelSelectEvent struct {
+	// Always `model_select`.
+	Type string `json:"type"`
+	// The model now in use.
+	Model Optional[*AgentModel] `json:"model,omitzero"`
+	// Extra holds the properties the schema does not name, passed through untouched.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// CapabilitiesEvent is what viewers may do in the session: the models and the agent's commands.
+// The agent sends it when a viewer greets.
+type CapabilitiesEvent struct {
+	// Always `capabilities`.
+	Type string `json:"type"`
+	// The models viewers may switch to.
+	Models []AgentModel `json:"models"`
+	// The agent's own commands.
+	Commands []AgentCommand `json:"commands"`
+	// Extra holds the properties the schema does not name, passed through untouched.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// AgentCommand is A command of the agent (a prompt template, a skill, an extension command) that a
+// viewer runs by sending `/name` as a message.
+type AgentCommand struct {
+	// What follows the slash.
+	Name string `json:"name"`
+	// One line about what it does.
+	Description Optional[string] `json:"description,omitzero"`
+	// Extra holds the properties the schema does not name, passed through untouched.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// ModelSetResultEvent is the outcome of a model change a viewer asked for (`model_set`, or the
+// `set_model` command).
+type ModelSetResultEvent struct {
+	// Always `model_set_result`.
+	Type string `json:"type"`
+	// Whether the agent switched.
+	OK bool `json:"ok"`
+	// The provider asked for.
+	Provider string `json:"provider"`
+	// The model id asked for.
+	ModelID string `json:"modelId"`
+	// Why it did not switch.
+	Message Optional[string] `json:"message,omitzero"`
 	// Extra holds the properties the schema does not name, passed through untouched.
 	Extra map[string]json.RawMessage `json:"-"`
 }

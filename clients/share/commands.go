@@ -3,7 +3,6 @@ package share
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/protocol/commands"
 )
 
 // enqueue queues a viewer command; commands run one at a time in arrival order.
@@ -57,42 +57,27 @@ func (p *publisher) input(ctx context.Context, in *protocol.Input) {
 
 // setModel switches the model and publishes model_set_result (both for the model_set event and
 // the set_model command).
-func (p *publisher) setModel(ctx context.Context, provider, modelID string) (json.RawMessage, error) {
-	prov, _ := json.Marshal(provider)
-	id, _ := json.Marshal(modelID)
-	res, err := p.src.Exec(ctx, Command{Name: "set_model", Params: map[string]json.RawMessage{"provider": prov, "modelId": id}})
+func (p *publisher) setModel(ctx context.Context, provider, modelID string) error {
+	err := p.src.SetModel(ctx, &commands.SetModelParams{Provider: provider, ModelID: modelID})
 	message := ""
 	if err != nil {
-		message = errorText("set_model", err)
+		message = err.Error()
 	}
 	p.publish(modelSetResultEvent(err == nil, provider, modelID, message))
-	return res, err
+	return err
 }
 
 // exec runs a viewer's remote command and answers with exec_result.
 func (p *publisher) exec(ctx context.Context, e *protocol.Exec) {
-	cmd := Command{Name: e.Command, Params: e.Extra}
-	var (
-		res json.RawMessage
-		err error
-	)
-	switch e.Command {
-	case "end_session":
-		// Handled here: answer, then stop the agent and end the session shortly after.
-		defer time.AfterFunc(100*time.Millisecond, p.requestEnd)
-	case "set_model":
-		res, err = p.setModel(ctx, cmd.String("provider"), cmd.String("modelId"))
-	default:
-		res, err = p.src.Exec(ctx, cmd)
-	}
-	if e.Command == "abort" && err == nil {
+	res, err := commands.Dispatch(ctx, agentCommands{Handler: p.src, p: p}, e)
+	if e.Command == commands.CommandAbort && err == nil {
 		p.mu.Lock()
 		p.publishHeartbeatLocked()
 		p.mu.Unlock()
 	}
 	reply := protocol.ExecResult{ID: e.ID, OK: err == nil, Command: e.Command}
 	if err != nil {
-		reply.Error = protocol.Some(errorText(e.Command, err))
+		reply.Error = protocol.Some(err.Error())
 	} else if len(res) > 0 && string(res) != "null" {
 		reply.Result = res
 	}
@@ -101,12 +86,23 @@ func (p *publisher) exec(ctx context.Context, e *protocol.Exec) {
 	}
 }
 
-// errorText is what a viewer is told about a failed command.
-func errorText(command string, err error) string {
-	if errors.Is(err, ErrUnknownCommand) {
-		return "Unknown exec command: " + command
-	}
-	return err.Error()
+// agentCommands are the source's commands as viewers reach them: the publisher ends the session
+// itself and reports the outcome of a model change.
+type agentCommands struct {
+	commands.Handler
+	p *publisher
+}
+
+// EndSession implements commands.Handler: the answer goes out, then the agent is stopped and the
+// session ended.
+func (c agentCommands) EndSession(context.Context, *commands.EndSessionParams) error {
+	time.AfterFunc(100*time.Millisecond, c.p.requestEnd)
+	return nil
+}
+
+// SetModel implements commands.Handler, publishing model_set_result.
+func (c agentCommands) SetModel(ctx context.Context, m *commands.SetModelParams) error {
+	return c.p.setModel(ctx, m.Provider, m.ModelID)
 }
 
 // maxAttachmentBytes bounds a downloaded attachment.

@@ -2,9 +2,10 @@ package share
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/pizzapi/pizzapi/protocol"
 )
 
 // DefaultHeartbeatInterval is how often an idle session says it is alive.
@@ -13,38 +14,34 @@ const DefaultHeartbeatInterval = 10 * time.Second
 // heartbeatEvent builds a heartbeat (reference §3.1.3) from the state; started is when the
 // session started, for its uptime.
 func (s *State) heartbeatEvent(started, now time.Time) []byte {
-	b, _ := json.Marshal(struct {
-		Type            string          `json:"type"`
-		Active          bool            `json:"active"`
-		Model           *Model          `json:"model"`
-		SessionName     *string         `json:"sessionName"`
-		ThinkingLevel   *string         `json:"thinkingLevel"`
-		TokenUsage      TokenUsage      `json:"tokenUsage"`
-		Cwd             string          `json:"cwd"`
-		Uptime          int64           `json:"uptime"`
-		Ts              int64           `json:"ts"`
-		ProviderUsage   struct{}        `json:"providerUsage"`
-		TodoList        json.RawMessage `json:"todoList"`
-		PendingQuestion json.RawMessage `json:"pendingQuestion"`
-	}{
-		Type:            "heartbeat",
-		Active:          s.Active,
-		Model:           s.Model,
-		SessionName:     nullable(s.SessionName),
-		ThinkingLevel:   nullable(s.ThinkingLevel),
-		TokenUsage:      s.TokenUsage,
-		Cwd:             s.Cwd,
-		Uptime:          now.Sub(started).Milliseconds(),
-		Ts:              now.UnixMilli(),
-		TodoList:        orEmptyArray(s.TodoList),
+	uptime := float64(now.Sub(started).Milliseconds())
+	ev := protocol.HeartbeatEvent{
+		Type:          protocol.AgentEventHeartbeat,
+		Active:        s.Active,
+		Model:         protocol.Some(s.Model),
+		SessionName:   protocol.Some(nullable(s.SessionName)),
+		ThinkingLevel: protocol.Some(nullable(s.ThinkingLevel)),
+		TokenUsage: protocol.Some(protocol.TokenUsage{
+			Input:      protocol.Some(float64(s.TokenUsage.Input)),
+			Output:     protocol.Some(float64(s.TokenUsage.Output)),
+			CacheRead:  protocol.Some(float64(s.TokenUsage.CacheRead)),
+			CacheWrite: protocol.Some(float64(s.TokenUsage.CacheWrite)),
+			Cost:       protocol.Some(s.TokenUsage.Cost),
+		}),
+		Cwd:             protocol.Some(&s.Cwd),
+		Uptime:          protocol.Some(&uptime),
+		Ts:              protocol.Some(float64(now.UnixMilli())),
+		ProviderUsage:   []byte("{}"),
+		TodoList:        protocol.Some(orEmpty(s.TodoList)),
 		PendingQuestion: orNull(s.PendingQuestion),
-	})
-	return b
+	}
+	return ev.AppendJSON(nil)
 }
 
-func orNull(raw json.RawMessage) json.RawMessage {
+// orNull returns raw, or null when it is empty.
+func orNull(raw []byte) []byte {
 	if len(raw) == 0 {
-		return json.RawMessage("null")
+		return []byte("null")
 	}
 	return raw
 }

@@ -2,9 +2,10 @@ package share
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/pizzapi/pizzapi/protocol/commands"
 )
 
 // startWait bounds how long the initial model and prompt wait for the agent to start.
@@ -14,10 +15,8 @@ const startWait = 30 * time.Second
 // accepts commands. A failure is published as a cli_error, as for a viewer's message.
 func (p *publisher) startAgent(ctx context.Context) {
 	if m := p.o.InitialModel; m != nil {
-		prov, _ := json.Marshal(m.Provider)
-		id, _ := json.Marshal(m.ID)
-		cmd := Command{Name: "set_model", Params: map[string]json.RawMessage{"provider": prov, "modelId": id}}
-		if err := whenRunning(ctx, func() error { _, err := p.src.Exec(ctx, cmd); return err }); err != nil {
+		cmd := &commands.SetModelParams{Provider: m.Provider, ModelID: m.ID}
+		if err := whenRunning(ctx, func() error { return p.src.SetModel(ctx, cmd) }); err != nil {
 			p.logf("initial model %s/%s: %v", m.Provider, m.ID, err)
 			p.publish(cliErrorEvent("Could not switch to the model "+m.Provider+"/"+m.ID+": "+err.Error(), "pizzapi share"))
 		}

@@ -2,11 +2,10 @@ package share
 
 import (
 	"reflect"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/pizzapi/pizzapi/internal/syncbuf"
+	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
 
@@ -21,7 +20,7 @@ func TestInitialModelAndPrompt(t *testing.T) {
 	s := share(t, n, u, Options{
 		SessionID:     "s-initial",
 		Source:        &RPC{Argv: []string{bin, "--log", log}, Log: &syncbuf.Buffer{}},
-		InitialModel:  &Model{Provider: "fake", ID: "fake-model-2"},
+		InitialModel:  &protocol.AgentModel{Provider: "fake", ID: "fake-model-2"},
 		InitialPrompt: "build the thing",
 	})
 	s.trace.wait(t, `echo: build the thing`)
@@ -37,28 +36,5 @@ func TestInitialModelAndPrompt(t *testing.T) {
 	}
 	if want := []string{"set_model fake/fake-model-2", "prompt build the thing"}; !reflect.DeepEqual(sent, want) {
 		t.Fatalf("the agent received %q, want %q", sent, want)
-	}
-}
-
-// TestInitialPromptDemo: the demo agent answers the first message; a model it does not have is
-// reported to viewers as a cli_error, and the message is still delivered.
-func TestInitialPromptDemo(t *testing.T) {
-	n := servertest.Start(t)
-	u := n.NewUser(t)
-	s := share(t, n, u, Options{
-		SessionID:     "s-initial-demo",
-		Source:        &Demo{Speed: 0, NoOpening: true},
-		InitialModel:  &Model{Provider: "nope", ID: "missing"},
-		InitialPrompt: "hello from the runner",
-	})
-	s.trace.wait(t, `Could not switch to the model nope/missing`)
-	s.trace.wait(t, `hello from the runner`)
-	s.trace.wait(t, `"agent_end"`)
-	deadline := time.Now().Add(servertest.Timeout)
-	for !strings.Contains(s.log.String(), "initial model nope/missing") {
-		if time.Now().After(deadline) {
-			t.Fatalf("log: %s", s.log.String())
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/protocol/commands"
 )
 
 // JSONL is a Source that relays a recorded JSON-lines event stream: each line one agent event
@@ -26,6 +27,9 @@ type JSONL struct {
 	// EndAtEOF ends the session when the stream ends; otherwise it stays open (idle,
 	// heartbeating) until it is stopped.
 	EndAtEOF bool
+
+	// A recording carries out no commands.
+	commands.UnimplementedHandler
 }
 
 // Run implements Source.
@@ -100,9 +104,4 @@ func checkEvent(line []byte) error {
 // Input implements Source: a recording takes no input.
 func (j *JSONL) Input(context.Context, Input) error {
 	return errors.New("this session replays a recorded event stream and takes no input")
-}
-
-// Exec implements Source: a recording knows no commands.
-func (j *JSONL) Exec(_ context.Context, cmd Command) (json.RawMessage, error) {
-	return nil, fmt.Errorf("%w: %s", ErrUnknownCommand, cmd.Name)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pizzapi/pizzapi/protocol/commands"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
@@ -18,6 +19,7 @@ import (
 // ticker is a Source that publishes {"type":"tick","n":i} for i = 1..count, one every pace, and
 // then idles. Before tick i it calls gate(i) when set.
 type ticker struct {
+	commands.UnimplementedHandler
 	count int
 	pace  time.Duration
 	gate  func(i int)
@@ -42,10 +44,6 @@ func (tk *ticker) Run(ctx context.Context, sink Sink) error {
 }
 
 func (tk *ticker) Input(context.Context, Input) error { return nil }
-
-func (tk *ticker) Exec(_ context.Context, c Command) (json.RawMessage, error) {
-	return nil, ErrUnknownCommand
-}
 
 func tickOf(t *testing.T, e viewer.ViewerEvent) int {
 	if e.Event.Type != "tick" {
@@ -223,7 +221,7 @@ func TestHungConnectionIsReplaced(t *testing.T) {
 	n := servertest.Start(t)
 	u := n.NewUser(t)
 	proxy := blackHoleFirst(t, strings.TrimPrefix(n.URL, "http://"))
-	s := share(t, n, u, Options{SessionID: "s-hung", RelayURL: proxy, Source: &Demo{NoOpening: true}})
+	s := share(t, n, u, Options{SessionID: "s-hung", RelayURL: proxy, Source: &recordingSource{}})
 	if !strings.Contains(s.log.String(), "the connection attempt hangs; starting a new connection") {
 		t.Fatalf("log:\n%s", s.log.String())
 	}

@@ -14,6 +14,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/protocol/commands"
 )
 
 // RPC is a Source that runs an agent speaking the pi coding agent's RPC mode (`pi --mode rpc`):
@@ -45,6 +48,9 @@ type RPC struct {
 	exited  chan struct{} // closed when the agent's output ended
 	active  bool          // between agent_start and agent_end
 	out     Sink          // the sink of the running agent
+
+	// The commands pi's RPC mode has no counterpart for answer that they are not supported.
+	commands.UnimplementedHandler
 }
 
 // rpcResponse is an RPC mode response.
@@ -271,39 +277,35 @@ func (r *RPC) call(ctx context.Context, cmd map[string]any, timeout time.Duratio
 func (r *RPC) loadState(ctx context.Context, sink Sink) {
 	const timeout = 10 * time.Second
 	var st struct {
-		Model         *Model `json:"model"`
-		ThinkingLevel string `json:"thinkingLevel"`
-		SessionName   string `json:"sessionName"`
-		IsStreaming   bool   `json:"isStreaming"`
+		Model         *protocol.AgentModel `json:"model"`
+		ThinkingLevel string               `json:"thinkingLevel"`
+		SessionName   string               `json:"sessionName"`
+		IsStreaming   bool                 `json:"isStreaming"`
 	}
-	var models struct {
-		Models []Model `json:"models"`
-	}
-	var commands struct {
-		Commands []CommandInfo `json:"commands"`
-	}
+	var models commands.ModelList
+	var cmds commands.GetCommandsResult
 	var messages struct {
 		Messages []json.RawMessage `json:"messages"`
 	}
 	haveState := decodeCall(r.call(ctx, map[string]any{"type": "get_state"}, timeout))(&st)
 	haveModels := decodeCall(r.call(ctx, map[string]any{"type": "get_available_models"}, timeout))(&models)
-	haveCommands := decodeCall(r.call(ctx, map[string]any{"type": "get_commands"}, timeout))(&commands)
+	haveCommands := decodeCall(r.call(ctx, map[string]any{"type": "get_commands"}, timeout))(&cmds)
 	haveMessages := decodeCall(r.call(ctx, map[string]any{"type": "get_messages"}, timeout))(&messages)
 	if ctx.Err() != nil {
 		return
 	}
 	sink.Update(func(s *State) {
 		if haveState {
-			s.Model, s.ThinkingLevel, s.Active = st.Model, st.ThinkingLevel, st.IsStreaming
+			s.Model, s.ThinkingLevel, s.Active = trimmed(st.Model), st.ThinkingLevel, st.IsStreaming
 			if st.SessionName != "" {
 				s.SessionName = st.SessionName
 			}
 		}
 		if haveModels {
-			s.AvailableModels = models.Models
+			s.AvailableModels = trimModels(models.Models)
 		}
 		if haveCommands {
-			s.Commands = commands.Commands
+			s.Commands = trimCommands(cmds.Commands)
 		}
 		if haveMessages {
 			s.Messages = messages.Messages
@@ -325,9 +327,9 @@ func (r *RPC) refresh(ctx context.Context, sink Sink) {
 		Messages []json.RawMessage `json:"messages"`
 	}
 	var st struct {
-		Model         *Model `json:"model"`
-		ThinkingLevel string `json:"thinkingLevel"`
-		SessionName   string `json:"sessionName"`
+		Model         *protocol.AgentModel `json:"model"`
+		ThinkingLevel string               `json:"thinkingLevel"`
+		SessionName   string               `json:"sessionName"`
 	}
 	haveMessages := decodeCall(r.call(ctx, map[string]any{"type": "get_messages"}, 0))(&messages)
 	haveState := decodeCall(r.call(ctx, map[string]any{"type": "get_state"}, 0))(&st)
@@ -336,7 +338,7 @@ func (r *RPC) refresh(ctx context.Context, sink Sink) {
 			s.Messages = messages.Messages
 		}
 		if haveState {
-			s.Model, s.ThinkingLevel, s.SessionName = st.Model, st.ThinkingLevel, st.SessionName
+			s.Model, s.ThinkingLevel, s.SessionName = trimmed(st.Model), st.ThinkingLevel, st.SessionName
 		}
 	}, true)
 }
@@ -366,144 +368,260 @@ func (r *RPC) Input(ctx context.Context, in Input) error {
 	return err
 }
 
-// Exec implements Source, mapping the commands of reference §3.1.4 onto RPC commands and
-// reporting the state changes they cause.
-func (r *RPC) Exec(ctx context.Context, c Command) (json.RawMessage, error) {
+// running returns the sink of the running agent, or ErrNotRunning.
+func (r *RPC) running() (Sink, error) {
 	r.mu.Lock()
-	sink := r.out
-	r.mu.Unlock()
-	if sink == nil {
+	defer r.mu.Unlock()
+	if r.out == nil {
 		return nil, ErrNotRunning
 	}
-	call := func(cmd map[string]any) (json.RawMessage, error) { return r.call(ctx, cmd, 0) }
-	switch c.Name {
-	case "abort":
-		_, err := call(map[string]any{"type": "abort"})
+	return r.out, nil
+}
+
+// command sends an RPC command (its type and parameters) to the running agent and returns the
+// data of its response.
+func (r *RPC) command(ctx context.Context, typ string, params map[string]any) (Sink, json.RawMessage, error) {
+	sink, err := r.running()
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := map[string]any{"type": typ}
+	for k, v := range params {
+		cmd[k] = v
+	}
+	data, err := r.call(ctx, cmd, 0)
+	return sink, data, err
+}
+
+// The commands of reference §3.1.4 map onto pi's RPC commands; the state changes they cause are
+// reported through the sink. mcp, list_resume_sessions, resume_session and restart have no RPC
+// command: they answer that this agent does not support them.
+
+// Abort implements commands.Handler.
+func (r *RPC) Abort(ctx context.Context, _ *commands.AbortParams) error {
+	_, _, err := r.command(ctx, "abort", nil)
+	return err
+}
+
+// SetModel implements commands.Handler.
+func (r *RPC) SetModel(ctx context.Context, p *commands.SetModelParams) error {
+	sink, data, err := r.command(ctx, "set_model", map[string]any{"provider": p.Provider, "modelId": p.ModelID})
+	if err != nil {
+		return err
+	}
+	var m protocol.AgentModel
+	if m.UnmarshalJSON(data) == nil && m.ID != "" {
+		m = trimModel(m)
+		sink.Update(func(s *State) { s.Model = &m }, false)
+	}
+	return nil
+}
+
+// CycleModel implements commands.Handler.
+func (r *RPC) CycleModel(ctx context.Context, _ *commands.CycleModelParams) (*protocol.AgentModel, error) {
+	sink, data, err := r.command(ctx, "cycle_model", nil)
+	if err != nil {
 		return nil, err
-	case "set_model":
-		data, err := call(map[string]any{"type": "set_model", "provider": c.String("provider"), "modelId": c.String("modelId")})
-		if err != nil {
-			return nil, err
-		}
-		var m Model
-		if json.Unmarshal(data, &m) == nil && m.ID != "" {
-			sink.Update(func(s *State) { s.Model = &m }, false)
-		}
-		return nil, nil
-	case "cycle_model":
-		data, err := call(map[string]any{"type": "cycle_model"})
-		if err != nil {
-			return nil, err
-		}
-		var res struct {
-			Model         *Model `json:"model"`
-			ThinkingLevel string `json:"thinkingLevel"`
-		}
-		if json.Unmarshal(data, &res) != nil || res.Model == nil {
-			return json.RawMessage("null"), nil
-		}
-		sink.Update(func(s *State) {
-			s.Model = res.Model
-			if res.ThinkingLevel != "" {
-				s.ThinkingLevel = res.ThinkingLevel
-			}
-		}, false)
-		return json.Marshal(res.Model)
-	case "get_available_models":
-		data, err := call(map[string]any{"type": "get_available_models"})
-		if err != nil {
-			return nil, err
-		}
-		var res struct {
-			Models []Model `json:"models"`
-		}
-		if err := json.Unmarshal(data, &res); err != nil {
-			return nil, fmt.Errorf("unexpected answer to get_available_models: %v", err)
-		}
-		if res.Models == nil {
-			res.Models = []Model{}
-		}
-		sink.Update(func(s *State) { s.AvailableModels = res.Models }, false)
-		return json.Marshal(res)
-	case "set_thinking_level":
-		level := c.String("level")
-		if _, err := call(map[string]any{"type": "set_thinking_level", "level": level}); err != nil {
-			return nil, err
-		}
-		sink.Update(func(s *State) { s.ThinkingLevel = level }, false)
-		return json.Marshal(map[string]string{"thinkingLevel": level})
-	case "cycle_thinking_level":
-		data, err := call(map[string]any{"type": "cycle_thinking_level"})
-		if err != nil {
-			return nil, err
-		}
-		var res struct {
-			Level string `json:"level"`
-		}
-		if json.Unmarshal(data, &res) != nil || res.Level == "" {
-			return json.RawMessage(`{"thinkingLevel":null}`), nil
-		}
-		sink.Update(func(s *State) { s.ThinkingLevel = res.Level }, false)
-		return json.Marshal(map[string]string{"thinkingLevel": res.Level})
-	case "compact":
-		cmd := map[string]any{"type": "compact"}
-		if c.Has("customInstructions") {
-			cmd["customInstructions"] = c.String("customInstructions")
-		}
-		data, err := r.call(ctx, cmd, 10*time.Minute)
-		if err != nil {
-			return nil, err
-		}
-		r.refresh(ctx, sink)
-		return data, nil
-	case "set_session_name":
-		name := c.String("name")
-		if _, err := call(map[string]any{"type": "set_session_name", "name": name}); err != nil {
-			return nil, err
-		}
-		sink.Update(func(s *State) { s.SessionName = name }, false)
-		return json.Marshal(map[string]string{"sessionName": name})
-	case "get_last_assistant_text":
-		data, err := call(map[string]any{"type": "get_last_assistant_text"})
-		if err != nil {
-			return nil, err
-		}
-		var res struct {
-			Text *string `json:"text"`
-		}
-		_ = json.Unmarshal(data, &res)
-		return json.Marshal(res)
-	case "get_commands":
-		data, err := call(map[string]any{"type": "get_commands"})
-		if err != nil {
-			return nil, err
-		}
-		var res struct {
-			Commands []CommandInfo `json:"commands"`
-		}
-		if err := json.Unmarshal(data, &res); err != nil {
-			return nil, fmt.Errorf("unexpected answer to get_commands: %v", err)
-		}
-		if res.Commands == nil {
-			res.Commands = []CommandInfo{}
-		}
-		sink.Update(func(s *State) { s.Commands = res.Commands }, false)
-		return json.Marshal(res)
-	case "new_session":
-		data, err := call(map[string]any{"type": "new_session"})
-		if err != nil {
-			return nil, err
-		}
-		var res struct {
-			Cancelled bool `json:"cancelled"`
-		}
-		if json.Unmarshal(data, &res) == nil && res.Cancelled {
-			return nil, errors.New("an extension of the agent cancelled the new session")
-		}
-		r.refresh(ctx, sink)
+	}
+	var res struct {
+		Model         *protocol.AgentModel `json:"model"`
+		ThinkingLevel string               `json:"thinkingLevel"`
+	}
+	if json.Unmarshal(data, &res) != nil || res.Model == nil {
 		return nil, nil
 	}
-	return nil, fmt.Errorf("%w: %s", ErrUnknownCommand, c.Name)
+	m := trimModel(*res.Model)
+	sink.Update(func(s *State) {
+		s.Model = &m
+		if res.ThinkingLevel != "" {
+			s.ThinkingLevel = res.ThinkingLevel
+		}
+	}, false)
+	return &m, nil
+}
+
+// GetAvailableModels implements commands.Handler.
+func (r *RPC) GetAvailableModels(ctx context.Context, _ *commands.GetAvailableModelsParams) (*commands.ModelList, error) {
+	sink, data, err := r.command(ctx, "get_available_models", nil)
+	if err != nil {
+		return nil, err
+	}
+	var res commands.ModelList
+	if err := res.UnmarshalJSON(data); err != nil {
+		return nil, fmt.Errorf("unexpected answer to get_available_models: %w", err)
+	}
+	res.Models = trimModels(res.Models)
+	res.Extra = nil
+	sink.Update(func(s *State) { s.AvailableModels = res.Models }, false)
+	return &res, nil
+}
+
+// SetThinkingLevel implements commands.Handler.
+func (r *RPC) SetThinkingLevel(ctx context.Context, p *commands.SetThinkingLevelParams) (*commands.ThinkingLevelResult, error) {
+	sink, _, err := r.command(ctx, "set_thinking_level", map[string]any{"level": p.Level})
+	if err != nil {
+		return nil, err
+	}
+	sink.Update(func(s *State) { s.ThinkingLevel = string(p.Level) }, false)
+	return &commands.ThinkingLevelResult{ThinkingLevel: &p.Level}, nil
+}
+
+// CycleThinkingLevel implements commands.Handler.
+func (r *RPC) CycleThinkingLevel(ctx context.Context, _ *commands.CycleThinkingLevelParams) (*commands.ThinkingLevelResult, error) {
+	sink, data, err := r.command(ctx, "cycle_thinking_level", nil)
+	if err != nil {
+		return nil, err
+	}
+	var res struct {
+		Level commands.ThinkingLevel `json:"level"`
+	}
+	if json.Unmarshal(data, &res) != nil || !res.Level.Valid() {
+		return &commands.ThinkingLevelResult{}, nil
+	}
+	sink.Update(func(s *State) { s.ThinkingLevel = string(res.Level) }, false)
+	return &commands.ThinkingLevelResult{ThinkingLevel: &res.Level}, nil
+}
+
+// SetSteeringMode implements commands.Handler.
+func (r *RPC) SetSteeringMode(ctx context.Context, p *commands.SetSteeringModeParams) error {
+	_, _, err := r.command(ctx, "set_steering_mode", map[string]any{"mode": p.Mode})
+	return err
+}
+
+// SetFollowUpMode implements commands.Handler.
+func (r *RPC) SetFollowUpMode(ctx context.Context, p *commands.SetFollowUpModeParams) error {
+	_, _, err := r.command(ctx, "set_follow_up_mode", map[string]any{"mode": p.Mode})
+	return err
+}
+
+// Compact implements commands.Handler; a compaction may take minutes.
+func (r *RPC) Compact(ctx context.Context, p *commands.CompactParams) (*commands.CompactionResult, error) {
+	sink, err := r.running()
+	if err != nil {
+		return nil, err
+	}
+	cmd := map[string]any{"type": "compact"}
+	if ci, ok := p.CustomInstructions.Get(); ok {
+		cmd["customInstructions"] = ci
+	}
+	data, err := r.call(ctx, cmd, 10*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	r.refresh(ctx, sink)
+	if len(data) == 0 || string(data) == "null" {
+		return nil, nil
+	}
+	var res commands.CompactionResult
+	if err := res.UnmarshalJSON(data); err != nil {
+		return nil, fmt.Errorf("unexpected answer to compact: %w", err)
+	}
+	return &res, nil
+}
+
+// SetSessionName implements commands.Handler.
+func (r *RPC) SetSessionName(ctx context.Context, p *commands.SetSessionNameParams) (*commands.SessionNameResult, error) {
+	sink, _, err := r.command(ctx, "set_session_name", map[string]any{"name": p.Name})
+	if err != nil {
+		return nil, err
+	}
+	sink.Update(func(s *State) { s.SessionName = p.Name }, false)
+	return &commands.SessionNameResult{SessionName: p.Name}, nil
+}
+
+// GetLastAssistantText implements commands.Handler.
+func (r *RPC) GetLastAssistantText(ctx context.Context, _ *commands.GetLastAssistantTextParams) (*commands.LastAssistantText, error) {
+	_, data, err := r.command(ctx, "get_last_assistant_text", nil)
+	if err != nil {
+		return nil, err
+	}
+	var res struct {
+		Text *string `json:"text"`
+	}
+	_ = json.Unmarshal(data, &res)
+	return &commands.LastAssistantText{Text: res.Text}, nil
+}
+
+// GetCommands implements commands.Handler.
+func (r *RPC) GetCommands(ctx context.Context, _ *commands.GetCommandsParams) (*commands.GetCommandsResult, error) {
+	sink, data, err := r.command(ctx, "get_commands", nil)
+	if err != nil {
+		return nil, err
+	}
+	var res commands.GetCommandsResult
+	if err := res.UnmarshalJSON(data); err != nil {
+		return nil, fmt.Errorf("unexpected answer to get_commands: %w", err)
+	}
+	res.Commands = trimCommands(res.Commands)
+	res.Extra = nil
+	sink.Update(func(s *State) { s.Commands = res.Commands }, false)
+	return &res, nil
+}
+
+// NewSession implements commands.Handler.
+func (r *RPC) NewSession(ctx context.Context, _ *commands.NewSessionParams) error {
+	sink, data, err := r.command(ctx, "new_session", nil)
+	if err != nil {
+		return err
+	}
+	var res struct {
+		Cancelled bool `json:"cancelled"`
+	}
+	if json.Unmarshal(data, &res) == nil && res.Cancelled {
+		return errors.New("an extension of the agent cancelled the new session")
+	}
+	r.refresh(ctx, sink)
+	return nil
+}
+
+// ExportHtml implements commands.Handler.
+func (r *RPC) ExportHtml(ctx context.Context, p *commands.ExportHtmlParams) (*commands.ExportedFile, error) {
+	params := map[string]any{}
+	if out, ok := p.OutputPath.Get(); ok {
+		params["outputPath"] = out
+	}
+	_, data, err := r.command(ctx, "export_html", params)
+	if err != nil {
+		return nil, err
+	}
+	var res commands.ExportedFile
+	if err := res.UnmarshalJSON(data); err != nil {
+		return nil, fmt.Errorf("unexpected answer to export_html: %w", err)
+	}
+	return &res, nil
+}
+
+// trimModel keeps the fields of a model that heartbeats, snapshots and capabilities report (pi's
+// model objects carry their prices, APIs and limits as well).
+func trimModel(m protocol.AgentModel) protocol.AgentModel {
+	m.Extra = nil
+	return m
+}
+
+// trimmed is trimModel for a model that may be nil.
+func trimmed(m *protocol.AgentModel) *protocol.AgentModel {
+	if m == nil {
+		return nil
+	}
+	t := trimModel(*m)
+	return &t
+}
+
+func trimModels(ms []protocol.AgentModel) []protocol.AgentModel {
+	out := make([]protocol.AgentModel, len(ms))
+	for i, m := range ms {
+		out[i] = trimModel(m)
+	}
+	return out
+}
+
+// trimCommands keeps the name and description of the agent's commands.
+func trimCommands(cs []protocol.AgentCommand) []protocol.AgentCommand {
+	out := make([]protocol.AgentCommand, len(cs))
+	for i, c := range cs {
+		out[i] = protocol.AgentCommand{Name: c.Name, Description: c.Description}
+	}
+	return out
 }
 
 func orWriter(w, def io.Writer) io.Writer {

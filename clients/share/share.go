@@ -30,6 +30,7 @@ import (
 
 	"github.com/pizzapi/pizzapi/internal/sioclient"
 	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/protocol/commands"
 	"github.com/pizzapi/pizzapi/protocol/relay"
 )
 
@@ -52,7 +53,7 @@ type Options struct {
 	Persistent bool
 	// InitialModel, when set, is the model the agent switches to once it has started (a runner
 	// passes the model a spawn request asked for).
-	InitialModel *Model
+	InitialModel *protocol.AgentModel
 	// InitialPrompt, when set, is sent to the agent as the first message once it has started.
 	InitialPrompt string
 	// Source produces the agent's events and carries out viewers' commands.
@@ -711,7 +712,7 @@ func (h relayHandler) Input(_ context.Context, in *protocol.Input) error {
 
 // ModelSet implements relay.ClientHandler.
 func (h relayHandler) ModelSet(_ context.Context, m *protocol.ModelSet) error {
-	h.p.enqueue(func(ctx context.Context) { _, _ = h.p.setModel(ctx, m.Provider, m.ModelID) })
+	h.p.enqueue(func(ctx context.Context) { _ = h.p.setModel(ctx, m.Provider, m.ModelID) })
 	return nil
 }
 
@@ -721,7 +722,7 @@ func (h relayHandler) ModelSet(_ context.Context, m *protocol.ModelSet) error {
 func (h relayHandler) Exec(_ context.Context, e *protocol.Exec) error {
 	run := func(ctx context.Context) { h.p.exec(ctx, e) }
 	switch e.Command {
-	case "abort", "compact", "end_session":
+	case commands.CommandAbort, commands.CommandCompact, commands.CommandEndSession:
 		go run(h.p.bg)
 	default:
 		h.p.enqueue(run)

@@ -9,211 +9,16 @@ import (
 	"time"
 
 	"github.com/pizzapi/pizzapi/internal/syncbuf"
+	"github.com/pizzapi/pizzapi/protocol/commands"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
-
-// TestDemoEndToEnd publishes the demo agent and watches it: the viewer sees every event in
-// order, the greeting is answered with capabilities and a snapshot, a message typed by the viewer
-// reaches the agent and the reply streams back, model changes and queries are answered, and
-// stopping ends the session for the viewer.
-func TestDemoEndToEnd(t *testing.T) {
-	n := servertest.Start(t)
-	u := n.NewUser(t)
-	gate := make(chan struct{})
-	s := share(t, n, u, Options{SessionID: "s-demo", Source: &Demo{Speed: 25, gate: gate}})
-	if !strings.Contains(s.out.String(), "/session/s-demo") {
-		t.Fatalf("share URL not printed: %q", s.out.String())
-	}
-	v := watch(t, n, u, "s-demo", s.trace)
-	close(gate)
-
-	// The greeting is answered with the capabilities and a snapshot; the scripted opening
-	// streams to its end.
-	var types []string
-	for _, e := range v.until(func(typ string, raw json.RawMessage) bool {
-		return typ == "agent_end" && len(field[[]any](t, raw, "messages")) > 5
-	}) {
-		types = append(types, e.Event.Type)
-	}
-	joined := " " + strings.Join(types, " ") + " "
-	for _, want := range []string{"capabilities", "session_active", "message_update", "tool_execution_start", "tool_execution_update", "tool_execution_end", "todo_update", "turn_end"} {
-		if !strings.Contains(joined, " "+want+" ") {
-			t.Errorf("no %s event in the opening: %v", want, types)
-		}
-	}
-	var caps json.RawMessage
-	for _, e := range v.seen {
-		if e.Event.Type == "capabilities" {
-			caps = e.Event.Raw
-		}
-	}
-	if len(field[[]any](t, caps, "models")) != len(demoModels) || len(field[[]any](t, caps, "commands")) == 0 {
-		t.Fatalf("capabilities: %s", caps)
-	}
-
-	// Collab input starts a run whose reply streams back and mentions the message.
-	v.command("input", map[string]any{"text": "hello from the test", "attachments": []any{}, "client": "web"})
-	deltas, reply := 0, ""
-	for _, e := range v.untilType("agent_end") {
-		if e.Event.Type == "message_update" && field[string](t, e.Event.Raw, "assistantMessageEvent", "type") == "text_delta" {
-			deltas++
-		}
-		if e.Event.Type == "message_end" {
-			reply += assistantText(t, e.Event.Raw)
-		}
-	}
-	if !strings.Contains(reply, "hello from the test") || deltas < 10 {
-		t.Fatalf("reply with %d deltas: %q", deltas, reply)
-	}
-	hb := v.untilType("heartbeat")
-	if field[bool](t, hb[len(hb)-1].Event.Raw, "active") {
-		t.Fatalf("heartbeat after agent_end: %s", hb[len(hb)-1].Event.Raw)
-	}
-
-	// model_set: model_set_result, then a heartbeat with the new model.
-	v.command("model_set", map[string]any{"provider": "openai", "modelId": "gpt-5"})
-	evs := v.untilType("model_set_result")
-	if len(evs) < 2 || evs[len(evs)-2].Event.Type != "heartbeat" || field[string](t, evs[len(evs)-2].Event.Raw, "model", "id") != "gpt-5" {
-		t.Fatalf("after model_set: %v", evs)
-	}
-	if r := evs[len(evs)-1].Event.Raw; !field[bool](t, r, "ok") || field[string](t, r, "modelId") != "gpt-5" {
-		t.Fatalf("model_set_result: %s", r)
-	}
-	// set_model through exec: exec_result too; an unknown model fails.
-	v.command("exec", map[string]any{"id": "c-1", "command": "set_model", "provider": "nope", "modelId": "x"})
-	if r := v.execResult("c-1"); r["ok"] != false || r["error"] != "Model not found: nope/x" {
-		t.Fatalf("exec_result: %v", r)
-	}
-	if r := v.untilType("model_set_result"); field[bool](t, r[len(r)-1].Event.Raw, "ok") {
-		t.Fatalf("model_set_result: %s", r[len(r)-1].Event.Raw)
-	}
-	v.command("exec", map[string]any{"id": "c-2", "command": "get_available_models"})
-	if r := v.execResult("c-2"); len(r["result"].(map[string]any)["models"].([]any)) != len(demoModels) {
-		t.Fatalf("exec_result: %v", r)
-	}
-	v.command("exec", map[string]any{"id": "c-3", "command": "get_commands"})
-	if r := v.execResult("c-3"); r["ok"] != true || len(r["result"].(map[string]any)["commands"].([]any)) != len(demoCommands) {
-		t.Fatalf("exec_result: %v", r)
-	}
-	v.command("exec", map[string]any{"id": "c-4", "command": "x"})
-	if r := v.execResult("c-4"); r["ok"] != false || r["error"] != "Unknown exec command: x" {
-		t.Fatalf("exec_result: %v", r)
-	}
-	v.command("exec", map[string]any{"id": "c-5", "command": "set_session_name", "name": "renamed"})
-	if r := v.execResult("c-5"); r["ok"] != true || r["result"].(map[string]any)["sessionName"] != "renamed" {
-		t.Fatalf("exec_result: %v", r)
-	}
-	v.until(func(typ string, raw json.RawMessage) bool {
-		return typ == "heartbeat" && field[string](t, raw, "sessionName") == "renamed"
-	})
-
-	// Ctrl-C: the session ends for the viewer, after a last snapshot, and Run returns nil.
-	if err := s.end(t); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	v.untilType("session_active")
-	var d viewer.Disconnected
-	v.c.NextInto(t, "disconnected", &d)
-	if d.Reason != "Session ended" {
-		t.Fatalf("disconnected: %q", d.Reason)
-	}
-	if !strings.Contains(s.log.String(), "session ended") {
-		t.Fatalf("the end was not confirmed:\n%s", s.log.String())
-	}
-}
-
-// TestDemoAbort: abort stops the current run: the message ends as aborted, the run ends, the
-// viewer gets exec_result and a heartbeat that says the agent is idle.
-func TestDemoAbort(t *testing.T) {
-	n := servertest.Start(t)
-	u := n.NewUser(t)
-	s := share(t, n, u, Options{SessionID: "s-abort", Source: &Demo{Speed: 1, NoOpening: true}})
-	v := watch(t, n, u, "s-abort", s.trace)
-	v.untilType("session_active")
-	v.command("input", map[string]any{"text": "write a long story", "attachments": []any{}})
-	v.until(func(typ string, raw json.RawMessage) bool {
-		return typ == "message_update" && field[string](t, raw, "assistantMessageEvent", "type") == "thinking_delta"
-	})
-	start := time.Now()
-	v.command("exec", map[string]any{"id": "stop", "command": "abort"})
-	if r := v.execResult("stop"); r["ok"] != true {
-		t.Fatalf("exec_result: %v", r)
-	}
-	var stopReason string
-	var endTypes []string
-	for _, e := range v.untilType("agent_end") {
-		endTypes = append(endTypes, e.Event.Type)
-		if e.Event.Type == "message_end" {
-			stopReason = field[string](t, e.Event.Raw, "message", "stopReason")
-		}
-	}
-	if stopReason != "aborted" {
-		t.Fatalf("stop reason %q; events %v", stopReason, endTypes)
-	}
-	hb := v.untilType("heartbeat")
-	if field[bool](t, hb[len(hb)-1].Event.Raw, "active") {
-		t.Fatalf("heartbeat after abort: %s", hb[len(hb)-1].Event.Raw)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("abort took %v", d)
-	}
-	// The agent takes the next message as usual.
-	v.command("input", map[string]any{"text": "short one", "attachments": []any{}})
-	reply := ""
-	for _, e := range v.untilType("agent_end") {
-		if e.Event.Type == "message_end" {
-			reply += assistantText(t, e.Event.Raw)
-		}
-	}
-	if !strings.Contains(reply, "short one") {
-		t.Fatalf("reply %q", reply)
-	}
-}
-
-// TestDemoSteerAndFollowUp: a steering message is taken into the running run; a follow-up waits
-// for the next one.
-func TestDemoSteerAndFollowUp(t *testing.T) {
-	n := servertest.Start(t)
-	u := n.NewUser(t)
-	s := share(t, n, u, Options{SessionID: "s-steer", Source: &Demo{Speed: 2, NoOpening: true}})
-	v := watch(t, n, u, "s-steer", s.trace)
-	v.command("input", map[string]any{"text": "first", "attachments": []any{}})
-	v.untilType("agent_start")
-	v.command("input", map[string]any{"text": "later", "attachments": []any{}, "deliverAs": "followUp"})
-	v.command("input", map[string]any{"text": "change of plan", "attachments": []any{}, "deliverAs": "steer"})
-	run1 := v.untilType("agent_end")
-	text1 := ""
-	for _, e := range run1 {
-		text1 += assistantText(t, e.Event.Raw)
-	}
-	if !strings.Contains(text1, "change of plan") || strings.Contains(text1, "later") {
-		t.Fatalf("first run: %q", text1)
-	}
-	// The run's messages hold each user message once.
-	users := 0
-	for _, m := range field[[]map[string]any](t, run1[len(run1)-1].Event.Raw, "messages") {
-		if m["role"] == "user" {
-			users++
-		}
-	}
-	if users != 2 {
-		t.Fatalf("agent_end has %d user messages: %s", users, run1[len(run1)-1].Event.Raw)
-	}
-	text2 := ""
-	for _, e := range v.untilType("agent_end") {
-		text2 += assistantText(t, e.Event.Raw)
-	}
-	if !strings.Contains(text2, "later") {
-		t.Fatalf("second run: %q", text2)
-	}
-}
 
 // TestEndSession: a viewer's end_session is answered, then the session ends and Run returns.
 func TestEndSession(t *testing.T) {
 	n := servertest.Start(t)
 	u := n.NewUser(t)
-	s := share(t, n, u, Options{SessionID: "s-end", Source: &Demo{NoOpening: true}})
+	s := share(t, n, u, Options{SessionID: "s-end", Source: &recordingSource{}})
 	v := watch(t, n, u, "s-end", s.trace)
 	v.command("exec", map[string]any{"id": "bye", "command": "end_session"})
 	if r := v.execResult("bye"); r["ok"] != true {
@@ -258,8 +63,8 @@ func TestUnauthorized(t *testing.T) {
 func TestRegistrationRefused(t *testing.T) {
 	n := servertest.Start(t)
 	a, b := n.NewUser(t), n.NewUser(t)
-	share(t, n, a, Options{SessionID: "s-taken", Source: &Demo{NoOpening: true}})
-	err := Run(context.Background(), Options{RelayURL: n.URL, APIKey: b.APIKey, SessionID: "s-taken", Source: &Demo{}, Log: &syncbuf.Buffer{}, Out: &syncbuf.Buffer{}})
+	share(t, n, a, Options{SessionID: "s-taken", Source: &recordingSource{}})
+	err := Run(context.Background(), Options{RelayURL: n.URL, APIKey: b.APIKey, SessionID: "s-taken", Source: &recordingSource{}, Log: &syncbuf.Buffer{}, Out: &syncbuf.Buffer{}})
 	if err == nil || !strings.Contains(err.Error(), "belongs to another user") {
 		t.Fatalf("Run: %v", err)
 	}
@@ -296,7 +101,7 @@ func TestJSONL(t *testing.T) {
 		}
 	}
 	v.command("exec", map[string]any{"id": "a", "command": "abort"})
-	if r := v.execResult("a"); r["ok"] != false || r["error"] != "Unknown exec command: abort" {
+	if r := v.execResult("a"); r["ok"] != false || r["error"] != "abort is not supported by this agent" {
 		t.Fatalf("exec_result: %v", r)
 	}
 }
@@ -349,7 +154,10 @@ func (b bigSink) Event(ev json.RawMessage) {
 }
 
 // recordingSource is a Source that does nothing but say whether it ran.
-type recordingSource struct{ started bool }
+type recordingSource struct {
+	commands.UnimplementedHandler
+	started bool
+}
 
 func (r *recordingSource) Run(ctx context.Context, _ Sink) error {
 	r.started = true
@@ -357,6 +165,3 @@ func (r *recordingSource) Run(ctx context.Context, _ Sink) error {
 	return nil
 }
 func (r *recordingSource) Input(context.Context, Input) error { return nil }
-func (r *recordingSource) Exec(_ context.Context, c Command) (json.RawMessage, error) {
-	return nil, ErrUnknownCommand
-}

@@ -3,31 +3,17 @@ package share
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/pizzapi/pizzapi/protocol"
 )
-
-// Model is a language model as heartbeats, snapshots and capabilities describe it (the fields
-// PizzaPi's CLI sends; pi's fuller Model objects decode into it).
-type Model struct {
-	Provider      string `json:"provider"`
-	ID            string `json:"id"`
-	Name          string `json:"name,omitempty"`
-	Reasoning     bool   `json:"reasoning"`
-	ContextWindow int64  `json:"contextWindow,omitempty"`
-}
-
-// CommandInfo is a command viewers can run by typing "/name".
-type CommandInfo struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-}
 
 // TokenUsage is the session's token count and cost so far.
 type TokenUsage struct {
-	Input      int64   `json:"input"`
-	Output     int64   `json:"output"`
-	CacheRead  int64   `json:"cacheRead"`
-	CacheWrite int64   `json:"cacheWrite"`
-	Cost       float64 `json:"cost"`
+	Input      int64
+	Output     int64
+	CacheRead  int64
+	CacheWrite int64
+	Cost       float64
 }
 
 // State is what the publisher knows about the session: it follows the events it publishes (the
@@ -37,7 +23,7 @@ type State struct {
 	// Active is true while the agent works on a prompt.
 	Active bool
 	// Model is the current model (nil when unknown).
-	Model *Model
+	Model *protocol.AgentModel
 	// ThinkingLevel is off, minimal, low, medium, high or xhigh ("" when unknown).
 	ThinkingLevel string
 	// SessionName is the session's display name ("" for none).
@@ -46,12 +32,12 @@ type State struct {
 	Cwd string
 	// Messages is the transcript (pi AgentMessage objects).
 	Messages []json.RawMessage
-	// TodoList is the agent's current todo list (a JSON array; nil for none).
-	TodoList json.RawMessage
+	// TodoList is the agent's current todo list (nil for none).
+	TodoList []json.RawMessage
 	// AvailableModels are the models viewers may switch to.
-	AvailableModels []Model
-	// Commands are the commands viewers may run.
-	Commands []CommandInfo
+	AvailableModels []protocol.AgentModel
+	// Commands are the agent's own commands, which viewers run by typing "/name".
+	Commands []protocol.AgentCommand
 	// PendingQuestion is the question the agent waits on ({toolCallId, question, options}), nil
 	// for none.
 	PendingQuestion json.RawMessage
@@ -63,109 +49,95 @@ type State struct {
 // deserves a heartbeat. Streaming deltas, the bulk of the events, are not decoded at all.
 func (s *State) observe(typ string, raw json.RawMessage) (heartbeat bool) {
 	switch typ {
-	case "agent_start":
+	case protocol.AgentEventAgentStart:
 		s.Active = true
 		return true
-	case "agent_end":
+	case protocol.AgentEventAgentEnd:
 		s.Active = false
 		return true
-	case "message_end":
-		var ev struct {
-			Message json.RawMessage `json:"message"`
+	case protocol.AgentEventMessageEnd:
+		var ev protocol.MessageEndEvent
+		if ev.UnmarshalJSON(raw) == nil {
+			if m, ok := ev.Message.Get(); ok {
+				msg := m.AppendJSON(nil)
+				s.Messages = append(s.Messages, msg)
+				s.addUsage(msg)
+			}
 		}
-		if json.Unmarshal(raw, &ev) == nil && len(ev.Message) > 0 && string(ev.Message) != "null" {
-			s.Messages = append(s.Messages, ev.Message)
-			s.addUsage(ev.Message)
+	case protocol.AgentEventTodoUpdate:
+		var ev protocol.TodoUpdateEvent
+		if ev.UnmarshalJSON(raw) == nil {
+			if todos, ok := ev.Todos.Get(); ok {
+				s.TodoList = todos
+			}
 		}
-	case "todo_update":
-		var ev struct {
-			Todos json.RawMessage `json:"todos"`
+	case protocol.AgentEventModelSelect:
+		var ev protocol.ModelSelectEvent
+		if ev.UnmarshalJSON(raw) == nil {
+			if m, _ := ev.Model.Get(); m != nil {
+				s.Model = m
+				return true
+			}
 		}
-		if json.Unmarshal(raw, &ev) == nil && len(ev.Todos) > 0 {
-			s.TodoList = ev.Todos
-		}
-	case "model_select":
-		var ev struct {
-			Model *Model `json:"model"`
-		}
-		if json.Unmarshal(raw, &ev) == nil && ev.Model != nil {
-			s.Model = ev.Model
-			return true
-		}
-	case "tool_execution_start":
-		var ev struct {
-			ToolCallID string `json:"toolCallId"`
-			ToolName   string `json:"toolName"`
-			Args       struct {
+	case protocol.AgentEventToolExecutionStart:
+		var ev protocol.ToolExecutionStartEvent
+		if ev.UnmarshalJSON(raw) == nil && ev.ToolName == "AskUserQuestion" {
+			var args struct {
 				Question string          `json:"question"`
 				Options  json.RawMessage `json:"options"`
-			} `json:"args"`
-		}
-		if json.Unmarshal(raw, &ev) == nil && ev.ToolName == "AskUserQuestion" {
-			q := map[string]any{"toolCallId": ev.ToolCallID, "question": ev.Args.Question}
-			if len(ev.Args.Options) > 0 {
-				q["options"] = ev.Args.Options
+			}
+			_ = json.Unmarshal(ev.Args, &args)
+			q := map[string]any{"toolCallId": ev.ToolCallID.Or(""), "question": args.Question}
+			if len(args.Options) > 0 {
+				q["options"] = args.Options
 			}
 			s.PendingQuestion, _ = json.Marshal(q)
 			return true
 		}
-	case "tool_execution_end":
+	case protocol.AgentEventToolExecutionEnd:
 		if s.PendingQuestion != nil {
-			var ev, q struct {
+			var ev protocol.ToolExecutionEndEvent
+			var q struct {
 				ToolCallID string `json:"toolCallId"`
 			}
 			_ = json.Unmarshal(s.PendingQuestion, &q)
-			if json.Unmarshal(raw, &ev) == nil && ev.ToolCallID == q.ToolCallID {
+			if ev.UnmarshalJSON(raw) == nil && ev.ToolCallID.Or("") == q.ToolCallID {
 				s.PendingQuestion = nil
 				return true
 			}
 		}
-	case "heartbeat":
+	case protocol.AgentEventHeartbeat:
 		// A recorded stream's own heartbeats: adopt what they say.
-		var ev struct {
-			Active        *bool   `json:"active"`
-			Model         *Model  `json:"model"`
-			SessionName   *string `json:"sessionName"`
-			ThinkingLevel *string `json:"thinkingLevel"`
-		}
-		if json.Unmarshal(raw, &ev) == nil {
-			if ev.Active != nil {
-				s.Active = *ev.Active
+		var ev protocol.HeartbeatEvent
+		if ev.UnmarshalJSON(raw) == nil {
+			s.Active = ev.Active
+			if m, _ := ev.Model.Get(); m != nil {
+				s.Model = m
 			}
-			if ev.Model != nil {
-				s.Model = ev.Model
+			if name, ok := ev.SessionName.Get(); ok {
+				s.SessionName = deref(name)
 			}
-			if ev.SessionName != nil {
-				s.SessionName = *ev.SessionName
-			}
-			if ev.ThinkingLevel != nil {
-				s.ThinkingLevel = *ev.ThinkingLevel
+			if level, ok := ev.ThinkingLevel.Get(); ok {
+				s.ThinkingLevel = deref(level)
 			}
 		}
-	case "session_active":
+	case protocol.AgentEventSessionActive:
 		// A recorded stream's own snapshot replaces the transcript.
-		var ev struct {
-			State struct {
-				Messages      []json.RawMessage `json:"messages"`
-				Model         *Model            `json:"model"`
-				SessionName   *string           `json:"sessionName"`
-				ThinkingLevel *string           `json:"thinkingLevel"`
-				TodoList      json.RawMessage   `json:"todoList"`
-			} `json:"state"`
-		}
-		if json.Unmarshal(raw, &ev) == nil {
-			s.Messages = ev.State.Messages
-			if ev.State.Model != nil {
-				s.Model = ev.State.Model
+		var ev protocol.SessionActiveEvent
+		if ev.UnmarshalJSON(raw) == nil {
+			st := ev.State
+			s.Messages = st.Messages.Or(nil)
+			if m, _ := st.Model.Get(); m != nil {
+				s.Model = m
 			}
-			if ev.State.SessionName != nil {
-				s.SessionName = *ev.State.SessionName
+			if name, ok := st.SessionName.Get(); ok {
+				s.SessionName = deref(name)
 			}
-			if ev.State.ThinkingLevel != nil {
-				s.ThinkingLevel = *ev.State.ThinkingLevel
+			if level, ok := st.ThinkingLevel.Get(); ok {
+				s.ThinkingLevel = deref(level)
 			}
-			if len(ev.State.TodoList) > 0 {
-				s.TodoList = ev.State.TodoList
+			if todos, ok := st.TodoList.Get(); ok {
+				s.TodoList = todos
 			}
 		}
 	}
@@ -204,84 +176,65 @@ func nullable(s string) *string {
 	return &s
 }
 
-// orEmptyArray returns raw, or [] when it is empty.
-func orEmptyArray(raw json.RawMessage) json.RawMessage {
-	if len(raw) == 0 || string(raw) == "null" {
-		return json.RawMessage("[]")
+// deref returns *s, or "" for nil.
+func deref(s *string) string {
+	if s == nil {
+		return ""
 	}
-	return raw
+	return *s
+}
+
+// orEmpty returns v, or an empty slice for nil, for arrays that are [] when empty.
+func orEmpty[T any](v []T) []T {
+	if v == nil {
+		return []T{}
+	}
+	return v
 }
 
 // sessionActiveEvent builds the session_active snapshot (reference §3.1.3).
 func (s *State) sessionActiveEvent() []byte {
-	messages := s.Messages
-	if messages == nil {
-		messages = []json.RawMessage{}
+	ev := protocol.SessionActiveEvent{
+		Type: protocol.AgentEventSessionActive,
+		State: protocol.SessionActiveState{
+			Messages:        protocol.Some(orEmpty(s.Messages)),
+			Model:           protocol.Some(s.Model),
+			ThinkingLevel:   protocol.Some(nullable(s.ThinkingLevel)),
+			SessionName:     protocol.Some(nullable(s.SessionName)),
+			Cwd:             protocol.Some(&s.Cwd),
+			AvailableModels: protocol.Some(orEmpty(s.AvailableModels)),
+			TodoList:        protocol.Some(orEmpty(s.TodoList)),
+		},
 	}
-	models := s.AvailableModels
-	if models == nil {
-		models = []Model{}
-	}
-	ev := struct {
-		Type  string `json:"type"`
-		State struct {
-			Messages        []json.RawMessage `json:"messages"`
-			Model           *Model            `json:"model"`
-			ThinkingLevel   *string           `json:"thinkingLevel"`
-			SessionName     *string           `json:"sessionName"`
-			Cwd             string            `json:"cwd"`
-			AvailableModels []Model           `json:"availableModels"`
-			TodoList        json.RawMessage   `json:"todoList"`
-		} `json:"state"`
-	}{Type: "session_active"}
-	ev.State.Messages = messages
-	ev.State.Model = s.Model
-	ev.State.ThinkingLevel = nullable(s.ThinkingLevel)
-	ev.State.SessionName = nullable(s.SessionName)
-	ev.State.Cwd = s.Cwd
-	ev.State.AvailableModels = models
-	ev.State.TodoList = orEmptyArray(s.TodoList)
-	b, _ := json.Marshal(ev)
-	return b
+	return ev.AppendJSON(nil)
 }
 
 // capabilitiesEvent builds the capabilities event a viewer's greeting is answered with.
 func (s *State) capabilitiesEvent() []byte {
-	models := s.AvailableModels
-	if models == nil {
-		models = []Model{}
+	ev := protocol.CapabilitiesEvent{
+		Type:     protocol.AgentEventCapabilities,
+		Models:   orEmpty(s.AvailableModels),
+		Commands: orEmpty(s.Commands),
 	}
-	commands := s.Commands
-	if commands == nil {
-		commands = []CommandInfo{}
-	}
-	b, _ := json.Marshal(struct {
-		Type     string        `json:"type"`
-		Models   []Model       `json:"models"`
-		Commands []CommandInfo `json:"commands"`
-	}{"capabilities", models, commands})
-	return b
+	return ev.AppendJSON(nil)
 }
 
 // cliErrorEvent builds a cli_error event.
 func cliErrorEvent(message, source string) []byte {
-	b, _ := json.Marshal(struct {
-		Type    string  `json:"type"`
-		Message string  `json:"message"`
-		Source  *string `json:"source"`
-		Ts      int64   `json:"ts"`
-	}{"cli_error", message, nullable(source), time.Now().UnixMilli()})
-	return b
+	ev := protocol.CliErrorEvent{
+		Type:    protocol.AgentEventCLIError,
+		Message: message,
+		Source:  protocol.Some(nullable(source)),
+		Ts:      protocol.Some(float64(time.Now().UnixMilli())),
+	}
+	return ev.AppendJSON(nil)
 }
 
 // modelSetResultEvent builds the answer to a model change.
 func modelSetResultEvent(ok bool, provider, modelID, message string) []byte {
-	b, _ := json.Marshal(struct {
-		Type     string `json:"type"`
-		OK       bool   `json:"ok"`
-		Provider string `json:"provider"`
-		ModelID  string `json:"modelId"`
-		Message  string `json:"message,omitempty"`
-	}{"model_set_result", ok, provider, modelID, message})
-	return b
+	ev := protocol.ModelSetResultEvent{Type: protocol.AgentEventModelSetResult, OK: ok, Provider: provider, ModelID: modelID}
+	if message != "" {
+		ev.Message = protocol.Some(message)
+	}
+	return ev.AppendJSON(nil)
 }

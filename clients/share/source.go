@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+
+	"github.com/pizzapi/pizzapi/protocol/commands"
 )
 
 // Source is where a shared session's agent events come from and where its viewers' commands go:
-// a pi agent in RPC mode (RPC), a recorded event stream (JSONL) or the built-in demo agent (Demo).
+// a pi agent in RPC mode (RPC), a recorded event stream (JSONL) or the built-in demo agent
+// (package demo).
 //
 // The publisher calls Run once, after the session is registered with the relay, and calls Input
-// and Exec from other goroutines while Run is running.
+// and the command methods from other goroutines while Run is running.
 type Source interface {
 	// Run runs the agent. It publishes the agent's events and state changes through sink until
 	// ctx ends (then it stops the agent and returns nil) or the agent stops by itself (it returns
@@ -18,11 +21,11 @@ type Source interface {
 	Run(ctx context.Context, sink Sink) error
 	// Input delivers a message a viewer typed.
 	Input(ctx context.Context, in Input) error
-	// Exec carries out a viewer's remote command (reference §3.1.4) and returns its result, nil
-	// for none. A command the source does not know returns an error wrapping ErrUnknownCommand.
-	// A source reports the state changes a command causes (model, thinking level, name,
-	// transcript) through the Sink.
-	Exec(ctx context.Context, cmd Command) (json.RawMessage, error)
+	// Handler carries out viewers' remote commands (reference §3.1.4), one method per command of
+	// the contract; a source embeds commands.UnimplementedHandler for the commands it does not
+	// support. A source reports the state changes a command causes (model, thinking level, name,
+	// transcript) through the Sink. The publisher answers end_session itself.
+	commands.Handler
 }
 
 // Sink receives what a Source produces. Its methods may be called from any goroutine; calls are
@@ -58,31 +61,5 @@ type Image struct {
 	MimeType string `json:"mimeType"`
 }
 
-// Command is a viewer's remote command: its name and parameters (the fields of the `exec`
-// payload beside `id` and `command`).
-type Command struct {
-	Name   string
-	Params map[string]json.RawMessage
-}
-
-// String returns the string parameter key ("" when absent or not a string).
-func (c Command) String(key string) string {
-	var s string
-	if raw, ok := c.Params[key]; ok {
-		_ = json.Unmarshal(raw, &s)
-	}
-	return s
-}
-
-// Has reports whether parameter key is present.
-func (c Command) Has(key string) bool {
-	_, ok := c.Params[key]
-	return ok
-}
-
-// ErrNotRunning is wrapped by Input and Exec when the agent has not started yet or has stopped.
+// ErrNotRunning is wrapped by Input and the command methods when the agent has not started yet or has stopped.
 var ErrNotRunning = errors.New("the agent is not running")
-
-// ErrUnknownCommand is wrapped by Exec for commands a source does not know; the viewer gets
-// "Unknown exec command: NAME".
-var ErrUnknownCommand = errors.New("unknown exec command")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pizzapi/pizzapi/clients/share"
 	"github.com/pizzapi/pizzapi/internal/sioclient"
+	"github.com/pizzapi/pizzapi/protocol/commands"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
@@ -20,6 +21,7 @@ import (
 // tickSource is an agent that publishes {"type":"test_tick","n":1}, 2, 3, ... at a steady rate
 // while it is not halted.
 type tickSource struct {
+	commands.UnimplementedHandler
 	every  time.Duration
 	n      atomic.Int64
 	halted atomic.Bool
@@ -42,9 +44,6 @@ func (s *tickSource) Run(ctx context.Context, sink share.Sink) error {
 
 func (s *tickSource) Input(context.Context, share.Input) error { return nil }
 
-func (s *tickSource) Exec(_ context.Context, c share.Command) (json.RawMessage, error) {
-	return nil, fmt.Errorf("%w: %s", share.ErrUnknownCommand, c.Name)
-}
 
 // publisher runs share.Run with a tickSource until the test ends; log timestamps its messages.
 type publisher struct {

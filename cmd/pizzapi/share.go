@@ -10,6 +10,8 @@ import (
 
 	"github.com/pizzapi/pizzapi/clients/settings"
 	"github.com/pizzapi/pizzapi/clients/share"
+	"github.com/pizzapi/pizzapi/clients/share/demo"
+	"github.com/pizzapi/pizzapi/protocol"
 )
 
 func shareCommand() *cli.Command {
@@ -72,12 +74,12 @@ func shareCommand() *cli.Command {
 				InitialPrompt: cmd.String("prompt"),
 			}
 			if prov := cmd.String("model-provider"); prov != "" {
-				o.InitialModel = &share.Model{Provider: prov, ID: cmd.String("model-id")}
+				o.InitialModel = &protocol.AgentModel{Provider: prov, ID: cmd.String("model-id")}
 			}
 			switch {
 			case cmd.Bool("demo"):
 				// Given a first message, the demo answers it instead of playing its opening.
-				o.Source = &share.Demo{Speed: cmd.Float64("demo-speed"), NoOpening: o.InitialPrompt != ""}
+				o.Source = &demo.Demo{Speed: cmd.Float64("demo-speed"), NoOpening: o.InitialPrompt != ""}
 			case cmd.String("jsonl") != "":
 				name := cmd.String("jsonl")
 				var r io.Reader = os.Stdin

@@ -64,9 +64,9 @@ func (v *GetCommandsResult) ReadJSON(d *wire.Decoder) {
 		case "commands":
 			seen |= 1 << 0
 			if d.ArrayStart() {
-				v.Commands = []AgentCommand{}
+				v.Commands = []protocol.AgentCommand{}
 				for j0 := 0; d.NextElem(j0); j0++ {
-					var e0 AgentCommand
+					var e0 protocol.AgentCommand
 					e0.ReadJSON(d)
 					v.Commands = append(v.Commands, e0)
 					d.Pop()
@@ -123,77 +123,6 @@ func (v *GetCommandsResult) UnmarshalJSON(data []byte) error {
 // Validate reports whether v satisfies the contract, checking it the way a receiver would.
 func (v *GetCommandsResult) Validate() error {
 	var scratch GetCommandsResult
-	return wire.Check(v.AppendJSON(nil), &scratch)
-}
-
-// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
-// elsewhere.
-func (v *AgentCommand) ReadJSON(d *wire.Decoder) {
-	if !d.ObjectStart() {
-		return
-	}
-	var seen uint64
-	for i := 0; ; i++ {
-		key, ok := d.NextField(i)
-		if !ok {
-			break
-		}
-		switch string(key) {
-		case "name":
-			seen |= 1 << 0
-			v.Name = d.String()
-			d.MaxLength(v.Name, 256)
-		case "description":
-			seen |= 1 << 1
-			v.Description = d.String()
-			d.MaxLength(v.Description, 4096)
-		default:
-			if !d.KeepExtra() {
-				d.Skip()
-				break
-			}
-			if v.Extra == nil {
-				v.Extra = map[string]json.RawMessage{}
-			}
-			v.Extra[string(key)] = d.Raw()
-		}
-		d.Pop()
-	}
-	if seen&(1<<0) == 0 {
-		d.Missing("name")
-	}
-	if seen&(1<<1) == 0 {
-		d.Missing("description")
-	}
-}
-
-// AppendJSON appends the JSON encoding of v to b.
-func (v *AgentCommand) AppendJSON(b []byte) []byte {
-	start := len(b)
-	b = append(b, '{')
-	b = wire.Field(b, start, "\"name\":")
-	b = wire.AppendString(b, v.Name)
-	b = wire.Field(b, start, "\"description\":")
-	b = wire.AppendString(b, v.Description)
-	b = wire.AppendExtra(b, start, v.Extra)
-	return append(b, '}')
-}
-
-// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
-func (v AgentCommand) MarshalJSON() ([]byte, error) {
-	return v.AppendJSON(nil), nil
-}
-
-// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
-// *protocol.ValidationError naming the JSON pointer of the first problem.
-func (v *AgentCommand) UnmarshalJSON(data []byte) error {
-	*v = AgentCommand{}
-	return wire.Unmarshal(data, v)
-}
-
-// Validate reports whether v satisfies the contract, checking it the way a receiver would.
-func (v *AgentCommand) Validate() error {
-	var scratch AgentCommand
 	return wire.Check(v.AppendJSON(nil), &scratch)
 }
 

@@ -18,17 +18,7 @@ type GetCommandsParams struct{}
 // GetCommandsResult is the agent's commands.
 type GetCommandsResult struct {
 	// The commands, in the agent's order.
-	Commands []AgentCommand `json:"commands"`
-	// Extra holds the properties the schema does not name, passed through untouched.
-	Extra map[string]json.RawMessage `json:"-"`
-}
-
-// AgentCommand is A command of the agent that a viewer runs by sending `/name` as a message.
-type AgentCommand struct {
-	// What follows the slash.
-	Name string `json:"name"`
-	// One line about what it does.
-	Description string `json:"description"`
+	Commands []protocol.AgentCommand `json:"commands"`
 	// Extra holds the properties the schema does not name, passed through untouched.
 	Extra map[string]json.RawMessage `json:"-"`
 }

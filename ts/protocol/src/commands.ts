@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { AgentModel } from "./shared.js";
+import type { AgentCommand, AgentModel } from "./shared.js";
 
 /**
  * GetCommandsParams is the parameter object of the `get_commands` command.
@@ -24,24 +24,6 @@ export interface GetCommandsResult {
    * The commands, in the agent's order.
    */
   commands: AgentCommand[];
-  /**
-   * Properties the schema does not name, passed through untouched.
-   */
-  [key: string]: unknown;
-}
-
-/**
- * AgentCommand is A command of the agent that a viewer runs by sending `/name` as a message.
- */
-export interface AgentCommand {
-  /**
-   * What follows the slash.
-   */
-  name: string;
-  /**
-   * One line about what it does.
-   */
-  description: string;
   /**
    * Properties the schema does not name, passed through untouched.
    */

@@ -329,7 +329,7 @@ export interface AgentEvent {
 /**
  * KnownAgentEvent is one of the AgentEvent variants that have their own schema; narrow on `type`.
  */
-export type KnownAgentEvent = HeartbeatEvent | SessionActiveEvent | MessageUpdateEvent | MessageEndEvent | AgentEndEvent | ToolExecutionStartEvent | CliErrorEvent;
+export type KnownAgentEvent = HeartbeatEvent | SessionActiveEvent | MessageUpdateEvent | MessageEndEvent | AgentEndEvent | ToolExecutionStartEvent | CliErrorEvent | AgentStartEvent | ToolExecutionEndEvent | TodoUpdateEvent | ModelSelectEvent | CapabilitiesEvent | ModelSetResultEvent;
 
 /**
  * HeartbeatEvent is liveness and status of the agent, sent every 10 s and on state changes.
@@ -352,9 +352,37 @@ export interface HeartbeatEvent {
    */
   sessionName?: string | null;
   /**
+   * The thinking level, null when unknown.
+   */
+  thinkingLevel?: string | null;
+  /**
+   * Tokens used and cost so far.
+   */
+  tokenUsage?: TokenUsage;
+  /**
+   * The agent's working directory.
+   */
+  cwd?: string | null;
+  /**
+   * How long the session has run, in milliseconds.
+   */
+  uptime?: number | null;
+  /**
    * CLI time in epoch milliseconds.
    */
   ts?: number;
+  /**
+   * Rate-limit windows by provider id (`{windows: [{label, utilization, resets_at}]}`).
+   */
+  providerUsage?: unknown;
+  /**
+   * The agent's todo list.
+   */
+  todoList?: unknown[];
+  /**
+   * The question the agent waits on (`{toolCallId, question, options?}`), null for none.
+   */
+  pendingQuestion?: unknown;
   /**
    * Properties the schema does not name, passed through untouched.
    */
@@ -394,6 +422,36 @@ export interface AgentModel {
 }
 
 /**
+ * TokenUsage is the tokens a session has used and what they cost.
+ */
+export interface TokenUsage {
+  /**
+   * Input tokens.
+   */
+  input?: number;
+  /**
+   * Output tokens.
+   */
+  output?: number;
+  /**
+   * Tokens read from the prompt cache.
+   */
+  cacheRead?: number;
+  /**
+   * Tokens written to the prompt cache.
+   */
+  cacheWrite?: number;
+  /**
+   * Cost in US dollars.
+   */
+  cost?: number;
+  /**
+   * Properties the schema does not name, passed through untouched.
+   */
+  [key: string]: unknown;
+}
+
+/**
  * SessionActiveEvent is A snapshot of the whole session, sent after registration, when a viewer
  * greets and after big changes.
  */
@@ -420,11 +478,31 @@ export interface SessionActiveState {
   /**
    * The whole transcript.
    */
-  messages?: unknown;
+  messages?: unknown[];
+  /**
+   * The current model, null when unknown.
+   */
+  model?: AgentModel | null;
+  /**
+   * The thinking level, null when unknown.
+   */
+  thinkingLevel?: string | null;
   /**
    * Session name; its presence updates the name the relay shows.
    */
   sessionName?: string | null;
+  /**
+   * The agent's working directory.
+   */
+  cwd?: string | null;
+  /**
+   * The models viewers may switch to.
+   */
+  availableModels?: AgentModel[];
+  /**
+   * The agent's todo list.
+   */
+  todoList?: unknown[];
   /**
    * Properties the schema does not name, passed through untouched.
    */
@@ -575,6 +653,163 @@ export interface CliErrorEvent {
    * CLI time in epoch milliseconds.
    */
   ts?: number;
+  /**
+   * Properties the schema does not name, passed through untouched.
+   */
+  [key: string]: unknown;
+}
+
+/**
+ * AgentStartEvent is the agent started working on a prompt.
+ */
+export interface AgentStartEvent {
+  /**
+   * Always `agent_start`.
+   */
+  type: "agent_start";
+  /**
+   * Properties the schema does not name, passed through untouched.
+   */
+  [key: string]: unknown;
+}
+
+/**
+ * ToolExecutionEndEvent is A tool the agent ran finished.
+ */
+export interface ToolExecutionEndEvent {
+  /**
+   * Always `tool_execution_end`.
+   */
+  type: "tool_execution_end";
+  /**
+   * Id of the tool call.
+   */
+  toolCallId?: string;
+  /**
+   * Name of the tool.
+   */
+  toolName?: string;
+  /**
+   * What the tool returned.
+   */
+  result?: unknown;
+  /**
+   * Whether the tool failed.
+   */
+  isError?: boolean;
+  /**
+   * Properties the schema does not name, passed through untouched.
+   */
+  [key: string]: unknown;
+}
+
+/**
+ * TodoUpdateEvent is the agent's todo list changed.
+ */
+export interface TodoUpdateEvent {
+  /**
+   * Always `todo_update`.
+   */
+  type: "todo_update";
+  /**
+   * The whole list (`{id, content, status}` items).
+   */
+  todos?: unknown[];
+  /**
+   * CLI time in epoch milliseconds.
+   */
+  ts?: number;
+  /**
+   * Properties the schema does not name, passed through untouched.
+   */
+  [key: string]: unknown;
+}
+
+/**
+ * ModelSelectEvent is the agent switched models by itself (pi's own event).
+ */
+export interface ModelSelectEvent {
+  /**
+   * Always `model_select`.
+   */
+  type: "model_select";
+  /**
+   * The model now in use.
+   */
+  model?: AgentModel | null;
+  /**
+   * Properties the schema does not name, passed through untouched.
+   */
+  [key: string]: unknown;
+}
+
+/**
+ * CapabilitiesEvent is what viewers may do in the session: the models and the agent's commands.
+ * The agent sends it when a viewer greets.
+ */
+export interface CapabilitiesEvent {
+  /**
+   * Always `capabilities`.
+   */
+  type: "capabilities";
+  /**
+   * The models viewers may switch to.
+   */
+  models: AgentModel[];
+  /**
+   * The agent's own commands.
+   */
+  commands: AgentCommand[];
+  /**
+   * Properties the schema does not name, passed through untouched.
+   */
+  [key: string]: unknown;
+}
+
+/**
+ * AgentCommand is A command of the agent (a prompt template, a skill, an extension command) that a
+ * viewer runs by sending `/name` as a message.
+ */
+export interface AgentCommand {
+  /**
+   * What follows the slash.
+   */
+  name: string;
+  /**
+   * One line about what it does.
+   */
+  description?: string;
+  /**
+   * Properties the schema does not name, passed through untouched.
+   */
+  [key: string]: unknown;
+}
+
+/**
+ * ModelSetResultEvent is the outcome of a model change a viewer asked for (`model_set`, or the
+ * `set_model` command).
+ */
+export interface ModelSetResultEvent {
+  /**
+   * Always `model_set_result`.
+   */
+  type: "model_set_result";
+  /**
+   * Whether the agent switched.
+   */
+  ok: boolean;
+  /**
+   * The provider asked for.
+   */
+  provider: string;
+  /**
+   * The model id asked for.
+   */
+  modelId: string;
+  /**
+   * Why it did not switch.
+   */
+  message?: string;
   /**
    * Properties the schema does not name, passed through untouched.
    */

@@ -1,4 +1,4 @@
-package share
+package demo
 
 import (
 	"context"
@@ -7,13 +7,16 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pizzapi/pizzapi/clients/share"
+	"github.com/pizzapi/pizzapi/protocol/commands"
 )
 
 // memSink is a Sink that keeps the events in memory.
 type memSink struct {
 	mu     sync.Mutex
 	events []json.RawMessage
-	state  State
+	state  share.State
 	signal chan struct{}
 }
 
@@ -29,7 +32,7 @@ func (m *memSink) Event(ev json.RawMessage) {
 	}
 }
 
-func (m *memSink) Update(f func(*State), _ bool) {
+func (m *memSink) Update(f func(*share.State), _ bool) {
 	m.mu.Lock()
 	f(&m.state)
 	m.mu.Unlock()
@@ -68,19 +71,19 @@ func TestDemoAbortRepeatedly(t *testing.T) {
 	}
 	at := 0
 	for i := 0; i < 100; i++ {
-		if err := d.Input(ctx, Input{Text: "first"}); err != nil {
+		if err := d.Input(ctx, share.Input{Text: "first"}); err != nil {
 			t.Fatal(err)
 		}
 		at = sink.waitFor(t, at, `"agent_start"`)
 		if i%2 == 0 {
 			at = sink.waitFor(t, at, `"thinking_delta"`)
 		}
-		if _, err := d.Exec(ctx, Command{Name: "abort"}); err != nil {
+		if err := d.Abort(ctx, &commands.AbortParams{}); err != nil {
 			t.Fatal(err)
 		}
 		at = sink.waitFor(t, at, `"agent_end"`)
 	}
-	if err := d.Input(ctx, Input{Text: "last one"}); err != nil {
+	if err := d.Input(ctx, share.Input{Text: "last one"}); err != nil {
 		t.Fatal(err)
 	}
 	at = sink.waitFor(t, at, `You said: “last one”`)

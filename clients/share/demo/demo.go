@@ -1,4 +1,6 @@
-package share
+// Package demo is a built-in scripted coding agent for `pizzapi share --demo`: anyone can try the
+// relay and its viewers without an LLM, and load tests get a realistic event stream.
+package demo
 
 import (
 	"context"
@@ -10,14 +12,18 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pizzapi/pizzapi/clients/share"
+	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/protocol/commands"
 )
 
-// Demo is a Source: a built-in scripted agent, so that anyone can try the relay and its viewers
-// without an LLM, and load tests have a realistic event stream. It streams a scripted
-// conversation in pi's event shapes (thinking, streamed text, tool calls with streamed output,
-// todo updates), then stays idle until stopped. Each viewer message starts a run that streams a
-// reply mentioning it; abort stops the current run; the model, thinking level and name can be
-// changed, and the usual queries (models, commands, last text) are answered.
+// Demo is a share.Source: it streams a scripted conversation in pi's event shapes (thinking,
+// streamed text, tool calls with streamed output, todo updates), then stays idle until stopped.
+// Each viewer message starts a run that streams a reply mentioning it; abort stops the current
+// run; every command of the contract is answered: the model, thinking level and name can be
+// changed, new_session, compact and resume_session replace the transcript, restart starts over,
+// and the usual queries (models, commands, last text, MCP status, earlier sessions) are answered.
 type Demo struct {
 	// Speed multiplies the pace (a token every 20-40 ms at 1); 0 or less streams without pauses.
 	Speed float64
@@ -28,47 +34,68 @@ type Demo struct {
 	gate <-chan struct{}
 
 	mu       sync.Mutex
-	sink     Sink
+	sink     share.Sink
 	queue    []string      // messages waiting for the next run
 	steer    []string      // messages to take into the current run
 	wake     chan struct{} // a message was queued
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when the current run ends
-	model    Model
-	thinking string
+	model    protocol.AgentModel
+	thinking commands.ThinkingLevel
 	lastText string
 	ids      int
 }
 
-var demoModels = []Model{
-	{Provider: "anthropic", ID: "claude-sonnet-4-5", Name: "Claude Sonnet 4.5", Reasoning: true, ContextWindow: 200000},
-	{Provider: "anthropic", ID: "claude-opus-4-1", Name: "Claude Opus 4.1", Reasoning: true, ContextWindow: 200000},
-	{Provider: "openai", ID: "gpt-5", Name: "GPT-5", Reasoning: true, ContextWindow: 400000},
-	{Provider: "google", ID: "gemini-2.5-pro", Name: "Gemini 2.5 Pro", Reasoning: true, ContextWindow: 1048576},
+// model returns a model of the demo's list.
+func model(provider, id, name string, contextWindow int64) protocol.AgentModel {
+	return protocol.AgentModel{Provider: provider, ID: id, Name: protocol.Some(name), Reasoning: protocol.Some(true), ContextWindow: protocol.Some(contextWindow)}
 }
 
-var demoCommands = []CommandInfo{
-	{Name: "review", Description: "Review the uncommitted changes"},
-	{Name: "fix-tests", Description: "Run the tests and fix what fails"},
-	{Name: "skill:go-bench", Description: "Benchmark a Go package and compare it with main"},
+// Models are the models the demo agent offers.
+var Models = []protocol.AgentModel{
+	model("anthropic", "claude-sonnet-4-5", "Claude Sonnet 4.5", 200000),
+	model("anthropic", "claude-opus-4-1", "Claude Opus 4.1", 200000),
+	model("openai", "gpt-5", "GPT-5", 400000),
+	model("google", "gemini-2.5-pro", "Gemini 2.5 Pro", 1048576),
 }
 
-var thinkingLevels = []string{"off", "minimal", "low", "medium", "high", "xhigh"}
+// Commands are the demo agent's own commands.
+var Commands = []protocol.AgentCommand{
+	{Name: "review", Description: protocol.Some("Review the uncommitted changes")},
+	{Name: "fix-tests", Description: protocol.Some("Run the tests and fix what fails")},
+	{Name: "skill:go-bench", Description: protocol.Some("Benchmark a Go package and compare it with main")},
+}
 
-// Run implements Source.
-func (d *Demo) Run(ctx context.Context, sink Sink) error {
+// thinkingLevels are the levels in the order cycle_thinking_level goes through them.
+var thinkingLevels = []commands.ThinkingLevel{
+	commands.ThinkingLevelOff, commands.ThinkingLevelMinimal, commands.ThinkingLevelLow,
+	commands.ThinkingLevelMedium, commands.ThinkingLevelHigh, commands.ThinkingLevelXhigh,
+}
+
+// pastSessions are the earlier sessions list_resume_sessions reports.
+var pastSessions = []commands.ResumeSession{
+	{ID: "demo-1", Path: "/home/demo/.pi/sessions/demo-1.jsonl", Name: protocol.Some(ptr("Speed up the CI pipeline")),
+		Modified: protocol.Some("2026-11-26T17:02:00.000Z"), FirstMessage: protocol.Some("CI takes 25 minutes; can you find what is slow?")},
+	{ID: "demo-2", Path: "/home/demo/.pi/sessions/demo-2.jsonl", Name: protocol.Some[*string](nil),
+		Modified: protocol.Some("2026-11-25T10:41:00.000Z"), FirstMessage: protocol.Some("Add a --json flag to the list command")},
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Run implements share.Source.
+func (d *Demo) Run(ctx context.Context, sink share.Sink) error {
 	d.mu.Lock()
 	d.sink = sink
 	d.wake = make(chan struct{}, 1)
-	d.model = demoModels[0]
-	d.thinking = "medium"
+	d.model = Models[0]
+	d.thinking = commands.ThinkingLevelMedium
 	model := d.model
 	d.mu.Unlock()
-	sink.Update(func(s *State) {
+	sink.Update(func(s *share.State) {
 		s.Model = &model
-		s.ThinkingLevel = "medium"
-		s.AvailableModels = demoModels
-		s.Commands = demoCommands
+		s.ThinkingLevel = string(commands.ThinkingLevelMedium)
+		s.AvailableModels = Models
+		s.Commands = Commands
 		if s.SessionName == "" {
 			s.SessionName = "Fix the flaky reconnect test"
 		}
@@ -81,7 +108,7 @@ func (d *Demo) Run(ctx context.Context, sink Sink) error {
 		}
 	}
 	if !d.NoOpening {
-		d.run(ctx, func(ctx context.Context) { d.converse(ctx, demoOpeningPrompt, demoOpening) })
+		d.run(ctx, func(ctx context.Context) { d.converse(ctx, openingPrompt, opening) })
 	}
 	for {
 		d.mu.Lock()
@@ -99,7 +126,7 @@ func (d *Demo) Run(ctx context.Context, sink Sink) error {
 			}
 			continue
 		}
-		d.run(ctx, func(ctx context.Context) { d.converse(ctx, text, demoReply(text)) })
+		d.run(ctx, func(ctx context.Context) { d.converse(ctx, text, reply(text)) })
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -124,10 +151,10 @@ func (d *Demo) run(ctx context.Context, f func(context.Context)) {
 	close(done)
 }
 
-// Input implements Source: the message starts a run; while one is running, "steer" takes it
-// into the current run after the current step (the rest of the script is skipped) and anything
-// else waits for the run to finish.
-func (d *Demo) Input(_ context.Context, in Input) error {
+// Input implements share.Source: the message starts a run; while one is running, "steer" takes
+// it into the current run after the current step (the rest of the script is skipped) and
+// anything else waits for the run to finish.
+func (d *Demo) Input(_ context.Context, in share.Input) error {
 	text := strings.TrimSpace(in.Text)
 	if text == "" {
 		text = "(an empty message)"
@@ -135,7 +162,7 @@ func (d *Demo) Input(_ context.Context, in Input) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.wake == nil {
-		return fmt.Errorf("the demo agent: %w", ErrNotRunning)
+		return fmt.Errorf("the demo agent: %w", share.ErrNotRunning)
 	}
 	if d.cancel != nil && in.DeliverAs == "steer" {
 		d.steer = append(d.steer, text)
@@ -149,9 +176,8 @@ func (d *Demo) Input(_ context.Context, in Input) error {
 	return nil
 }
 
-// abort stops the current run and drops the queued messages; it returns once the run has
-// ended.
-func (d *Demo) abort(ctx context.Context) {
+// stop stops the current run and drops the queued messages; it returns once the run has ended.
+func (d *Demo) stop(ctx context.Context) {
 	d.mu.Lock()
 	cancel, done := d.cancel, d.done
 	d.queue, d.steer = nil, nil
@@ -166,104 +192,283 @@ func (d *Demo) abort(ctx context.Context) {
 	}
 }
 
-// Exec implements Source.
-func (d *Demo) Exec(ctx context.Context, c Command) (json.RawMessage, error) {
+// running returns the sink of the running agent, or an error wrapping share.ErrNotRunning.
+func (d *Demo) running() (share.Sink, error) {
 	d.mu.Lock()
-	sink := d.sink
-	d.mu.Unlock()
-	if sink == nil {
-		return nil, fmt.Errorf("the demo agent: %w", ErrNotRunning)
+	defer d.mu.Unlock()
+	if d.sink == nil {
+		return nil, fmt.Errorf("the demo agent: %w", share.ErrNotRunning)
 	}
-	switch c.Name {
-	case "abort":
-		d.abort(ctx)
-		return nil, nil
-	case "set_model":
-		provider, id := c.String("provider"), c.String("modelId")
-		for _, m := range demoModels {
-			if m.Provider == provider && m.ID == id {
-				d.setModel(sink, m)
-				return nil, nil
-			}
-		}
-		return nil, fmt.Errorf("Model not found: %s/%s", provider, id)
-	case "cycle_model":
-		d.mu.Lock()
-		next := demoModels[0]
-		for i, m := range demoModels {
-			if m == d.model {
-				next = demoModels[(i+1)%len(demoModels)]
-			}
-		}
-		d.mu.Unlock()
-		d.setModel(sink, next)
-		return json.Marshal(next)
-	case "get_available_models":
-		return json.Marshal(map[string]any{"models": demoModels})
-	case "get_commands":
-		return json.Marshal(map[string]any{"commands": demoCommands})
-	case "set_thinking_level":
-		level := c.String("level")
-		for _, l := range thinkingLevels {
-			if l == level {
-				d.setThinking(sink, level)
-				return json.Marshal(map[string]string{"thinkingLevel": level})
-			}
-		}
-		return nil, fmt.Errorf("Invalid thinking level: %q", level)
-	case "cycle_thinking_level":
-		d.mu.Lock()
-		next := thinkingLevels[0]
-		for i, l := range thinkingLevels {
-			if l == d.thinking {
-				next = thinkingLevels[(i+1)%len(thinkingLevels)]
-			}
-		}
-		d.mu.Unlock()
-		d.setThinking(sink, next)
-		return json.Marshal(map[string]string{"thinkingLevel": next})
-	case "set_session_name":
-		name := strings.TrimSpace(c.String("name"))
-		if name == "" {
-			return nil, errors.New("the session name must not be empty")
-		}
-		sink.Update(func(s *State) { s.SessionName = name }, false)
-		return json.Marshal(map[string]string{"sessionName": name})
-	case "get_last_assistant_text":
-		d.mu.Lock()
-		text := d.lastText
-		d.mu.Unlock()
-		if text == "" {
-			return json.RawMessage(`{"text":null}`), nil
-		}
-		return json.Marshal(map[string]string{"text": text})
-	case "compact":
-		return json.Marshal(map[string]any{
-			"summary":          "The user asked about a flaky test; the demo agent found a race in the test and fixed it.",
-			"firstKeptEntryId": "",
-			"tokensBefore":     12840,
-			"details":          map[string]any{},
-		})
-	case "new_session":
-		d.abort(ctx)
-		sink.Update(func(s *State) { s.Messages, s.TodoList = nil, nil }, true)
-		return nil, nil
-	}
-	return nil, fmt.Errorf("%w: %s", ErrUnknownCommand, c.Name)
+	return d.sink, nil
 }
 
-func (d *Demo) setModel(sink Sink, m Model) {
+// Abort implements commands.Handler.
+func (d *Demo) Abort(ctx context.Context, _ *commands.AbortParams) error {
+	if _, err := d.running(); err != nil {
+		return err
+	}
+	d.stop(ctx)
+	return nil
+}
+
+// SetModel implements commands.Handler.
+func (d *Demo) SetModel(_ context.Context, p *commands.SetModelParams) error {
+	sink, err := d.running()
+	if err != nil {
+		return err
+	}
+	for _, m := range Models {
+		if m.Provider == p.Provider && m.ID == p.ModelID {
+			d.setModel(sink, m)
+			return nil
+		}
+	}
+	return fmt.Errorf("Model not found: %s/%s", p.Provider, p.ModelID)
+}
+
+// CycleModel implements commands.Handler.
+func (d *Demo) CycleModel(context.Context, *commands.CycleModelParams) (*protocol.AgentModel, error) {
+	sink, err := d.running()
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	next := Models[0]
+	for i, m := range Models {
+		if m.Provider == d.model.Provider && m.ID == d.model.ID {
+			next = Models[(i+1)%len(Models)]
+		}
+	}
+	d.mu.Unlock()
+	d.setModel(sink, next)
+	return &next, nil
+}
+
+// GetAvailableModels implements commands.Handler.
+func (d *Demo) GetAvailableModels(context.Context, *commands.GetAvailableModelsParams) (*commands.ModelList, error) {
+	if _, err := d.running(); err != nil {
+		return nil, err
+	}
+	return &commands.ModelList{Models: Models}, nil
+}
+
+// GetCommands implements commands.Handler.
+func (d *Demo) GetCommands(context.Context, *commands.GetCommandsParams) (*commands.GetCommandsResult, error) {
+	if _, err := d.running(); err != nil {
+		return nil, err
+	}
+	return &commands.GetCommandsResult{Commands: Commands}, nil
+}
+
+// Mcp implements commands.Handler: the demo agent has one pretend MCP server.
+func (d *Demo) Mcp(_ context.Context, p *commands.McpParams) (*commands.McpResult, error) {
+	if _, err := d.running(); err != nil {
+		return nil, err
+	}
+	servers := json.RawMessage(`[{"name":"demo-docs","status":"connected","tools":["search_docs","read_doc"]}]`)
+	return &commands.McpResult{Action: protocol.Some(p.Action.Or(commands.McpActionStatus)), Extra: map[string]json.RawMessage{"servers": servers}}, nil
+}
+
+// SetThinkingLevel implements commands.Handler.
+func (d *Demo) SetThinkingLevel(_ context.Context, p *commands.SetThinkingLevelParams) (*commands.ThinkingLevelResult, error) {
+	sink, err := d.running()
+	if err != nil {
+		return nil, err
+	}
+	d.setThinking(sink, p.Level)
+	return &commands.ThinkingLevelResult{ThinkingLevel: &p.Level}, nil
+}
+
+// CycleThinkingLevel implements commands.Handler.
+func (d *Demo) CycleThinkingLevel(context.Context, *commands.CycleThinkingLevelParams) (*commands.ThinkingLevelResult, error) {
+	sink, err := d.running()
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	next := thinkingLevels[0]
+	for i, l := range thinkingLevels {
+		if l == d.thinking {
+			next = thinkingLevels[(i+1)%len(thinkingLevels)]
+		}
+	}
+	d.mu.Unlock()
+	d.setThinking(sink, next)
+	return &commands.ThinkingLevelResult{ThinkingLevel: &next}, nil
+}
+
+// SetSteeringMode implements commands.Handler: the demo agent takes steering messages one at a
+// time whatever the mode.
+func (d *Demo) SetSteeringMode(context.Context, *commands.SetSteeringModeParams) error {
+	_, err := d.running()
+	return err
+}
+
+// SetFollowUpMode implements commands.Handler: the demo agent takes follow-ups one run at a time
+// whatever the mode.
+func (d *Demo) SetFollowUpMode(context.Context, *commands.SetFollowUpModeParams) error {
+	_, err := d.running()
+	return err
+}
+
+// SetSessionName implements commands.Handler.
+func (d *Demo) SetSessionName(_ context.Context, p *commands.SetSessionNameParams) (*commands.SessionNameResult, error) {
+	sink, err := d.running()
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimSpace(p.Name)
+	if name == "" {
+		return nil, errors.New("the session name must not be empty")
+	}
+	sink.Update(func(s *share.State) { s.SessionName = name }, false)
+	return &commands.SessionNameResult{SessionName: name}, nil
+}
+
+// GetLastAssistantText implements commands.Handler.
+func (d *Demo) GetLastAssistantText(context.Context, *commands.GetLastAssistantTextParams) (*commands.LastAssistantText, error) {
+	if _, err := d.running(); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.lastText == "" {
+		return &commands.LastAssistantText{}, nil
+	}
+	text := d.lastText
+	return &commands.LastAssistantText{Text: &text}, nil
+}
+
+// Compact implements commands.Handler: the transcript is replaced by its (scripted) summary.
+func (d *Demo) Compact(ctx context.Context, _ *commands.CompactParams) (*commands.CompactionResult, error) {
+	sink, err := d.running()
+	if err != nil {
+		return nil, err
+	}
+	const summary = "The user asked about a flaky test; the demo agent found a race in the test and fixed it."
+	sink.Update(func(s *share.State) {
+		s.Messages = []json.RawMessage{summaryMessage(summary)}
+	}, true)
+	return &commands.CompactionResult{Summary: summary, FirstKeptEntryID: protocol.Some(""), TokensBefore: protocol.Some[int64](12840),
+		Extra: map[string]json.RawMessage{"details": json.RawMessage("{}")}}, nil
+}
+
+// summaryMessage is the message a compaction leaves in place of the transcript.
+func summaryMessage(summary string) json.RawMessage {
+	b, _ := json.Marshal(map[string]any{"role": "compactionSummary", "summary": summary, "tokensBefore": 12840, "timestamp": time.Now().UnixMilli()})
+	return b
+}
+
+// ListResumeSessions implements commands.Handler.
+func (d *Demo) ListResumeSessions(_ context.Context, p *commands.ListResumeSessionsParams) (*commands.ResumeSessionList, error) {
+	if _, err := d.running(); err != nil {
+		return nil, err
+	}
+	sessions := pastSessions
+	if limit, ok := p.Limit.Get(); ok && int(limit) < len(sessions) {
+		sessions = sessions[:limit]
+	}
+	return &commands.ResumeSessionList{CurrentPath: protocol.Some(ptr("/home/demo/.pi/sessions/current.jsonl")), Sessions: sessions,
+		NextCursor: protocol.Some[*string](nil)}, nil
+}
+
+// ResumeSession implements commands.Handler: the run stops and the transcript becomes the
+// earlier session's first message.
+func (d *Demo) ResumeSession(ctx context.Context, p *commands.ResumeSessionParams) (*commands.ResumedSession, error) {
+	sink, err := d.running()
+	if err != nil {
+		return nil, err
+	}
+	var found *commands.ResumeSession
+	query := strings.ToLower(p.Query.Or(""))
+	for i, s := range pastSessions {
+		switch {
+		case p.SessionPath.Or("") != "":
+			if s.Path == p.SessionPath.Or("") {
+				found = &pastSessions[i]
+			}
+		case strings.Contains(strings.ToLower(s.ID+" "+s.Path+" "+deref(s.Name.Or(nil))+" "+s.FirstMessage.Or("")), query):
+			if found == nil {
+				found = &pastSessions[i]
+			}
+		}
+	}
+	if found == nil {
+		return nil, errors.New("No other sessions found to resume")
+	}
+	d.stop(ctx)
+	first := found.FirstMessage.Or("")
+	name := deref(found.Name.Or(nil))
+	sink.Update(func(s *share.State) {
+		s.Messages = []json.RawMessage{mustJSON(userMessage(first))}
+		s.SessionName = name
+		s.TodoList = nil
+	}, true)
+	return &commands.ResumedSession{Session: *found}, nil
+}
+
+// NewSession implements commands.Handler.
+func (d *Demo) NewSession(ctx context.Context, _ *commands.NewSessionParams) error {
+	sink, err := d.running()
+	if err != nil {
+		return err
+	}
+	d.stop(ctx)
+	sink.Update(func(s *share.State) { s.Messages, s.TodoList = nil, nil }, true)
+	return nil
+}
+
+// EndSession implements commands.Handler; the publisher ends the session itself, so the demo
+// agent has nothing to do.
+func (d *Demo) EndSession(context.Context, *commands.EndSessionParams) error {
+	_, err := d.running()
+	return err
+}
+
+// ExportHtml implements commands.Handler: the demo agent writes no files, as PizzaPi's agent.
+func (d *Demo) ExportHtml(context.Context, *commands.ExportHtmlParams) (*commands.ExportedFile, error) {
+	return nil, errors.New("export_html is not implemented for remote exec yet")
+}
+
+// Restart implements commands.Handler: the demo agent "restarts" by stopping its run and
+// starting idle again with a fresh transcript.
+func (d *Demo) Restart(ctx context.Context, _ *commands.RestartParams) error {
+	sink, err := d.running()
+	if err != nil {
+		return err
+	}
+	d.stop(ctx)
+	sink.Update(func(s *share.State) { s.Messages, s.TodoList, s.Active = nil, nil, false }, true)
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func (d *Demo) setModel(sink share.Sink, m protocol.AgentModel) {
 	d.mu.Lock()
 	d.model = m
 	d.mu.Unlock()
-	sink.Update(func(s *State) { s.Model = &m }, false)
+	sink.Update(func(s *share.State) { s.Model = &m }, false)
 }
 
-func (d *Demo) setThinking(sink Sink, level string) {
+func (d *Demo) setThinking(sink share.Sink, level commands.ThinkingLevel) {
 	d.mu.Lock()
 	d.thinking = level
 	d.mu.Unlock()
-	sink.Update(func(s *State) { s.ThinkingLevel = level }, false)
+	sink.Update(func(s *share.State) { s.ThinkingLevel = string(level) }, false)
 }
 
 // The script.
@@ -302,11 +507,11 @@ func todos(statuses ...string) []demoTodo {
 	return out
 }
 
-const demoOpeningPrompt = "TestReconnect in internal/session fails now and then on CI. Can you find out why and fix it?"
+const openingPrompt = "TestReconnect in internal/session fails now and then on CI. Can you find out why and fix it?"
 
 const stressCommand = "go test -race -run TestReconnect -count=200 ./internal/session/"
 
-var demoOpening = []demoTurn{
+var opening = []demoTurn{
 	{blocks: []demoBlock{
 		{thinking: "The user reports a flaky test. Before changing anything I should read the test and the code it exercises, then try to reproduce the failure by running it many times."},
 		{text: "I'll start by reading the test to see what it checks."},
@@ -367,7 +572,7 @@ var demoOpening = []demoTurn{
 }
 
 // demoReply is the script of the answer to a viewer's message.
-func demoReply(text string) []demoTurn {
+func reply(text string) []demoTurn {
 	short := text
 	if r := []rune(short); len(r) > 60 {
 		short = string(r[:60]) + "…"
@@ -483,7 +688,7 @@ func (d *Demo) converse(ctx context.Context, prompt string, turns []demoTurn) {
 		turns = nil
 		if text, ok := d.popSteer(); ok && !aborted {
 			// The steering message opens the next turn.
-			turns = demoReply(text)
+			turns = reply(text)
 			msgs, ok := d.turn(ctx, turns[0], userMessage(text))
 			messages = append(messages, msgs...)
 			aborted = !ok
