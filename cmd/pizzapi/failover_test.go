@@ -44,7 +44,6 @@ func (s *tickSource) Run(ctx context.Context, sink share.Sink) error {
 
 func (s *tickSource) Input(context.Context, share.Input) error { return nil }
 
-
 // publisher runs share.Run with a tickSource until the test ends; log timestamps its messages.
 type publisher struct {
 	src  *tickSource
