@@ -104,6 +104,23 @@ func main() {
 					continue
 				}
 				respond(id, typ, current)
+			case "cycle_model":
+				current = models[(indexOf(current)+1)%len(models)]
+				respond(id, typ, map[string]any{"model": current, "thinkingLevel": "low", "isScoped": false})
+			case "cycle_thinking_level":
+				respond(id, typ, map[string]any{"level": "medium"})
+			case "compact":
+				respond(id, typ, map[string]any{"summary": "a summary", "firstKeptEntryId": "e1", "tokensBefore": 1234, "details": map[string]any{}})
+			case "get_last_assistant_text":
+				respond(id, typ, map[string]any{"text": "echo: hi"})
+			case "new_session":
+				respond(id, typ, map[string]any{"cancelled": false})
+			case "export_html":
+				path, _ := cmd["outputPath"].(string)
+				if path == "" {
+					path = "/tmp/fake-session.html"
+				}
+				respond(id, typ, map[string]any{"path": path})
 			default:
 				respond(id, typ, nil)
 			}
@@ -113,6 +130,16 @@ func main() {
 			return
 		}
 	}
+}
+
+// indexOf returns the index of m in models.
+func indexOf(m model) int {
+	for i, x := range models {
+		if x == m {
+			return i
+		}
+	}
+	return 0
 }
 
 // run prints the events of a short agent run answering text.
