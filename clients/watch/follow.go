@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/pizzapi/pizzapi/internal/sioclient"
 	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/protocol/commands"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 )
 
@@ -34,6 +34,7 @@ type follower struct {
 	viewer.UnimplementedClientHandler
 	r       *Renderer
 	client  *sioclient.Client
+	exec    *executor
 	mu      sync.Mutex
 	lastSeq int64
 	synced  bool
@@ -70,6 +71,7 @@ func Follow(ctx context.Context, o Options, sessionID string) error {
 		return err
 	}
 	f.client = c
+	f.exec = newExecutor(c)
 	c.Connect()
 	defer c.Close()
 	if o.Input != nil {
@@ -142,8 +144,12 @@ func (f *follower) Disconnected(_ context.Context, p *viewer.Disconnected) error
 	return nil
 }
 
-// ExecResult implements viewer.ClientHandler.
+// ExecResult implements viewer.ClientHandler: the answer to one of our commands goes to the
+// command; others (another viewer's) are printed.
 func (f *follower) ExecResult(_ context.Context, p *protocol.ExecResult) error {
+	if f.exec.resolve(p) {
+		return nil
+	}
 	if p.OK {
 		f.r.Line("%s: done", p.Command)
 	} else {
@@ -158,28 +164,26 @@ func (f *follower) Error(_ context.Context, p *protocol.ErrorMessage) error {
 	return nil
 }
 
-// sendInput sends each line of in as collab input ("/stop" aborts the agent).
+// sendInput sends each line of in as collab input; a line starting with "/" is a command
+// (/stop aborts the agent; see slashCommand), "//" sends a line starting with a slash.
 func (f *follower) sendInput(ctx context.Context, in io.Reader) {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	n := 0
+	caller := commands.Caller{X: f.exec}
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		if line == "" {
+		switch {
+		case line == "":
+			continue
+		case strings.HasPrefix(line, "//"):
+			line = line[1:]
+		case strings.HasPrefix(line, "/"):
+			f.r.Line("%s", slashCommand(ctx, caller, line))
 			continue
 		}
-		var event string
-		var payload []byte
-		if line == "/stop" {
-			n++
-			event = viewer.EventExec
-			payload = (&protocol.Exec{ID: fmt.Sprintf("watch-%d", n), Command: "abort"}).AppendJSON(nil)
-		} else {
-			event = viewer.EventInput
-			payload = (&protocol.Input{Text: line, Client: protocol.Some("cli")}).AppendJSON(nil)
-		}
+		payload := (&protocol.Input{Text: line, Client: protocol.Some("cli")}).AppendJSON(nil)
 		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		raw, err := f.client.SendWithAck(actx, event, payload)
+		raw, err := f.client.SendWithAck(actx, viewer.EventInput, payload)
 		cancel()
 		var ack viewer.CommandAck
 		switch {

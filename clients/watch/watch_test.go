@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pizzapi/pizzapi/internal/syncbuf"
+	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/relay"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
@@ -75,6 +76,31 @@ func TestFollowAndList(t *testing.T) {
 	if in := c.Next(t, "input"); !strings.Contains(string(in), `"text":"please continue"`) {
 		t.Fatalf("input %s", in)
 	}
+	// Slash commands run through the generated exec commands; their results are decoded and
+	// shown.
+	fmt.Fprintln(inW, "/name renamed session")
+	var e protocol.Exec
+	c.NextInto(t, "exec", &e)
+	if e.Command != "set_session_name" || string(e.Extra["name"]) != `"renamed session"` {
+		t.Fatalf("exec %s", e.AppendJSON(nil))
+	}
+	c.Emit(t, "exec_result", map[string]any{"id": e.ID, "ok": true, "command": e.Command, "result": map[string]any{"sessionName": "renamed session"}})
+	waitFor(t, &out, "renamed the session to renamed session")
+	fmt.Fprintln(inW, "/thinking")
+	c.NextInto(t, "exec", &e)
+	c.Emit(t, "exec_result", map[string]any{"id": e.ID, "ok": false, "command": e.Command, "error": "thinking is off for this model"})
+	waitFor(t, &out, "/thinking failed: thinking is off for this model")
+	fmt.Fprintln(inW, "/thinking max")
+	waitFor(t, &out, "usage: /thinking")
+	fmt.Fprintln(inW, "/stop")
+	c.NextInto(t, "exec", &e)
+	c.Emit(t, "exec_result", map[string]any{"id": e.ID, "ok": true, "command": "abort"})
+	waitFor(t, &out, "stopped the agent")
+	fmt.Fprintln(inW, "//etc/hosts is odd")
+	if in := c.Next(t, "input"); !strings.Contains(string(in), `"text":"/etc/hosts is odd"`) {
+		t.Fatalf("input %s", in)
+	}
+
 	var list syncbuf.Buffer
 	go func() { _ = List(ctx, Options{URL: n.URL, APIKey: u.APIKey, Out: &list}) }()
 	waitFor(t, &list, "s-watch")
