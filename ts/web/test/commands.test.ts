@@ -1,5 +1,6 @@
+import { commands } from "@pizzapi/protocol";
 import { describe, expect, it } from "vitest";
-import { builtins, commandWord, complete, itemName, parse } from "../src/session/commands";
+import { builtins, commandWord, complete, itemName, parse, type ExecName } from "../src/session/commands";
 import { describeResult, resumeSessions } from "../src/session/results";
 
 const agent = [
@@ -51,6 +52,38 @@ describe("slash commands", () => {
       expect(p.kind, text).toBe("exec");
       if (p.kind === "exec") expect(p.request, text).toEqual(request);
     }
+  });
+
+  it("reaches every exec command of the contract", () => {
+    // What the user types for each command; a command the contract adds must be given its way in.
+    const typed: Record<ExecName, string> = {
+      get_commands: "/commands",
+      mcp: "/mcp reload",
+      abort: "/stop",
+      set_model: "/model anthropic/claude-opus-4-1",
+      cycle_model: "/model",
+      get_available_models: "/models",
+      set_thinking_level: "/thinking low",
+      cycle_thinking_level: "/thinking",
+      set_steering_mode: "/steering-mode all",
+      set_follow_up_mode: "/follow-up-mode all",
+      compact: "/compact",
+      set_session_name: "/name x",
+      get_last_assistant_text: "/copy",
+      list_resume_sessions: "/resume",
+      // Sent by the /resume dialog when the user picks a session (test/composer.test.tsx).
+      resume_session: "/resume",
+      new_session: "/new",
+      end_session: "/end",
+      export_html: "/export",
+      restart: "/restart",
+    };
+    expect(Object.keys(typed).sort()).toEqual([...commands.execNames].sort());
+    for (const name of commands.execNames) {
+      const p = parse(typed[name], agent);
+      expect(p.kind === "exec" && p.request.command, name).toBe(name === "resume_session" ? "list_resume_sessions" : name);
+    }
+    expect(parse("/steering-mode fast", agent)).toMatchObject({ kind: "error", message: expect.stringContaining("one-at-a-time") });
   });
 
   it("asks before ending or restarting the agent", () => {

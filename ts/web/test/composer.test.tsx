@@ -34,9 +34,11 @@ function fakeView(results: Record<string, ExecOutcome>) {
       sent.push(args);
       return true;
     },
-    exec: async (command, params = {}) => {
+    exec: async (request) => {
+      const { command, ...params } = request;
       execs.push([command, params]);
-      return results[command] ?? { ok: true, result: null };
+      // What the test scripted for the command, typed as any command's outcome.
+      return (results[command] ?? { ok: true, result: null }) as ExecOutcome<never>;
     },
     notify: (n) => {
       state.value = { ...state.value, notice: n };

@@ -128,7 +128,7 @@ describe("openSession", () => {
     const view = openSession("s1");
     const c = opened[0]!;
     c.socket.serve("connected", { sessionId: "s1", lastSeq: 0 });
-    const done = view.exec("set_session_name", { name: "auth bug" });
+    const done = view.exec({ command: "set_session_name", name: "auth bug" });
     await Promise.resolve();
     const [event, payload] = c.socket.emitted.at(-1) as [string, { id: string; command: string; name: string }];
     expect(event).toBe("exec");
@@ -139,7 +139,7 @@ describe("openSession", () => {
     c.socket.serve("exec_result", { id: payload.id, ok: true, command: "set_session_name", result: { sessionName: "auth bug" } });
     expect(await done).toEqual({ ok: true, result: { sessionName: "auth bug" } });
 
-    const failing = view.exec("export_html");
+    const failing = view.exec({ command: "export_html" });
     await Promise.resolve();
     const id = (c.socket.emitted.at(-1)?.[1] as { id: string }).id;
     c.socket.serve("exec_result", { id, ok: false, command: "export_html", error: "not implemented" });

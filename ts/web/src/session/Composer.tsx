@@ -5,7 +5,7 @@ import { Dialog } from "../ui/Dialog";
 import { modelKey, modelLabel } from "../ui/format";
 import { MenuButton } from "../ui/Menu";
 import { builtins, commandWord, complete, itemName, parse, thinkingLevels, type ExecRequest, type MenuItem, type SlashCommand } from "./commands";
-import { describeResult, resumeSessions, type ResumeSession } from "./results";
+import { describeResult, type ResumeSession } from "./results";
 import type { SessionState } from "./state";
 import type { SessionView } from "./viewer";
 
@@ -37,34 +37,27 @@ export function Composer({ sessionId, view, state }: { sessionId: string; view: 
       setConfirming({ command, request });
       return;
     }
-    const { command: name, ...params } = request;
     setBusy(true);
-    const outcome = await view.exec(name, params);
+    const outcome = await view.exec(request);
     setBusy(false);
     if (!outcome.ok) {
       view.notify({ text: `/${command.name} failed: ${outcome.error}`, tone: "error" });
       return;
     }
-    if (name === "list_resume_sessions") {
-      const list = resumeSessions(outcome.result);
-      setShown({ kind: "resume", sessions: list.sessions, current: list.currentPath });
+    const d = describeResult(request.command, outcome.result);
+    if (d.resume) {
+      setShown({ kind: "resume", sessions: [...d.resume.sessions], current: d.resume.currentPath });
       return;
     }
-    if (name === "get_last_assistant_text") {
-      const t = (outcome.result as { text?: unknown } | null)?.text;
-      if (typeof t !== "string" || !t) {
-        view.notify({ text: "The agent has no answer to copy yet.", tone: "info" });
-        return;
-      }
+    if (d.copy !== undefined) {
       try {
-        await navigator.clipboard.writeText(t);
-        view.notify({ text: "Copied the last answer.", tone: "info" });
+        await navigator.clipboard.writeText(d.copy);
+        view.notify({ text: d.text, tone: "info" });
       } catch {
-        setShown({ kind: "details", title: "The last answer", body: t });
+        setShown({ kind: "details", title: "The last answer", body: d.copy });
       }
       return;
     }
-    const d = describeResult(name, outcome.result);
     view.notify({ text: d.text, tone: "info" });
     if (d.details) setShown({ kind: "details", title: `/${command.name}`, body: d.details });
   };

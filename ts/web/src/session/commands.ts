@@ -1,33 +1,26 @@
-// The composer's slash commands: the agent's `exec` commands of the contract (§3.1.4 of the
-// protocol reference), each with its parameters, and the agent's own commands (prompt templates
-// and skills from `capabilities`), which are sent as a message. Parsing and completion are pure
-// (test/commands.test.ts).
+// The composer's slash commands: the agent's `exec` commands of the contract (schema/commands.json,
+// generated into @pizzapi/protocol), each with its parameters, and the agent's own commands
+// (prompt templates and skills from `capabilities`), which are sent as a message. Parsing and
+// completion are pure (test/commands.test.ts).
 
-/** A command the agent runs on `exec`, with its parameters. */
-export type ExecRequest =
-  | { readonly command: "abort" }
-  | { readonly command: "new_session" }
-  | { readonly command: "list_resume_sessions" }
-  | { readonly command: "resume_session"; readonly sessionPath?: string; readonly query?: string }
-  | { readonly command: "compact"; readonly customInstructions?: string }
-  | { readonly command: "set_session_name"; readonly name: string }
-  | { readonly command: "set_thinking_level"; readonly level: string }
-  | { readonly command: "cycle_thinking_level" }
-  | { readonly command: "set_model"; readonly provider: string; readonly modelId: string }
-  | { readonly command: "cycle_model" }
-  | { readonly command: "get_available_models" }
-  | { readonly command: "get_commands" }
-  | { readonly command: "get_last_assistant_text" }
-  | { readonly command: "mcp"; readonly action?: "status" | "reload" }
-  | { readonly command: "end_session" }
-  | { readonly command: "restart" }
-  | { readonly command: "export_html"; readonly outputPath?: string }
-  | { readonly command: "set_steering_mode"; readonly mode: string }
-  | { readonly command: "set_follow_up_mode"; readonly mode: string };
+import type { commands } from "@pizzapi/protocol";
 
-export type ExecName = ExecRequest["command"];
+/** A command the agent runs on `exec`, with its parameters: the contract's union (schema/commands.json). */
+export type ExecRequest = commands.ExecRequest;
 
-export const thinkingLevels = ["off", "minimal", "low", "medium", "high", "xhigh"] as const;
+/** The name of an `exec` command. */
+export type ExecName = commands.ExecName;
+
+/** The thinking levels, in the order the agent cycles through them. */
+const levels: Record<commands.ThinkingLevel, number> = { off: 0, minimal: 1, low: 2, medium: 3, high: 4, xhigh: 5 };
+export const thinkingLevels = (Object.keys(levels) as commands.ThinkingLevel[]).sort((a, b) => levels[a] - levels[b]);
+
+const isThinkingLevel = (s: string): s is commands.ThinkingLevel => Object.hasOwn(levels, s);
+
+/** How queued messages reach a busy agent. */
+const queueModes: Record<commands.QueueMode, true> = { all: true, "one-at-a-time": true };
+
+const isQueueMode = (s: string): s is commands.QueueMode => Object.hasOwn(queueModes, s);
 
 /** A slash command of the composer. */
 export interface SlashCommand {
@@ -42,9 +35,12 @@ export interface SlashCommand {
   readonly parse: (arg: string) => ExecRequest | Error;
 }
 
+/** The commands that take no parameters. */
+type Bare = { [K in ExecName]: {} extends commands.ExecCommands[K]["params"] ? K : never }[ExecName];
+
 const none =
-  (command: Extract<ExecRequest, { command: "abort" | "new_session" | "list_resume_sessions" | "cycle_model" | "get_last_assistant_text" | "end_session" | "restart" | "get_available_models" | "get_commands" }>["command"]) =>
-  (): ExecRequest => ({ command });
+  (command: Bare) =>
+  (): ExecRequest => ({ command }) as ExecRequest;
 
 /** The built-in commands, in menu order. */
 export const builtins: readonly SlashCommand[] = [
@@ -68,7 +64,7 @@ export const builtins: readonly SlashCommand[] = [
     description: `Set the thinking level (${thinkingLevels.join(", ")}) or cycle to the next`,
     parse: (a) => {
       if (!a) return { command: "cycle_thinking_level" };
-      return (thinkingLevels as readonly string[]).includes(a) ? { command: "set_thinking_level", level: a } : new Error(`Unknown thinking level “${a}”: use one of ${thinkingLevels.join(", ")}.`);
+      return isThinkingLevel(a) ? { command: "set_thinking_level", level: a } : new Error(`Unknown thinking level “${a}”: use one of ${thinkingLevels.join(", ")}.`);
     },
   },
   {
@@ -102,13 +98,13 @@ export const builtins: readonly SlashCommand[] = [
     name: "steering-mode",
     args: "<mode>",
     description: "How steering messages are delivered (all, one-at-a-time)",
-    parse: (a) => (a ? { command: "set_steering_mode", mode: a } : new Error("Give the mode: /steering-mode <mode>")),
+    parse: (a) => (isQueueMode(a) ? { command: "set_steering_mode", mode: a } : new Error("Give the mode: /steering-mode all or /steering-mode one-at-a-time")),
   },
   {
     name: "follow-up-mode",
     args: "<mode>",
     description: "How follow-up messages are delivered (all, one-at-a-time)",
-    parse: (a) => (a ? { command: "set_follow_up_mode", mode: a } : new Error("Give the mode: /follow-up-mode <mode>")),
+    parse: (a) => (isQueueMode(a) ? { command: "set_follow_up_mode", mode: a } : new Error("Give the mode: /follow-up-mode all or /follow-up-mode one-at-a-time")),
   },
   { name: "restart", args: "", description: "Restart the agent process", confirm: "Restart the agent? Its current run stops.", parse: none("restart") },
   { name: "end", args: "", description: "End the session (the agent exits)", confirm: "End this session? The agent exits.", parse: none("end_session") },

@@ -116,6 +116,12 @@ const knownTypes: Readonly<Record<KnownAgentEvent["type"], true>> = {
   agent_end: true,
   tool_execution_start: true,
   cli_error: true,
+  agent_start: true,
+  tool_execution_end: true,
+  todo_update: true,
+  model_select: true,
+  capabilities: true,
+  model_set_result: true,
 };
 
 function isKnown(e: AgentEvent): e is KnownAgentEvent {
@@ -126,33 +132,10 @@ function isKnown(e: AgentEvent): e is KnownAgentEvent {
 export function applyEvent(s: SessionState, e: AgentEvent): SessionState {
   if (isKnown(e)) return applyKnown(s, e);
   switch (e.type) {
-    case "agent_start":
-      return { ...s, active: true };
     case "message_start":
       return messageStart(s, message(e["message"]));
     case "tool_execution_update":
       return updateTool(s, str(e["toolCallId"]), { output: resultText(e["partialResult"]), images: resultImages(e["partialResult"]) });
-    case "tool_execution_end":
-      return updateTool(s, str(e["toolCallId"]), {
-        output: resultText(e["result"]),
-        images: resultImages(e["result"]),
-        state: e["isError"] === true ? "failed" : "done",
-      });
-    case "todo_update":
-      return { ...s, todos: todosOf(e["todos"]) };
-    case "capabilities": {
-      const models = modelsOf(e["models"]);
-      const commands = commandsOf(e["commands"]);
-      return { ...s, models: models.length > 0 ? models : s.models, windows: windowsOf(s.windows, e["models"]), commands: commands ?? s.commands };
-    }
-    case "model_select":
-      return { ...s, model: modelOf(e["model"]) ?? s.model };
-    case "model_set_result": {
-      const target = `${str(e["provider"]) ?? "?"}/${str(e["modelId"]) ?? "?"}`;
-      return e["ok"] === true
-        ? { ...s, notice: { text: `Model switched to ${target}`, tone: "info" } }
-        : { ...s, notice: { text: `Could not switch to ${target}: ${str(e["message"]) ?? "refused"}`, tone: "error" } };
-    }
     default:
       return s;
   }
@@ -175,6 +158,29 @@ function applyKnown(s: SessionState, e: KnownAgentEvent): SessionState {
       return toolStart(s, e);
     case "cli_error":
       return { ...s, notice: { text: e.message, tone: "error" } };
+    case "agent_start":
+      return { ...s, active: true };
+    case "tool_execution_end":
+      return updateTool(s, e.toolCallId, {
+        output: resultText(e.result),
+        images: resultImages(e.result),
+        state: e.isError === true ? "failed" : "done",
+      });
+    case "todo_update":
+      return { ...s, todos: todosOf(e.todos) };
+    case "capabilities": {
+      const models = modelsOf(e.models);
+      const commands = commandsOf(e.commands);
+      return { ...s, models: models.length > 0 ? models : s.models, windows: windowsOf(s.windows, e.models), commands: commands ?? s.commands };
+    }
+    case "model_select":
+      return { ...s, model: modelOf(e.model) ?? s.model };
+    case "model_set_result": {
+      const target = `${e.provider}/${e.modelId}`;
+      return e.ok
+        ? { ...s, notice: { text: `Model switched to ${target}`, tone: "info" } }
+        : { ...s, notice: { text: `Could not switch to ${target}: ${e.message ?? "refused"}`, tone: "error" } };
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 // One session followed on /viewer: the snapshot and live events folded into a SessionState, gap
 // detection with exact resync, reconnection with `auth.lastSeq`, and the collab-mode commands.
 
-import type { Attachment, DeliverAs, ExecResult, Input, ModelInfo, viewer } from "@pizzapi/protocol";
+import type { Attachment, commands, DeliverAs, ExecResult, Input, ModelInfo, viewer } from "@pizzapi/protocol";
 import { signal, type ReadonlySignal } from "@preact/signals";
 import { connectViewer, type Connection, type ViewerSocket } from "../sockets";
 import { admit, connectedAt, unsequenced } from "./sequence";
@@ -24,8 +24,8 @@ export interface Queued {
   readonly deliverAs: DeliverAs;
 }
 
-/** The outcome of an `exec` command: its result, or why it failed. */
-export type ExecOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string };
+/** The outcome of an `exec` command: its result (of the command's type in the contract), or why it failed. */
+export type ExecOutcome<R = unknown> = { readonly ok: true; readonly result: R } | { readonly ok: false; readonly error: string };
 
 export interface SessionView {
   readonly state: ReadonlySignal<SessionState>;
@@ -43,8 +43,8 @@ export interface SessionView {
    * followUp: after it).
    */
   send(text: string, attachments: Attachment[], deliverAs?: DeliverAs): Promise<boolean>;
-  /** Runs an `exec` command and waits for the agent's `exec_result`. */
-  exec(command: string, params?: Readonly<Record<string, unknown>>): Promise<ExecOutcome>;
+  /** Runs an `exec` command of the contract and waits for the agent's `exec_result`. */
+  exec<K extends commands.ExecName>(request: commands.ExecRequestOf<K>): Promise<ExecOutcome<commands.ExecResultOf<K>>>;
   /** Shows a notice (a command's outcome) above the composer. */
   notify(notice: Notice): void;
   /** Asks the agent to stop its current turn. */
@@ -185,7 +185,7 @@ export function openSession(sessionId: string): SessionView {
     }
   }
 
-  async function exec(command: string, params: Readonly<Record<string, unknown>> = {}): Promise<ExecOutcome> {
+  async function exec<K extends commands.ExecName>(request: commands.ExecRequestOf<K>): Promise<ExecOutcome<commands.ExecResultOf<K>>> {
     const id = `web-${Date.now().toString(36)}-${++execCounter}`;
     const result = new Promise<ExecResult | null>((resolve) => {
       const timer = setTimeout(() => {
@@ -199,7 +199,7 @@ export function openSession(sessionId: string): SessionView {
     });
     let ack: viewer.CommandAck;
     try {
-      ack = await conn.socket.timeout(ackTimeoutMs).emitWithAck("exec", { ...params, id, command });
+      ack = await conn.socket.timeout(ackTimeoutMs).emitWithAck("exec", { ...request, id });
     } catch {
       pending.delete(id);
       return { ok: false, error: "The relay did not answer." };
@@ -210,7 +210,8 @@ export function openSession(sessionId: string): SessionView {
     }
     const r = await result;
     if (!r) return { ok: false, error: "The agent did not answer in time." };
-    return r.ok ? { ok: true, result: r.result } : { ok: false, error: r.error ?? "The agent refused the command." };
+    // The result is the agent's: the contract gives its type, the UI reads it defensively.
+    return r.ok ? { ok: true, result: r.result as commands.ExecResultOf<K> } : { ok: false, error: r.error ?? "The agent refused the command." };
   }
 
   async function send(text: string, attachments: Attachment[], deliverAs?: DeliverAs): Promise<boolean> {
@@ -231,7 +232,7 @@ export function openSession(sessionId: string): SessionView {
     exec,
     notify,
     abort: async () => {
-      const r = await exec("abort");
+      const r = await exec({ command: "abort" });
       notify(execNotice("abort", r.ok, r.ok ? undefined : r.error));
       // The agent drops its queued messages when it stops.
       if (r.ok) queued.value = [];
