@@ -4,7 +4,8 @@
 // remote commands) back to the agent.
 //
 // The events come from a Source: a pi coding agent in RPC mode running as a child process
-// (RPC), a recorded JSON-lines event stream (JSONL) or the built-in scripted demo agent (Demo).
+// (RPC), a recorded JSON-lines event stream (JSONL) or the built-in scripted demo agent (package
+// demo). Viewers' remote commands reach the source through the generated commands.Handler.
 //
 // Beyond PizzaPi's CLI, the stream survives reconnections without a gap: every event is numbered
 // (1, 2, 3, ... for the lifetime of the process) and kept until the relay acknowledges it; after a
