@@ -1404,7 +1404,13 @@ func (v *HeartbeatEvent) ReadJSON(d *wire.Decoder) {
 			}
 			v.TodoList = Some(x)
 		case "pendingQuestion":
-			v.PendingQuestion = d.Raw()
+			if d.Null() {
+				v.PendingQuestion = Some[*PendingQuestion](nil)
+			} else {
+				var x PendingQuestion
+				x.ReadJSON(d)
+				v.PendingQuestion = Some(&x)
+			}
 		default:
 			if !d.KeepExtra() {
 				d.Skip()
@@ -1498,9 +1504,13 @@ func (v *HeartbeatEvent) AppendJSON(b []byte) []byte {
 			b = append(b, ']')
 		}
 	}
-	if v.PendingQuestion != nil {
+	if x, ok := v.PendingQuestion.Get(); ok {
 		b = wire.Field(b, start, "\"pendingQuestion\":")
-		b = wire.AppendRaw(b, v.PendingQuestion)
+		if x == nil {
+			b = append(b, "null"...)
+		} else {
+			b = (*x).AppendJSON(b)
+		}
 	}
 	b = wire.AppendExtra(b, start, v.Extra)
 	return append(b, '}')
@@ -1699,6 +1709,81 @@ func (v *TokenUsage) UnmarshalJSON(data []byte) error {
 // Validate reports whether v satisfies the contract, checking it the way a receiver would.
 func (v *TokenUsage) Validate() error {
 	var scratch TokenUsage
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *PendingQuestion) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "toolCallId":
+			seen |= 1 << 0
+			v.ToolCallID = d.String()
+		case "question":
+			seen |= 1 << 1
+			v.Question = d.String()
+		case "options":
+			v.Options = d.Raw()
+		default:
+			if !d.KeepExtra() {
+				d.Skip()
+				break
+			}
+			if v.Extra == nil {
+				v.Extra = map[string]json.RawMessage{}
+			}
+			v.Extra[string(key)] = d.Raw()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("toolCallId")
+	}
+	if seen&(1<<1) == 0 {
+		d.Missing("question")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *PendingQuestion) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"toolCallId\":")
+	b = wire.AppendString(b, v.ToolCallID)
+	b = wire.Field(b, start, "\"question\":")
+	b = wire.AppendString(b, v.Question)
+	if v.Options != nil {
+		b = wire.Field(b, start, "\"options\":")
+		b = wire.AppendRaw(b, v.Options)
+	}
+	b = wire.AppendExtra(b, start, v.Extra)
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v PendingQuestion) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *PendingQuestion) UnmarshalJSON(data []byte) error {
+	*v = PendingQuestion{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *PendingQuestion) Validate() error {
+	var scratch PendingQuestion
 	return wire.Check(v.AppendJSON(nil), &scratch)
 }
 

@@ -255,8 +255,8 @@ type HeartbeatEvent struct {
 	ProviderUsage json.RawMessage `json:"providerUsage,omitempty"`
 	// The agent's todo list.
 	TodoList Optional[[]json.RawMessage] `json:"todoList,omitzero"`
-	// The question the agent waits on (`{toolCallId, question, options?}`), null for none.
-	PendingQuestion json.RawMessage `json:"pendingQuestion,omitempty"`
+	// The question the agent waits on, null for none.
+	PendingQuestion Optional[*PendingQuestion] `json:"pendingQuestion,omitzero"`
 	// Extra holds the properties the schema does not name, passed through untouched.
 	Extra map[string]json.RawMessage `json:"-"`
 }
@@ -291,6 +291,18 @@ type TokenUsage struct {
 	CacheWrite Optional[float64] `json:"cacheWrite,omitzero"`
 	// Cost in US dollars.
 	Cost Optional[float64] `json:"cost,omitzero"`
+	// Extra holds the properties the schema does not name, passed through untouched.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// PendingQuestion is A question the agent waits on (its `AskUserQuestion` tool call).
+type PendingQuestion struct {
+	// The tool call that asked.
+	ToolCallID string `json:"toolCallId"`
+	// The question.
+	Question string `json:"question"`
+	// The answers to choose from, when the agent offers some.
+	Options json.RawMessage `json:"options,omitempty"`
 	// Extra holds the properties the schema does not name, passed through untouched.
 	Extra map[string]json.RawMessage `json:"-"`
 }

@@ -33,17 +33,9 @@ func (s *State) heartbeatEvent(started, now time.Time) []byte {
 		Ts:              protocol.Some(float64(now.UnixMilli())),
 		ProviderUsage:   []byte("{}"),
 		TodoList:        protocol.Some(orEmpty(s.TodoList)),
-		PendingQuestion: orNull(s.PendingQuestion),
+		PendingQuestion: protocol.Some(s.PendingQuestion),
 	}
 	return ev.AppendJSON(nil)
-}
-
-// orNull returns raw, or null when it is empty.
-func orNull(raw []byte) []byte {
-	if len(raw) == 0 {
-		return []byte("null")
-	}
-	return raw
 }
 
 // heartbeats publishes a heartbeat every interval while the session is registered, until ctx

@@ -186,9 +186,9 @@ func (r *RPC) handleLine(line []byte, sink Sink, log io.Writer) {
 			sink.Event(cliErrorEvent(resp.Error, "agent"))
 		}
 		return
-	case "agent_start", "agent_end":
+	case protocol.AgentEventAgentStart, protocol.AgentEventAgentEnd:
 		r.mu.Lock()
-		r.active = head.Type == "agent_start"
+		r.active = head.Type == protocol.AgentEventAgentStart
 		r.mu.Unlock()
 	case "extension_ui_request":
 		// Nobody can answer an extension's dialog here: relay the request (viewers see it) and

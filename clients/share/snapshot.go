@@ -38,9 +38,8 @@ type State struct {
 	AvailableModels []protocol.AgentModel
 	// Commands are the agent's own commands, which viewers run by typing "/name".
 	Commands []protocol.AgentCommand
-	// PendingQuestion is the question the agent waits on ({toolCallId, question, options}), nil
-	// for none.
-	PendingQuestion json.RawMessage
+	// PendingQuestion is the question the agent waits on, nil for none.
+	PendingQuestion *protocol.PendingQuestion
 	// TokenUsage adds up the usage of the assistant messages.
 	TokenUsage TokenUsage
 }
@@ -87,21 +86,13 @@ func (s *State) observe(typ string, raw json.RawMessage) (heartbeat bool) {
 				Options  json.RawMessage `json:"options"`
 			}
 			_ = json.Unmarshal(ev.Args, &args)
-			q := map[string]any{"toolCallId": ev.ToolCallID.Or(""), "question": args.Question}
-			if len(args.Options) > 0 {
-				q["options"] = args.Options
-			}
-			s.PendingQuestion, _ = json.Marshal(q)
+			s.PendingQuestion = &protocol.PendingQuestion{ToolCallID: ev.ToolCallID.Or(""), Question: args.Question, Options: args.Options}
 			return true
 		}
 	case protocol.AgentEventToolExecutionEnd:
 		if s.PendingQuestion != nil {
 			var ev protocol.ToolExecutionEndEvent
-			var q struct {
-				ToolCallID string `json:"toolCallId"`
-			}
-			_ = json.Unmarshal(s.PendingQuestion, &q)
-			if ev.UnmarshalJSON(raw) == nil && ev.ToolCallID.Or("") == q.ToolCallID {
+			if ev.UnmarshalJSON(raw) == nil && ev.ToolCallID.Or("") == s.PendingQuestion.ToolCallID {
 				s.PendingQuestion = nil
 				return true
 			}

@@ -380,9 +380,9 @@ export interface HeartbeatEvent {
    */
   todoList?: unknown[];
   /**
-   * The question the agent waits on (`{toolCallId, question, options?}`), null for none.
+   * The question the agent waits on, null for none.
    */
-  pendingQuestion?: unknown;
+  pendingQuestion?: PendingQuestion | null;
   /**
    * Properties the schema does not name, passed through untouched.
    */
@@ -445,6 +445,28 @@ export interface TokenUsage {
    * Cost in US dollars.
    */
   cost?: number;
+  /**
+   * Properties the schema does not name, passed through untouched.
+   */
+  [key: string]: unknown;
+}
+
+/**
+ * PendingQuestion is A question the agent waits on (its `AskUserQuestion` tool call).
+ */
+export interface PendingQuestion {
+  /**
+   * The tool call that asked.
+   */
+  toolCallId: string;
+  /**
+   * The question.
+   */
+  question: string;
+  /**
+   * The answers to choose from, when the agent offers some.
+   */
+  options?: unknown;
   /**
    * Properties the schema does not name, passed through untouched.
    */
