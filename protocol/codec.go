@@ -1729,8 +1729,8 @@ func (v *PendingQuestion) ReadJSON(d *wire.Decoder) {
 			seen |= 1 << 0
 			v.ToolCallID = d.String()
 		case "question":
-			seen |= 1 << 1
-			v.Question = d.String()
+			x := d.String()
+			v.Question = Some(x)
 		case "options":
 			v.Options = d.Raw()
 		default:
@@ -1748,9 +1748,6 @@ func (v *PendingQuestion) ReadJSON(d *wire.Decoder) {
 	if seen&(1<<0) == 0 {
 		d.Missing("toolCallId")
 	}
-	if seen&(1<<1) == 0 {
-		d.Missing("question")
-	}
 }
 
 // AppendJSON appends the JSON encoding of v to b.
@@ -1759,8 +1756,10 @@ func (v *PendingQuestion) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = wire.Field(b, start, "\"toolCallId\":")
 	b = wire.AppendString(b, v.ToolCallID)
-	b = wire.Field(b, start, "\"question\":")
-	b = wire.AppendString(b, v.Question)
+	if x, ok := v.Question.Get(); ok {
+		b = wire.Field(b, start, "\"question\":")
+		b = wire.AppendString(b, x)
+	}
 	if v.Options != nil {
 		b = wire.Field(b, start, "\"options\":")
 		b = wire.AppendRaw(b, v.Options)

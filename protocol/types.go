@@ -295,12 +295,13 @@ type TokenUsage struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// PendingQuestion is A question the agent waits on (its `AskUserQuestion` tool call).
+// PendingQuestion is A question the agent waits on (its `AskUserQuestion` tool call). Newer
+// PizzaPi agents send `questions` (several, each with its options) instead of `question`.
 type PendingQuestion struct {
 	// The tool call that asked.
 	ToolCallID string `json:"toolCallId"`
 	// The question.
-	Question string `json:"question"`
+	Question Optional[string] `json:"question,omitzero"`
 	// The answers to choose from, when the agent offers some.
 	Options json.RawMessage `json:"options,omitempty"`
 	// Extra holds the properties the schema does not name, passed through untouched.

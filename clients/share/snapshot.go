@@ -86,7 +86,7 @@ func (s *State) observe(typ string, raw json.RawMessage) (heartbeat bool) {
 				Options  json.RawMessage `json:"options"`
 			}
 			_ = json.Unmarshal(ev.Args, &args)
-			s.PendingQuestion = &protocol.PendingQuestion{ToolCallID: ev.ToolCallID.Or(""), Question: args.Question, Options: args.Options}
+			s.PendingQuestion = &protocol.PendingQuestion{ToolCallID: ev.ToolCallID.Or(""), Question: protocol.Some(args.Question), Options: args.Options}
 			return true
 		}
 	case protocol.AgentEventToolExecutionEnd:

@@ -50,7 +50,7 @@ func TestBuiltEventsMatchTheContract(t *testing.T) {
 	}
 	q, _ := hb.PendingQuestion.Get()
 	usage, _ := hb.TokenUsage.Get()
-	if !hb.Active || q == nil || q.Question != "Which branch?" || string(q.Options) != `["main","dev"]` ||
+	if !hb.Active || q == nil || q.Question.Or("") != "Which branch?" || string(q.Options) != `["main","dev"]` ||
 		usage.Input.Or(0) != 10 || usage.Cost.Or(0) != 0.5 || len(hb.TodoList.Or(nil)) != 1 || *hb.ThinkingLevel.Or(nil) != "high" {
 		t.Errorf("heartbeat: %s", built["heartbeat"])
 	}

@@ -452,7 +452,8 @@ export interface TokenUsage {
 }
 
 /**
- * PendingQuestion is A question the agent waits on (its `AskUserQuestion` tool call).
+ * PendingQuestion is A question the agent waits on (its `AskUserQuestion` tool call). Newer
+ * PizzaPi agents send `questions` (several, each with its options) instead of `question`.
  */
 export interface PendingQuestion {
   /**
@@ -462,7 +463,7 @@ export interface PendingQuestion {
   /**
    * The question.
    */
-  question: string;
+  question?: string;
   /**
    * The answers to choose from, when the agent offers some.
    */
