@@ -624,10 +624,17 @@ const steps = {
     if (!copied.startsWith("Fixed.")) throw new Error(`the clipboard holds ${JSON.stringify(copied.slice(0, 40))}`);
     await command(page, "/commands", "3 agent commands.");
     await closeDialog(page, "/commands");
-    await command(page, "/mcp", "/mcp failed: Unknown exec command: mcp");
-    await command(page, "/resume", "/resume failed: Unknown exec command: list_resume_sessions");
-    await command(page, "/export", "/export failed: Unknown exec command: export_html");
-    await command(page, "/steering-mode all", "/steering-mode failed: Unknown exec command: set_steering_mode");
+    await command(page, "/mcp", "MCP status:");
+    await page.getByRole("dialog", { name: "/mcp" }).getByText("demo-docs").waitFor();
+    await closeDialog(page, "/mcp");
+    await box.fill("/resume");
+    await box.press("Enter");
+    await page.getByRole("dialog", { name: "Resume a session" }).getByRole("button", { name: /Speed up the CI pipeline/ }).click();
+    await page.locator(".composer .notice").filter({ hasText: "Resumed “Speed up the CI pipeline”." }).waitFor({ timeout: WAIT });
+    await page.locator(".msg-user").filter({ hasText: "CI takes 25 minutes" }).waitFor({ timeout: WAIT });
+    await command(page, "/export", "/export failed: export_html is not implemented for remote exec yet");
+    await command(page, "/steering-mode all", "Steering mode set.");
+    await command(page, "/steering-mode fast", "one-at-a-time");
     await command(page, "/nope", "Unknown command /nope");
 
     // Steer and follow-up while the agent works.
@@ -662,7 +669,7 @@ const steps = {
     await page.keyboard.press("Enter");
     await page.getByRole("dialog", { name: "/restart" }).waitFor();
     await page.getByRole("dialog").getByRole("button", { name: "Restart" }).click();
-    await page.locator(".composer .notice").filter({ hasText: "/restart failed: Unknown exec command: restart" }).waitFor({ timeout: WAIT });
+    await page.locator(".composer .notice").filter({ hasText: "The agent is restarting." }).waitFor({ timeout: WAIT });
 
     await command(page, "/new", "Started a new session.");
     await page.getByText("No messages yet.").waitFor({ timeout: WAIT });
