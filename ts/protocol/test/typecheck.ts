@@ -2,7 +2,7 @@
 // every line marked @ts-expect-error must really be an error (tsc fails on an unused directive).
 import { io, type Socket } from "socket.io-client";
 import type { AgentEvent, KnownAgentEvent, SessionInfo } from "../src/index.js";
-import { hub, relay, runner, terminal, viewer } from "../src/index.js";
+import { commands, hub, relay, runner, terminal, viewer } from "../src/index.js";
 
 const cli: Socket<relay.ServerToClientEvents, relay.ClientToServerEvents> = io("http://127.0.0.1:3000" + relay.namespace, {
   auth: { apiKey: "key" } satisfies relay.HandshakeAuth,
@@ -107,3 +107,19 @@ r.on("read_file", (p) => {
   const enc: "utf8" | "base64" | undefined = p.encoding;
   void enc;
 });
+
+// The exec commands: a request carries its command's parameters, and the result type follows the
+// command.
+const setModel: commands.ExecRequest = { command: "set_model", provider: "anthropic", modelId: "claude-opus-4-1" };
+// @ts-expect-error set_model needs modelId
+const missing: commands.ExecRequest = { command: "set_model", provider: "anthropic" };
+// @ts-expect-error a level outside the contract
+const badLevel: commands.ExecRequest = { command: "set_thinking_level", level: "max" };
+// @ts-expect-error not a command of the contract
+const unknownCommand: commands.ExecRequest = { command: "fly" };
+const models: commands.ExecResultOf<"get_available_models"> = { models: [{ provider: "openai", id: "gpt-5" }] };
+const cycled: commands.ExecResultOf<"cycle_model"> = null;
+// @ts-expect-error abort returns nothing
+const aborted: commands.ExecResultOf<"abort"> = { ok: true };
+const everyName: readonly commands.ExecName[] = commands.execNames;
+void [setModel, missing, badLevel, unknownCommand, models, cycled, aborted, everyName];
