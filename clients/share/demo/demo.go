@@ -449,6 +449,15 @@ func deref(s *string) string {
 	return *s
 }
 
+// rawList encodes each element of a list.
+func rawList[T any](list []T) []json.RawMessage {
+	out := make([]json.RawMessage, len(list))
+	for i, v := range list {
+		out[i] = mustJSON(v)
+	}
+	return out
+}
+
 func mustJSON(v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -666,7 +675,7 @@ func (d *Demo) steering() bool {
 // converse streams one agent run: the user's message, then the scripted turns; steering
 // messages cut the script short and get replies of their own in the same run.
 func (d *Demo) converse(ctx context.Context, prompt string, turns []demoTurn) {
-	d.event(map[string]string{"type": "agent_start"})
+	d.event(&protocol.AgentStartEvent{Type: protocol.AgentEventAgentStart})
 	var messages []any
 	user := userMessage(prompt)
 	d.event(map[string]any{"type": "message_start", "message": user})
@@ -695,7 +704,7 @@ func (d *Demo) converse(ctx context.Context, prompt string, turns []demoTurn) {
 			turns = turns[1:]
 		}
 	}
-	d.event(map[string]any{"type": "agent_end", "messages": messages})
+	d.event(&protocol.AgentEndEvent{Type: protocol.AgentEventAgentEnd, Messages: protocol.Some(rawList(messages))})
 }
 
 func userMessage(text string) map[string]any {
@@ -713,7 +722,7 @@ func (d *Demo) turn(ctx context.Context, t demoTurn, user map[string]any) ([]any
 		messages = append(messages, user)
 	}
 	if t.todos != nil {
-		d.event(map[string]any{"type": "todo_update", "todos": t.todos, "ts": time.Now().UnixMilli()})
+		d.event(&protocol.TodoUpdateEvent{Type: protocol.AgentEventTodoUpdate, Todos: protocol.Some(rawList(t.todos)), Ts: protocol.Some(float64(time.Now().UnixMilli()))})
 	}
 	msg, calls, ok := d.assistant(ctx, t.blocks)
 	messages = append(messages, msg)
@@ -840,7 +849,7 @@ func (d *Demo) assistant(ctx context.Context, blocks []demoBlock) (map[string]an
 // aborted.
 func (d *Demo) runTool(ctx context.Context, c toolCall) (map[string]any, bool) {
 	t := c.tool
-	d.event(map[string]any{"type": "tool_execution_start", "toolCallId": c.id, "toolName": t.name, "args": t.args})
+	d.event(&protocol.ToolExecutionStartEvent{Type: protocol.AgentEventToolExecutionStart, ToolCallID: protocol.Some(c.id), ToolName: t.name, Args: mustJSON(t.args)})
 	var out strings.Builder
 	ok := true
 	for i, line := range t.output {
@@ -861,8 +870,8 @@ func (d *Demo) runTool(ctx context.Context, c toolCall) (map[string]any, bool) {
 		text += "\n\nCommand aborted"
 	}
 	content := []any{map[string]string{"type": "text", "text": text}}
-	d.event(map[string]any{"type": "tool_execution_end", "toolCallId": c.id, "toolName": t.name,
-		"result": map[string]any{"content": content, "details": map[string]any{}}, "isError": !ok})
+	d.event(&protocol.ToolExecutionEndEvent{Type: protocol.AgentEventToolExecutionEnd, ToolCallID: protocol.Some(c.id), ToolName: protocol.Some(t.name),
+		Result: mustJSON(map[string]any{"content": content, "details": map[string]any{}}), IsError: protocol.Some(!ok)})
 	res := map[string]any{"role": "toolResult", "toolCallId": c.id, "toolName": t.name, "content": content, "isError": !ok, "timestamp": time.Now().UnixMilli()}
 	d.event(map[string]any{"type": "message_start", "message": res})
 	d.event(map[string]any{"type": "message_end", "message": res})
