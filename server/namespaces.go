@@ -19,19 +19,28 @@ import (
 
 // mountNamespaces registers the five namespaces with their authentication: /relay and /runner
 // take an API key; /viewer, /hub and /terminal take the browser session cookie or an API key.
+//
+// A connection may send large messages only once a socket of it is authenticated on /relay (a
+// session's snapshot) or /runner (files and diffs): up to a transport limit above the
+// application's, so that an oversized event gets a clear error event rather than a dropped
+// connection; viewers, terminals and the hub send small messages.
 func (s *Server) mountNamespaces() {
 	opts := sio.Options{
 		MaxMessageBytes: s.cfg.MaxMessageBytes,
 		MaxPendingBytes: max(int64(s.cfg.MaxMessageBytes)*2, 16<<20),
+		Limits:          s.limits,
 		Logger:          s.log,
 		Metrics:         s.metrics,
 	}
+	large := int64(s.cfg.MaxMessageBytes) + 1<<20
+	small := min(int64(s.cfg.MaxMessageBytes), 1<<20) + 64<<10
 	sio.Mount(s.io, sio.Namespace{
 		Path:         relay.Namespace,
 		Authenticate: s.authenticate(func() json.Unmarshaler { return &relay.Auth{} }, false),
 		Connect: func(ctx context.Context, p *sio.Peer, id sio.Identity, _ sio.Handshake) (sio.Handler, error) {
 			return s.core.ConnectCLI(p, user(id)), nil
 		},
+		MessageBytes: large,
 	}, opts)
 	sio.Mount(s.io, sio.Namespace{
 		Path:         runner.Namespace,
@@ -39,6 +48,7 @@ func (s *Server) mountNamespaces() {
 		Connect: func(ctx context.Context, p *sio.Peer, id sio.Identity, _ sio.Handshake) (sio.Handler, error) {
 			return s.core.ConnectRunner(p, user(id)), nil
 		},
+		MessageBytes: large,
 	}, opts)
 	sio.Mount(s.io, sio.Namespace{
 		Path:         viewer.Namespace,
@@ -56,6 +66,7 @@ func (s *Server) mountNamespaces() {
 			}
 			return nil, nil
 		},
+		MessageBytes: small,
 	}, opts)
 	sio.Mount(s.io, sio.Namespace{
 		Path:         terminal.Namespace,
@@ -73,6 +84,7 @@ func (s *Server) mountNamespaces() {
 			}
 			return nil, nil
 		},
+		MessageBytes: small,
 	}, opts)
 	sio.Mount(s.io, sio.Namespace{
 		Path:         hub.Namespace,
@@ -80,6 +92,7 @@ func (s *Server) mountNamespaces() {
 		Connect: func(ctx context.Context, p *sio.Peer, id sio.Identity, _ sio.Handshake) (sio.Handler, error) {
 			return s.core.ConnectHub(ctx, p, user(id))
 		},
+		MessageBytes: small,
 	}, opts)
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/pizzapi/pizzapi/server/redisgate"
 	"github.com/pizzapi/pizzapi/server/store"
 	"github.com/pizzapi/pizzapi/server/store/sqlstore"
+	"github.com/pizzapi/pizzapi/server/wstransport"
 )
 
 // Server is one relay node.
@@ -47,6 +49,7 @@ type Server struct {
 	push     *push.Service // nil when Web Push is disabled
 	io       *socket.Server
 	legacy   *legacy.Handler
+	limits   *wstransport.Limits // incoming message sizes, raised by authentication
 	http     *http.Server
 	handler  http.Handler
 	app      atomic.Pointer[http.Handler] // Socket.IO, REST and the web app, once ready
@@ -175,17 +178,23 @@ func openStore(ctx context.Context, cfg config.Config) (durableStore, error) {
 // recoveryWindow is how long a disconnected Socket.IO session can be recovered.
 const recoveryWindow = 2 * time.Minute
 
-// newSocketServer configures the Socket.IO server: both transports, the raw-JSON parser, the
-// message size cap, CORS for the browser origins, and refusal of new connections while closing.
+// newSocketServer configures the Socket.IO server: polling and the relay's websocket transport,
+// the raw-JSON parser, the message size limits, CORS for the browser origins, and refusal of new
+// connections while closing.
 func (s *Server) newSocketServer() *socket.Server {
 	o := socket.DefaultServerOptions()
-	o.SetTransports(types.NewSet(socket.Polling, socket.WebSocket))
+	// A connection may send only small messages until one of its sockets authenticates
+	// (sio.Namespace.MessageBytes); this is also the polling transport's limit until then.
+	s.limits = wstransport.NewLimits(int64(s.cfg.UnauthenticatedMessageBytes), s.cfg.LargeMessageBudget, 10*time.Second)
+	o.SetTransports(types.NewSet[transports.TransportCtor](socket.Polling, wstransport.NewBuilder(wstransport.Options{
+		Limits:       s.limits,
+		WriteTimeout: 10 * time.Second,
+		Logger:       s.log,
+	})))
 	o.SetParser(sioparser.New(sioparser.Options{Route: true}))
 	o.SetPingInterval(25 * time.Second)
 	o.SetPingTimeout(20 * time.Second)
-	// The transport limit is a hard cap above the application limit, so that an oversized event
-	// gets a clear error event instead of a dropped connection.
-	o.SetMaxHttpBufferSize(int64(s.cfg.MaxMessageBytes) + 1<<20)
+	o.SetMaxHttpBufferSize(int64(s.cfg.UnauthenticatedMessageBytes))
 	o.SetCors(&types.Cors{Origin: s.cfg.Origins(), Credentials: true})
 	// Connection State Recovery: a client back within two minutes keeps its socket id, on any node
 	// of a cluster (the sessions are kept in Redis by the streams adapter). The relay's own

@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"github.com/pizzapi/pizzapi/internal/sioparser"
+	"github.com/pizzapi/pizzapi/server/wstransport"
 )
 
 // Topics. Each topic's members are sockets of one namespace (or in-process waiters).
@@ -57,10 +58,11 @@ type Message struct {
 	// From is the id of the connection that sent the message, so a member can ignore its own.
 	From string
 
-	frame string
+	frame *wstransport.Frame
 }
 
-// NewMessage builds a message and encodes its Socket.IO packet once, for every member.
+// NewMessage builds a message and encodes its Socket.IO packet, framed for a websocket, once for
+// every member.
 func NewMessage(nsp, event string, payload []byte, seq int64) *Message {
 	m := &Message{Nsp: nsp, Event: event, Payload: payload, Seq: seq}
 	m.encode()
@@ -69,12 +71,14 @@ func NewMessage(nsp, event string, payload []byte, seq int64) *Message {
 
 func (m *Message) encode() {
 	if m.Event != "" {
-		m.frame = string(sioparser.AppendEvent(make([]byte, 0, len(m.Payload)+len(m.Nsp)+len(m.Event)+8), m.Nsp, m.Event, m.Payload))
+		m.frame = wstransport.NewFrame(len(m.Payload)+len(m.Nsp)+len(m.Event)+8, func(dst []byte) []byte {
+			return sioparser.AppendEvent(dst, m.Nsp, m.Event, m.Payload)
+		})
 	}
 }
 
-// Frame returns the encoded Socket.IO packet of the event ("" for a pure control message).
-func (m *Message) Frame() string { return m.frame }
+// Frame returns the encoded event (nil for a pure control message).
+func (m *Message) Frame() *wstransport.Frame { return m.frame }
 
 // Member receives the messages of the topics it joined. Deliver is called from the publishing
 // goroutine and must not block.

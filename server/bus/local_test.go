@@ -32,8 +32,8 @@ func TestLocalPublishJoinLeave(t *testing.T) {
 	if len(a.got) != 1 || len(c.got) != 2 {
 		t.Fatalf("a got %d, c got %d", len(a.got), len(c.got))
 	}
-	if c.got[1].Frame() != `2/viewer,["event",{"seq":2}]` {
-		t.Fatalf("frame %q", c.got[1].Frame())
+	if c.got[1].Frame().Packet() != `2/viewer,["event",{"seq":2}]` {
+		t.Fatalf("frame %q", c.got[1].Frame().Packet())
 	}
 	b.Leave("t", c)
 	if n, _ := b.Count(ctx, "t"); n != 0 {

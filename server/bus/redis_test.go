@@ -65,7 +65,7 @@ func TestRedisAcrossNodes(t *testing.T) {
 	for _, r := range []*recorder{onA, onB, alsoOnB} {
 		got := waitMessages(t, r, n)
 		for i, m := range got {
-			if m.Seq != int64(i+1) || m.Frame() != fmt.Sprintf(`2/viewer,["event",{"seq":%d}]`, i+1) {
+			if m.Seq != int64(i+1) || m.Frame().Packet() != fmt.Sprintf(`2/viewer,["event",{"seq":%d}]`, i+1) {
 				t.Fatalf("message %d: seq %d frame %s", i, m.Seq, m.Frame())
 			}
 		}
@@ -78,7 +78,7 @@ func TestRedisAcrossNodes(t *testing.T) {
 	m := &Message{Nsp: "/relay", Control: ControlReplace, From: "conn-1"}
 	a.Publish(ctx, "viewers:s", m)
 	got := waitMessages(t, onB, n+1)[n]
-	if got.Control != ControlReplace || got.From != "conn-1" || got.Frame() != "" {
+	if got.Control != ControlReplace || got.From != "conn-1" || got.Frame() != nil {
 		t.Fatalf("control message %+v", got)
 	}
 	if c, _ := b.Count(ctx, "viewers:s"); c != 2 {
@@ -128,7 +128,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 	m := &Message{Nsp: "/viewer", Event: "event", Payload: []byte(`{"a":"ü"}`), Seq: 42, Control: ControlLeave, From: "c"}
 	node, back, err := decodeEnvelope(encodeEnvelope("node-1", m))
 	if err != nil || node != "node-1" || back.Nsp != m.Nsp || back.Event != m.Event || string(back.Payload) != string(m.Payload) ||
-		back.Seq != 42 || back.Control != m.Control || back.From != "c" || back.Frame() != `2/viewer,["event",{"a":"ü"}]` {
+		back.Seq != 42 || back.Control != m.Control || back.From != "c" || back.Frame().Packet() != `2/viewer,["event",{"a":"ü"}]` {
 		t.Fatalf("%q %+v %v", node, back, err)
 	}
 	for _, bad := range [][]byte{nil, {9}, {1, 5, 'a'}} {

@@ -37,7 +37,14 @@ type Config struct {
 	// EventTTL is how long the history of a non-ephemeral session is kept after its last event.
 	EventTTL time.Duration
 	// MaxMessageBytes bounds one Socket.IO message (a session_active snapshot can be several MB).
+	// Only sockets authenticated on /relay or /runner may send messages this large.
 	MaxMessageBytes int
+	// UnauthenticatedMessageBytes bounds one message of a connection with no authenticated
+	// socket (the handshake and a namespace CONNECT take a few KiB).
+	UnauthenticatedMessageBytes int
+	// LargeMessageBudget bounds the bytes of all incoming messages over the unauthenticated limit
+	// being read at once, across connections (0: twice the largest message).
+	LargeMessageBudget int64
 	// MaxBodyBytes bounds a JSON REST request body.
 	MaxBodyBytes int64
 	// HTTPBodyTimeout is how long a REST request body may take to arrive (an upload gets this
@@ -97,21 +104,22 @@ type Config struct {
 // Default returns the settings of `pizzapi serve` without flags or environment.
 func Default() Config {
 	return Config{
-		Host:               "127.0.0.1",
-		Port:               3000,
-		DataDir:            defaultDataDir(),
-		EphemeralTTL:       10 * time.Minute,
-		SweepInterval:      time.Minute,
-		ReconnectGrace:     2 * time.Minute,
-		EventBufferSize:    1000,
-		EventTTL:           24 * time.Hour,
-		MaxMessageBytes:    64 << 20,
-		MaxBodyBytes:       1 << 20,
-		AttachmentMaxBytes: 20 << 20,
-		AttachmentTTL:      15 * time.Minute,
-		LogLevel:           "info",
-		LogFormat:          "text",
-		LegacyWS:           true,
+		Host:                        "127.0.0.1",
+		Port:                        3000,
+		DataDir:                     defaultDataDir(),
+		EphemeralTTL:                10 * time.Minute,
+		SweepInterval:               time.Minute,
+		ReconnectGrace:              2 * time.Minute,
+		EventBufferSize:             1000,
+		EventTTL:                    24 * time.Hour,
+		MaxMessageBytes:             64 << 20,
+		MaxBodyBytes:                1 << 20,
+		AttachmentMaxBytes:          20 << 20,
+		AttachmentTTL:               15 * time.Minute,
+		LogLevel:                    "info",
+		LogFormat:                   "text",
+		LegacyWS:                    true,
+		UnauthenticatedMessageBytes: 16 << 10,
 
 		HTTPBodyTimeout:           10 * time.Second,
 		HTTPIdleTimeout:           30 * time.Second,
@@ -184,6 +192,15 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxMessageBytes < 64<<10 {
 		return fmt.Errorf("max message size must be at least 64 KiB")
+	}
+	if c.UnauthenticatedMessageBytes < 4<<10 || c.UnauthenticatedMessageBytes > c.MaxMessageBytes {
+		return fmt.Errorf("the unauthenticated message limit must be between 4 KiB and the max message size")
+	}
+	if c.LargeMessageBudget == 0 {
+		c.LargeMessageBudget = 2 * (int64(c.MaxMessageBytes) + 1<<20)
+	}
+	if c.LargeMessageBudget < int64(c.MaxMessageBytes)+1<<20 {
+		return fmt.Errorf("the large message budget must hold at least one message of the max message size")
 	}
 	if (c.VAPIDPublicKey == "") != (c.VAPIDPrivateKey == "") {
 		return fmt.Errorf("the VAPID public and private keys must be given together")

@@ -11,12 +11,12 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/gorilla/websocket"
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"github.com/pizzapi/pizzapi/internal/sioparser"
 	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/server/wstransport"
 )
 
 // Identity is the authenticated user of a socket.
@@ -57,6 +57,9 @@ type Namespace struct {
 	Authenticate func(ctx context.Context, hs Handshake) (Identity, error)
 	// Connect returns the handler of an authenticated socket. It may send events on the peer.
 	Connect func(ctx context.Context, p *Peer, id Identity, hs Handshake) (Handler, error)
+	// MessageBytes is the largest message the connection of an authenticated socket may send
+	// (Options.Limits); until then the connection is held to the unauthenticated limit.
+	MessageBytes int64
 }
 
 // Options configures the mounted namespaces.
@@ -65,8 +68,10 @@ type Options struct {
 	MaxMessageBytes int
 	// MaxPendingBytes is how far a client may fall behind before it is dropped.
 	MaxPendingBytes int64
-	Logger          *slog.Logger
-	Metrics         Metrics
+	// Limits bounds the size of incoming messages by authentication.
+	Limits  *wstransport.Limits
+	Logger  *slog.Logger
+	Metrics Metrics
 }
 
 // HandshakeError refuses a connection whose handshake is malformed, with a message saying why
@@ -100,6 +105,7 @@ func Mount(io *socket.Server, ns Namespace, opts Options) {
 			return
 		}
 		s.SetData(map[string]any{"userId": id.UserID, "userName": id.UserName})
+		opts.Limits.Raise(s.Conn(), ns.MessageBytes)
 		next(nil)
 	})
 	_ = nsp.On("connection", func(args ...any) {
@@ -108,6 +114,8 @@ func Mount(io *socket.Server, ns Namespace, opts Options) {
 		id := Identity{}
 		id.UserID, _ = data["userId"].(string)
 		id.UserName, _ = data["userName"].(string)
+		// Again for a socket recovered after a disconnection, which skips the middleware.
+		opts.Limits.Raise(s.Conn(), ns.MessageBytes)
 		serve(s, ns, id, opts, log)
 	})
 }
@@ -158,7 +166,7 @@ func serve(s *socket.Socket, ns Namespace, id Identity, opts Options, log *slog.
 		sioparser.Detach(auth, ns.Path)
 		reason, _ := args[0].(string)
 		if len(args) > 1 {
-			if e, ok := args[1].(error); ok && errors.Is(e, websocket.ErrReadLimit) {
+			if e, ok := args[1].(error); ok && errors.Is(e, wstransport.ErrFrameTooLarge) {
 				log.Warn("message over the transport limit; connection closed", "socket", p.ID(), "user", id.UserID)
 				opts.Metrics.Invalid(ns.Path, "")
 			}
@@ -247,7 +255,9 @@ func handleEvent(ctx context.Context, p *Peer, h Handler, pkt *parser.Packet, ns
 		return
 	}
 	if pkt.Id != nil {
-		p.sendFrame(string(sioparser.AppendAck(nil, nsp, *pkt.Id, reply)))
+		p.sendFrame(wstransport.NewFrame(len(nsp)+len(reply)+24, func(dst []byte) []byte {
+			return sioparser.AppendAck(dst, nsp, *pkt.Id, reply)
+		}))
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"github.com/pizzapi/pizzapi/server/bus"
+	"github.com/pizzapi/pizzapi/server/wstransport"
 )
 
 // maxHeld bounds how many messages a paused peer keeps before it is dropped as too slow.
@@ -66,7 +67,7 @@ func (p *Peer) Send(event string, payload []byte) error {
 }
 
 // sendFrame writes an encoded packet now.
-func (p *Peer) sendFrame(frame string) {
+func (p *Peer) sendFrame(frame *wstransport.Frame) {
 	p.mu.Lock()
 	p.write(frame)
 	p.mu.Unlock()
@@ -165,18 +166,18 @@ func (p *Peer) LastSeq() int64 {
 }
 
 // write hands a packet to the connection; the caller holds mu.
-func (p *Peer) write(frame string) {
+func (p *Peer) write(frame *wstransport.Frame) {
 	if p.closed.Load() {
 		return
 	}
-	n := int64(len(frame) + 1)
+	n := int64(frame.Len())
 	if total := p.pending.Add(n); total > p.limit {
 		p.pending.Add(-n)
 		go p.Kick("client too slow: " + strconv.FormatInt(total-n, 10) + " bytes not yet sent")
 		return
 	}
 	p.metrics.Delivered(p.nsp)
-	p.s.Conn().Write(strings.NewReader(frame), nil, func(transports.Transport) { p.pending.Add(-n) })
+	p.s.Conn().Write(strings.NewReader(frame.Packet()), frame.Options(), func(transports.Transport) { p.pending.Add(-n) })
 }
 
 // Pending returns the bytes written to the connection that the client has not taken yet.
