@@ -3,6 +3,7 @@ package wstransport
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/zishang520/socket.io/servers/engine/v3"
@@ -24,6 +25,7 @@ type Limits struct {
 	budget *semaphore.Weighted
 	size   int64
 	wait   time.Duration
+	used   atomic.Int64
 }
 
 // NewLimits returns limits with the given small (unauthenticated) limit and a shared budget of
@@ -79,16 +81,24 @@ func (l *Limits) acquire(n int64) error {
 	if n > l.size {
 		return ErrFrameTooLarge
 	}
-	if l.budget.TryAcquire(n) {
-		return nil
+	if !l.budget.TryAcquire(n) {
+		ctx, cancel := context.WithTimeout(context.Background(), l.wait)
+		defer cancel()
+		if err := l.budget.Acquire(ctx, n); err != nil {
+			return ErrFrameTooLarge
+		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), l.wait)
-	defer cancel()
-	if err := l.budget.Acquire(ctx, n); err != nil {
-		return ErrFrameTooLarge
-	}
+	l.used.Add(n)
 	return nil
 }
 
 // release returns n bytes to the shared budget.
-func (l *Limits) release(n int64) { l.budget.Release(n) }
+func (l *Limits) release(n int64) {
+	if n > 0 {
+		l.used.Add(-n)
+		l.budget.Release(n)
+	}
+}
+
+// InFlight returns the bytes of large messages being read now.
+func (l *Limits) InFlight() int64 { return l.used.Load() }
