@@ -27,7 +27,7 @@ import (
 func (s *Server) mountNamespaces() {
 	opts := sio.Options{
 		MaxMessageBytes: s.cfg.MaxMessageBytes,
-		MaxPendingBytes: max(int64(s.cfg.MaxMessageBytes)*2, 16<<20),
+		MaxPendingBytes: s.cfg.MaxBacklogBytes,
 		Limits:          s.limits,
 		Logger:          s.log,
 		Metrics:         s.metrics,

@@ -38,6 +38,7 @@ func serveCommand() *cli.Command {
 			&cli.IntFlag{Name: "event-ttl-ms", Value: int(d.EventTTL.Milliseconds()), Usage: "how long the history of a non-ephemeral session is kept", Sources: env("PIZZAPI_RELAY_EVENT_TTL_MS")},
 			&cli.IntFlag{Name: "max-message-bytes", Value: d.MaxMessageBytes, Usage: "largest Socket.IO event payload accepted", Sources: env("PIZZAPI_MAX_MESSAGE_BYTES")},
 			&cli.IntFlag{Name: "unauthenticated-message-bytes", Value: d.UnauthenticatedMessageBytes, Usage: "largest message of a connection with no authenticated socket", Sources: env("PIZZAPI_UNAUTHENTICATED_MESSAGE_BYTES")},
+			&cli.Int64Flag{Name: "max-backlog-bytes", Value: d.MaxBacklogBytes, Usage: "bytes a client may fall behind (not yet sent to it) before it is dropped", Sources: env("PIZZAPI_MAX_BACKLOG_BYTES")},
 			&cli.Int64Flag{Name: "large-message-budget-bytes", Usage: "bytes of large incoming messages read at once across connections (default twice --max-message-bytes)", Sources: env("PIZZAPI_LARGE_MESSAGE_BUDGET_BYTES")},
 			&cli.Int64Flag{Name: "attachment-max-bytes", Value: d.AttachmentMaxBytes, Usage: "largest attachment upload", Sources: env("PIZZAPI_ATTACHMENT_MAX_FILE_SIZE_BYTES")},
 			&cli.IntFlag{Name: "attachment-ttl-ms", Value: int(d.AttachmentTTL.Milliseconds()), Usage: "how long attachments are kept", Sources: env("PIZZAPI_ATTACHMENT_TTL_MS")},
@@ -76,6 +77,7 @@ func serveCommand() *cli.Command {
 			cfg.MaxMessageBytes = int(cmd.Int("max-message-bytes"))
 			cfg.UnauthenticatedMessageBytes = int(cmd.Int("unauthenticated-message-bytes"))
 			cfg.LargeMessageBudget = cmd.Int64("large-message-budget-bytes")
+			cfg.MaxBacklogBytes = cmd.Int64("max-backlog-bytes")
 			cfg.AttachmentMaxBytes = cmd.Int64("attachment-max-bytes")
 			cfg.AttachmentTTL = ms(cmd.Int("attachment-ttl-ms"))
 			cfg.AttachmentRequestMaxBytes = cmd.Int64("attachment-request-max-bytes")

@@ -42,6 +42,9 @@ type Config struct {
 	// UnauthenticatedMessageBytes bounds one message of a connection with no authenticated
 	// socket (the handshake and a namespace CONNECT take a few KiB).
 	UnauthenticatedMessageBytes int
+	// MaxBacklogBytes is how far a client may fall behind (bytes written to it and not yet sent,
+	// single large messages aside) before it is dropped.
+	MaxBacklogBytes int64
 	// LargeMessageBudget bounds the bytes of all incoming messages over the unauthenticated limit
 	// being read at once, across connections (0: twice the largest message).
 	LargeMessageBudget int64
@@ -113,6 +116,7 @@ func Default() Config {
 		EventBufferSize:             1000,
 		EventTTL:                    24 * time.Hour,
 		MaxMessageBytes:             64 << 20,
+		MaxBacklogBytes:             512 << 10,
 		MaxBodyBytes:                1 << 20,
 		AttachmentMaxBytes:          20 << 20,
 		AttachmentTTL:               15 * time.Minute,
@@ -195,6 +199,9 @@ func (c *Config) Validate() error {
 	}
 	if c.UnauthenticatedMessageBytes < 4<<10 || c.UnauthenticatedMessageBytes > c.MaxMessageBytes {
 		return fmt.Errorf("the unauthenticated message limit must be between 4 KiB and the max message size")
+	}
+	if c.MaxBacklogBytes < 64<<10 {
+		return fmt.Errorf("the max backlog must be at least 64 KiB")
 	}
 	if c.LargeMessageBudget == 0 {
 		c.LargeMessageBudget = 2 * (int64(c.MaxMessageBytes) + 1<<20)

@@ -21,6 +21,7 @@ type Metrics struct {
 	invalid     *prometheus.CounterVec
 	delivered   *prometheus.CounterVec
 	dropped     *prometheus.CounterVec
+	backlog     *backlog
 	fanout      prometheus.Histogram
 	pushes      *prometheus.CounterVec
 	pushDropped *prometheus.CounterVec
@@ -71,9 +72,10 @@ func New(known func(string) bool) *Metrics {
 		legacyTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pizzapi_legacy_connections_total", Help: "Legacy raw-WebSocket connections accepted, per role: when it stops growing, the legacy path can be switched off.",
 		}, []string{"role"}),
-		out: map[string]prometheus.Counter{},
+		backlog: newBacklog(),
+		out:     map[string]prometheus.Counter{},
 	}
-	m.reg.MustRegister(m.connections, m.eventsIn, m.invalid, m.delivered, m.dropped, m.fanout, m.pushes, m.pushDropped, m.legacyOpen, m.legacyTotal,
+	m.reg.MustRegister(m.connections, m.eventsIn, m.invalid, m.delivered, m.dropped, m.backlog, m.fanout, m.pushes, m.pushDropped, m.legacyOpen, m.legacyTotal,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -132,6 +134,11 @@ func (m *Metrics) LegacyConnections(role string, delta int) {
 	if delta > 0 {
 		m.legacyTotal.WithLabelValues(role).Add(float64(delta))
 	}
+}
+
+// TrackBacklog implements sio.Metrics.
+func (m *Metrics) TrackBacklog(nsp string, pending func() int64) func() {
+	return m.backlog.track(nsp, pending)
 }
 
 // ObserveFanout implements core.FanoutObserver.

@@ -13,6 +13,9 @@ type Metrics interface {
 	Delivered(nsp string)
 	// Dropped counts a socket dropped for falling too far behind.
 	Dropped(nsp string)
+	// TrackBacklog counts the bytes a socket of a namespace has not been sent yet (pending reads
+	// them when the metrics are collected) until untrack is called.
+	TrackBacklog(nsp string, pending func() int64) (untrack func())
 }
 
 // NopMetrics discards everything.
@@ -32,3 +35,6 @@ func (NopMetrics) Delivered(string) {}
 
 // Dropped implements Metrics.
 func (NopMetrics) Dropped(string) {}
+
+// TrackBacklog implements Metrics.
+func (NopMetrics) TrackBacklog(string, func() int64) func() { return func() {} }

@@ -66,7 +66,8 @@ type Namespace struct {
 type Options struct {
 	// MaxMessageBytes is the largest event payload accepted; larger ones get an error event.
 	MaxMessageBytes int
-	// MaxPendingBytes is how far a client may fall behind before it is dropped.
+	// MaxPendingBytes is how far a client may fall behind (bytes not yet sent, single messages
+	// over wstransport.LargeFrame aside) before it is dropped.
 	MaxPendingBytes int64
 	// Limits bounds the size of incoming messages by authentication.
 	Limits  *wstransport.Limits
@@ -158,6 +159,7 @@ func serve(s *socket.Socket, ns Namespace, id Identity, opts Options, log *slog.
 		return
 	}
 	opts.Metrics.Connections(ns.Path, 1)
+	untrack := opts.Metrics.TrackBacklog(ns.Path, p.Pending)
 	log.Debug("connected", "socket", p.ID(), "user", id.UserID)
 	in := &inbox{}
 	auth := s.Handshake().Auth
@@ -177,6 +179,7 @@ func serve(s *socket.Socket, ns Namespace, id Identity, opts Options, log *slog.
 		// After the events that arrived before it.
 		in.push(func() {
 			opts.Metrics.Connections(ns.Path, -1)
+			untrack()
 			log.Debug("disconnected", "socket", p.ID(), "reason", reason)
 			h.Disconnected(reason)
 			cancel()

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 	"github.com/zishang520/socket.io/servers/socket/v3"
@@ -32,7 +33,7 @@ type Peer struct {
 	log     *slog.Logger
 	metrics Metrics
 
-	pending atomic.Int64
+	pending atomic.Int64 // on polling: bytes handed to the connection and not written yet
 	closed  atomic.Bool
 
 	mu      sync.Mutex
@@ -165,23 +166,52 @@ func (p *Peer) LastSeq() int64 {
 	return p.lastSeq
 }
 
-// write hands a packet to the connection; the caller holds mu.
+// stallGrace is how long a write to a client may block, with a backlog over the limit, before
+// the client is dropped; hardBacklog is the multiple of the limit at which it is dropped anyway.
+const (
+	stallGrace  = time.Second
+	hardBacklog = 8
+)
+
+// write hands a packet to the connection, or drops the client when it falls too far behind: its
+// backlog of messages not yet written (large ones aside, see wstransport.LargeFrame) is over the
+// limit while the client takes nothing, or far over it. The caller holds mu. On the relay's
+// websocket transport the backlog is the transport's own; on polling it is counted here, with a
+// callback per packet.
 func (p *Peer) write(frame *wstransport.Frame) {
 	if p.closed.Load() {
 		return
 	}
+	conn := p.s.Conn()
+	if backlog, blocked, ok := wstransport.Backlog(conn.Transport()); ok {
+		if backlog > p.limit && (blocked > stallGrace || backlog > hardBacklog*p.limit) {
+			go p.Kick("client too slow: " + strconv.FormatInt(backlog, 10) + " bytes not yet sent, the last write blocked for " + blocked.Round(time.Millisecond).String())
+			return
+		}
+		p.metrics.Delivered(p.nsp)
+		conn.Write(strings.NewReader(frame.Packet()), frame.Options(), nil)
+		return
+	}
 	n := int64(frame.Len())
+	if n > wstransport.LargeFrame {
+		n = 0
+	}
 	if total := p.pending.Add(n); total > p.limit {
 		p.pending.Add(-n)
 		go p.Kick("client too slow: " + strconv.FormatInt(total-n, 10) + " bytes not yet sent")
 		return
 	}
 	p.metrics.Delivered(p.nsp)
-	p.s.Conn().Write(strings.NewReader(frame.Packet()), frame.Options(), func(transports.Transport) { p.pending.Add(-n) })
+	conn.Write(strings.NewReader(frame.Packet()), frame.Options(), func(transports.Transport) { p.pending.Add(-n) })
 }
 
 // Pending returns the bytes written to the connection that the client has not taken yet.
-func (p *Peer) Pending() int64 { return p.pending.Load() }
+func (p *Peer) Pending() int64 {
+	if backlog, _, ok := wstransport.Backlog(p.s.Conn().Transport()); ok {
+		return backlog
+	}
+	return p.pending.Load()
+}
 
 // Close ends the socket's session on this namespace with a DISCONNECT packet, so the client does
 // not reconnect by itself.

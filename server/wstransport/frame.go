@@ -21,17 +21,18 @@ const (
 const maxHeader = 10
 
 // Frame is one Engine.IO message framed once as an unmasked websocket text frame: the header is
-// the same for every receiver, so a broadcast is framed once and its bytes are written as they
-// are to each websocket. Connections on another transport (polling) read the Socket.IO packet
-// instead, see Packet. A Frame is immutable and safe to share between goroutines.
+// the same for every receiver, so a broadcast is framed once, and every websocket it goes to
+// queues a reference to the same bytes and writes them as they are. Connections on another
+// transport (polling) read the Socket.IO packet instead, see Packet. A Frame is immutable and safe
+// to share between goroutines.
 type Frame struct {
 	// BufferInterface is nil: Frame travels as packet.Options.WsPreEncodedFrame only to be
 	// recognised by this package's transport, which reads wire; no other transport is enabled.
 	types.BufferInterface
 
-	wire string // websocket header, the Engine.IO message type '4', the Socket.IO packet
-	at   int    // offset of the Socket.IO packet in wire
-	opts packet.Options
+	wire   []byte // websocket header, the Engine.IO message type '4', the Socket.IO packet
+	packet string // the Socket.IO packet
+	opts   packet.Options
 }
 
 // NewFrame frames the Socket.IO packet that build appends to the slice it is given. size is a
@@ -43,13 +44,13 @@ func NewFrame(size int, build func(dst []byte) []byte) *Frame {
 	buf[maxHeader] = '4' // the Engine.IO message type
 	h := headerLen(n)
 	putHeader(buf[maxHeader-h:maxHeader], opText, n)
-	f := &Frame{wire: string(buf[maxHeader-h:]), at: h + 1}
+	f := &Frame{wire: buf[maxHeader-h:], packet: string(buf[maxHeader+1:])}
 	f.opts.WsPreEncodedFrame = f
 	return f
 }
 
 // Packet returns the Socket.IO packet the frame carries.
-func (f *Frame) Packet() string { return f.wire[f.at:] }
+func (f *Frame) Packet() string { return f.packet }
 
 // Options returns the Engine.IO write options that carry the frame to the transport.
 func (f *Frame) Options() *packet.Options { return &f.opts }

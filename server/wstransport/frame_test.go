@@ -14,7 +14,7 @@ func TestFrameHeader(t *testing.T) {
 		if f.Packet() != pkt {
 			t.Fatalf("%d: packet differs", n)
 		}
-		w := f.wire
+		w := string(f.wire)
 		if w[0] != 0x81 {
 			t.Fatalf("%d: first byte %#x", n, w[0])
 		}

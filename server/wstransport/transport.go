@@ -25,11 +25,16 @@ type transport struct {
 	// limit is the largest message the client may send (Limits.Raise raises it).
 	limit atomic.Int64
 
+	// backlog is the bytes of frames queued or being written, frames over LargeFrame aside.
+	backlog atomic.Int64
+	// since is when the write under way started (unix nanoseconds), 0 between writes.
+	since atomic.Int64
+
 	mu      sync.Mutex
-	out     *[]byte // frames waiting for the writer (from the pool); nil when there are none
-	drains  int     // Send calls in out: the engine expects one "drain" event for each
-	writing bool    // the writer goroutine runs
-	closing bool    // close once the writer has written what it holds
+	queue   net.Buffers // frames waiting for the writer: shared broadcast frames are not copied
+	drains  int         // Send calls in queue: the engine expects one "drain" event for each
+	writing bool        // the writer goroutine runs
+	closing bool        // close once the writer has written what it holds
 	closeFn types.Callable
 	closed  bool
 }
@@ -64,19 +69,23 @@ func (t *transport) Name() string { return transports.WEBSOCKET }
 // HandlesUpgrades implements transports.Transport.
 func (t *transport) HandlesUpgrades() bool { return true }
 
-// Send implements transports.Transport: it frames the packets into the connection's buffer and
-// makes sure the writer runs. It never blocks on the network, so the transport stays writable
-// and everything sent while a write is under way goes out together in the next one.
+// Send implements transports.Transport: it queues the packets' frames and makes sure the writer
+// runs. It never blocks on the network, so the transport stays writable and everything sent
+// while a write is under way goes out together in the next one.
 func (t *transport) Send(packets []*packet.Packet) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
 		return
 	}
-	buf := t.buffer()
+	var n int64
 	for _, p := range packets {
-		*buf = t.appendPacket(*buf, p)
+		if f := t.frame(p); f != nil {
+			t.queue = append(t.queue, f)
+			n += counted(f)
+		}
 	}
+	t.backlog.Add(n)
 	t.drains++
 	t.startWriter()
 }
@@ -88,18 +97,8 @@ func (t *transport) control(op byte, payload []byte) {
 	if t.closed {
 		return
 	}
-	buf := t.buffer()
-	*buf = appendFrame(*buf, op, payload)
+	t.queue = append(t.queue, appendFrame(nil, op, payload))
 	t.startWriter()
-}
-
-// buffer returns the buffer of queued frames, taking one from the pool if there is none; the
-// caller holds mu.
-func (t *transport) buffer() *[]byte {
-	if t.out == nil {
-		t.out = getBuffer()
-	}
-	return t.out
 }
 
 // startWriter starts the writer unless it runs; the caller holds mu.
@@ -110,38 +109,41 @@ func (t *transport) startWriter() {
 	}
 }
 
-// appendPacket appends the websocket frame of one Engine.IO packet.
-func (t *transport) appendPacket(dst []byte, p *packet.Packet) []byte {
+// frame returns the websocket frame of one Engine.IO packet: a broadcast's shared frame, or one
+// framed now.
+func (t *transport) frame(p *packet.Packet) []byte {
 	if p.Options != nil && p.Options.WsPreEncodedFrame != nil {
 		switch f := p.Options.WsPreEncodedFrame.(type) {
 		case *Frame:
-			return append(dst, f.wire...)
+			return f.wire
 		case *types.StringBuffer:
-			return appendFrame(dst, opText, f.Bytes())
+			return appendFrame(nil, opText, f.Bytes())
 		default:
-			return appendFrame(dst, opBinary, f.Bytes())
+			return appendFrame(nil, opBinary, f.Bytes())
 		}
 	}
 	data, err := t.Parser().EncodePacket(p, t.SupportsBinary())
 	if err != nil {
 		t.opts.Logger.Debug("websocket packet not encoded", "error", err)
-		return dst
+		return nil
 	}
 	op := byte(opBinary)
 	if _, ok := data.(*types.StringBuffer); ok {
 		op = opText
 	}
-	return appendFrame(dst, op, data.Bytes())
+	return appendFrame(make([]byte, 0, data.Len()+maxHeader), op, data.Bytes())
 }
 
-// write is the writer goroutine: it writes everything queued in one write at a time until the
-// queue is empty, then ends, returning its buffer to the pool.
+// write is the writer goroutine: it writes everything queued, in one system call where the
+// connection allows (writev on TCP), until the queue is empty; then it ends and keeps nothing.
 func (t *transport) write() {
+	var spare net.Buffers
 	for {
 		t.mu.Lock()
-		buf, drains := t.out, t.drains
-		t.out, t.drains = nil, 0
-		if buf == nil {
+		bufs, drains := t.queue, t.drains
+		t.queue, t.drains = spare, 0
+		if len(bufs) == 0 {
+			t.queue = nil
 			t.writing = false
 			closing, fn := t.closing, t.closeFn
 			t.mu.Unlock()
@@ -151,9 +153,16 @@ func (t *transport) write() {
 			return
 		}
 		t.mu.Unlock()
-		_ = t.conn.SetWriteDeadline(time.Now().Add(t.opts.WriteTimeout))
-		_, err := t.conn.Write(*buf)
-		putBuffer(buf)
+		var n int64
+		for _, f := range bufs {
+			n += counted(f)
+		}
+		t.since.Store(time.Now().UnixNano())
+		err := t.writeAll(bufs)
+		t.since.Store(0)
+		t.backlog.Add(-n)
+		clear(bufs[:cap(bufs)])
+		spare = bufs[:0]
 		if err != nil {
 			t.mu.Lock()
 			t.writing = false
@@ -165,6 +174,49 @@ func (t *transport) write() {
 			t.Emit("drain")
 		}
 	}
+}
+
+// writeAll writes the frames with a deadline: as one writev on TCP, else copied into one buffer.
+func (t *transport) writeAll(bufs net.Buffers) error {
+	_ = t.conn.SetWriteDeadline(time.Now().Add(t.opts.WriteTimeout))
+	if _, ok := t.conn.(*net.TCPConn); ok || len(bufs) == 1 {
+		_, err := bufs.WriteTo(t.conn)
+		return err
+	}
+	b := getBuffer()
+	defer putBuffer(b)
+	for _, f := range bufs {
+		*b = append(*b, f...)
+	}
+	_, err := t.conn.Write(*b)
+	return err
+}
+
+// LargeFrame is the size over which a frame does not count towards a connection's backlog: one
+// snapshot of several MB is not a client falling behind, and large messages are rare and bounded
+// by the maximum message size.
+const LargeFrame = 64 << 10
+
+func counted(f []byte) int64 {
+	if len(f) > LargeFrame {
+		return 0
+	}
+	return int64(len(f))
+}
+
+// Backlog returns the bytes queued on a transport of this package and not yet written, frames
+// over LargeFrame aside, and how long the write under way has been blocked (0 when none is): a
+// client that does not take what it is sent shows both growing, while a backlog without a
+// blocked write only waits for the writer to be scheduled. ok is false for another transport.
+func Backlog(t transports.Transport) (n int64, blocked time.Duration, ok bool) {
+	w, ok := t.(*transport)
+	if !ok {
+		return 0, 0, false
+	}
+	if since := w.since.Load(); since != 0 {
+		blocked = time.Duration(time.Now().UnixNano() - since)
+	}
+	return w.backlog.Load(), blocked, true
 }
 
 // DoClose implements transports.Transport: the connection closes once the frames already queued
@@ -205,10 +257,7 @@ func (t *transport) shut(fn types.Callable) {
 func (t *transport) OnClose() {
 	t.mu.Lock()
 	t.closed = true
-	if t.out != nil {
-		putBuffer(t.out)
-		t.out = nil
-	}
+	t.queue = nil
 	t.mu.Unlock()
 	t.Transport.OnClose()
 	_ = t.wsc.Close()
@@ -224,7 +273,7 @@ func (t *transport) fail(reason string, err error) {
 	t.closeAfterWrites()
 }
 
-// bufferPool holds the write buffers of connections that have nothing to write.
+// bufferPool holds the buffers that coalesce frames for connections without writev.
 var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 // maxPooled is the largest buffer kept for reuse; larger ones (a snapshot) go to the collector.
