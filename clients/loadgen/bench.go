@@ -447,6 +447,7 @@ func (r *run) collect(res *Result, live []*session, measureStart, holdEnd time.D
 		res.Planned += s.planned
 		res.Sent += s.sent
 		res.SentMeasured += s.sentMeasured
+		res.PublisherMaxBlockMs = max(res.PublisherMaxBlockMs, float64(s.maxBlock)/float64(time.Millisecond))
 		res.Acked += s.acked.Load()
 		res.PublisherErrors += s.errors.Load()
 		if msg := s.lastError.Load(); msg != nil {

@@ -25,13 +25,16 @@ type Result struct {
 	// Planned, Sent and SentMeasured count published events (not deliveries); Planned is what
 	// the schedule asked for, SentMeasured excludes the warm-up. Acked is the sum of the
 	// sessions' highest event_ack.
-	Planned            int64  `json:"planned"`
-	Sent               int64  `json:"sent"`
-	SentMeasured       int64  `json:"sentMeasured"`
-	Acked              int64  `json:"acked"`
-	PublishersFailed   int    `json:"publishersFailed"`
-	PublisherErrors    int64  `json:"publisherErrors"`
-	LastPublisherError string `json:"lastPublisherError,omitempty"`
+	Planned          int64 `json:"planned"`
+	Sent             int64 `json:"sent"`
+	SentMeasured     int64 `json:"sentMeasured"`
+	Acked            int64 `json:"acked"`
+	PublishersFailed int   `json:"publishersFailed"`
+	PublisherErrors  int64 `json:"publisherErrors"`
+	// PublisherMaxBlockMs is the longest one event took to write: how long the relay held a
+	// publisher back (TCP back-pressure).
+	PublisherMaxBlockMs float64 `json:"publisherMaxBlockMs"`
+	LastPublisherError  string  `json:"lastPublisherError,omitempty"`
 
 	// Expected is SentMeasured times the viewers of each session; Received counts measured
 	// events delivered in sequence order, each once; Lost is the difference: events not
@@ -103,7 +106,7 @@ func (r *Result) WriteText(w io.Writer) {
 	}
 	if r.Rate > 0 {
 		p("load", "%g events/s per session, %d-byte events, after %.1f s warm-up", r.Rate, r.PayloadBytes, r.WarmupSeconds)
-		p("sent", "%d measured events (%d in all, %d planned, %d acked)", r.SentMeasured, r.Sent, r.Planned, r.Acked)
+		p("sent", "%d measured events (%d in all, %d planned, %d acked); longest send %.1f ms", r.SentMeasured, r.Sent, r.Planned, r.Acked, r.PublisherMaxBlockMs)
 		if r.PublisherErrors > 0 || r.PublishersFailed > 0 {
 			p("", "publisher errors %d, publishers failed %d %s", r.PublisherErrors, r.PublishersFailed, r.LastPublisherError)
 		}

@@ -49,6 +49,8 @@ type session struct {
 	// Written by the publishing goroutine, read after it has returned.
 	planned, sent, sentMeasured int64
 	sendErr                     error
+	// maxBlock is the longest an Emit took: how long the relay held the publisher back.
+	maxBlock time.Duration
 
 	mu      sync.Mutex
 	viewers []*viewer
@@ -175,10 +177,12 @@ func (s *session) publish(ctx context.Context, start time.Time, offset time.Dura
 			measured := at(k) >= cfg.Warmup
 			ts := int64(time.Since(s.r.epoch))
 			buf = s.appendEvent(buf[:0], k+1, measured, ts, cfg.Payload)
+			before := time.Now()
 			if err := s.conn.Emit("event", buf); err != nil {
 				s.sendErr = err
 				return
 			}
+			s.maxBlock = max(s.maxBlock, time.Since(before))
 			s.sent++
 			if measured {
 				s.sentMeasured++
