@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pizzapi/pizzapi/server/web"
+	"github.com/pizzapi/pizzapi/server/wstransport"
 )
 
 // routes is the node's HTTP surface on one port: health and metrics always, the rest once the
@@ -30,7 +31,7 @@ func (s *Server) routes() http.Handler {
 // appRoutes serves clients: Socket.IO, the REST API and the browser app.
 func (s *Server) appRoutes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", s.io.ServeHandler(nil))
+	mux.Handle("/socket.io/", wstransport.ReleaseResponses(s.io.ServeHandler(nil)))
 	mux.Handle("/ws/", s.legacy)
 	s.mountAPI(mux)
 	mux.Handle("/", web.Handler()) // the browser app, for every other path

@@ -80,7 +80,7 @@ func startServer(t *testing.T, budget int64, wait time.Duration) *testServer {
 			}
 		})
 	})
-	srv := httptest.NewServer(io.ServeHandler(nil))
+	srv := httptest.NewServer(wstransport.ReleaseResponses(io.ServeHandler(nil)))
 	t.Cleanup(func() {
 		io.Close(nil)
 		srv.Close()
