@@ -176,7 +176,8 @@ const (
 // write hands a packet to the connection, or drops the client when it falls too far behind: its
 // backlog of messages not yet written (large ones aside, see wstransport.LargeFrame) is over the
 // limit while the client takes nothing, or far over it. The caller holds mu. On the relay's
-// websocket transport the backlog is the transport's own; on polling it is counted here, with a
+// websocket transport the backlog is the transport's own, and a session that started on it is
+// written to directly (wstransport.Direct); on polling the backlog is counted here, with a
 // callback per packet.
 func (p *Peer) write(frame *wstransport.Frame) {
 	if p.closed.Load() {
@@ -189,6 +190,9 @@ func (p *Peer) write(frame *wstransport.Frame) {
 			return
 		}
 		p.metrics.Delivered(p.nsp)
+		if w, ok := wstransport.Direct(conn); ok && w.WriteFrame(frame) {
+			return
+		}
 		conn.Write(strings.NewReader(frame.Packet()), frame.Options(), nil)
 		return
 	}

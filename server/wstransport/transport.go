@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
+	"github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 	"github.com/zishang520/socket.io/v3/pkg/slices"
 	"github.com/zishang520/socket.io/v3/pkg/types"
@@ -88,6 +89,20 @@ func (t *transport) Send(packets []*packet.Packet) {
 	t.backlog.Add(n)
 	t.drains++
 	t.startWriter()
+}
+
+// WriteFrame queues a frame without the engine (see Direct); it reports false when the
+// connection is closed.
+func (t *transport) WriteFrame(f *Frame) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	t.queue = append(t.queue, f.wire)
+	t.backlog.Add(counted(f.wire))
+	t.startWriter()
+	return true
 }
 
 // control queues a control frame (pong, close) behind the frames already queued.
@@ -213,10 +228,37 @@ func Backlog(t transports.Transport) (n int64, blocked time.Duration, ok bool) {
 	if !ok {
 		return 0, 0, false
 	}
-	if since := w.since.Load(); since != 0 {
+	return w.Backlog()
+}
+
+// Backlog implements Writer.
+func (t *transport) Backlog() (n int64, blocked time.Duration, ok bool) {
+	if since := t.since.Load(); since != 0 {
 		blocked = time.Duration(time.Now().UnixNano() - since)
 	}
-	return w.backlog.Load(), blocked, true
+	return t.backlog.Load(), blocked, true
+}
+
+// Writer writes frames straight to a websocket, behind everything queued on it.
+type Writer interface {
+	// WriteFrame queues a frame; it reports false when the connection is closed.
+	WriteFrame(f *Frame) bool
+	// Backlog is as the function Backlog.
+	Backlog() (n int64, blocked time.Duration, ok bool)
+}
+
+// Direct returns the websocket of an Engine.IO session that may be written to without the
+// engine, which saves the engine's packet, callbacks and events on every message: the session
+// started on this transport, so the engine never holds packets back (the transport is always
+// writable) and a frame written here stays in order with the packets the engine sends. A session
+// that started on polling is not: at its upgrade, the engine may still hold packets that were
+// waiting for a poll.
+func Direct(s engine.Socket) (Writer, bool) {
+	if s.Upgraded() {
+		return nil, false
+	}
+	t, ok := s.Transport().(*transport)
+	return t, ok
 }
 
 // DoClose implements transports.Transport: the connection closes once the frames already queued
