@@ -6,6 +6,8 @@
 #   (b) the same, raising the rate until loss or p99 > 1 s (saturation, bounded steps)
 #   (c) 1,000 sessions x 10 viewers at 1 event/s each      (10k deliveries/s offered)
 #   (d) 10,000 idle viewers: RSS per viewer connection
+#   (e) overload: 1 session x 1,000 viewers at twice the saturation rate of (b) for 30 s: RSS
+#       growth, the longest send of the publisher, viewers dropped (P5)
 #
 # Each case gets a fresh server process pinned to CPU $SERVER_CPU; the load generator
 # (`pizzapi bench`) is pinned to CPU $LOADGEN_CPU. Everything listens on and connects to
@@ -14,6 +16,7 @@
 # viewers, taken through bench/profserve) go to $OUT.
 #
 # Environment (all optional): OUT, SERVERS ("pizzapi node"), CASES ("a b c d"), DURATION (10s),
+# OVERLOAD_RATE (twice the saturation rate (b) found, else 400), OVERLOAD_DURATION (30s),
 # WARMUP (2s), SAT_RATES ("25 50 75 100 150 200 300 400"), SAT_DURATION (5s), IDLE_VIEWERS
 # (10000), PROFILE (1), PROFILE_RATES ("100 300"), SERVER_CPU (0), LOADGEN_CPU (1), QUIET_MAX (15)
 # and QUIET_WAIT (15): before each case, wait up to QUIET_WAIT seconds for the machine's other
@@ -30,6 +33,7 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 SAT_RATES=${SAT_RATES:-"25 50 75 100 150 200 300 400"}
 SAT_DURATION=${SAT_DURATION:-5s}
+OVERLOAD_DURATION=${OVERLOAD_DURATION:-30s}
 IDLE_VIEWERS=${IDLE_VIEWERS:-10000}
 PROFILE=${PROFILE:-1}
 PROFILE_RATES=${PROFILE_RATES:-"100 300"}
@@ -123,6 +127,7 @@ run_case() {
 }
 
 for server in $SERVERS; do
+  overload=${OVERLOAD_RATE:-400}
   for c in $CASES; do
     case $c in
     a) run_case "$server" a-1x1000@100 --sessions 1 --viewers 1000 --rate 100 --duration "$DURATION" --warmup "$WARMUP" ;;
@@ -131,12 +136,14 @@ for server in $SERVERS; do
         run_case "$server" "b-1x1000@$rate" --sessions 1 --viewers 1000 --rate "$rate" --duration "$SAT_DURATION" --warmup "$WARMUP"
         if saturated "$OUT/$server-b-1x1000@$rate.json"; then
           say "$server: saturated at $rate events/s"
+          overload=${OVERLOAD_RATE:-$((rate * 2))}
           break
         fi
       done
       ;;
     c) run_case "$server" c-1000x10@1 --sessions 1000 --viewers 10 --rate 1 --duration "$DURATION" --warmup "$WARMUP" --concurrency 32 ;;
     d) run_case "$server" "d-idle-$IDLE_VIEWERS" --sessions 1 --viewers "$IDLE_VIEWERS" --rate 0 --duration 5s ;;
+    e) run_case "$server" "e-overload@$overload" --sessions 1 --viewers 1000 --rate "$overload" --duration "$OVERLOAD_DURATION" --warmup "$WARMUP" ;;
     esac
   done
 done

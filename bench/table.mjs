@@ -27,7 +27,8 @@ if (cluster) {
 const cols = [
   "server", "case", "viewers", "rate/s", "sent", "expected", "received", "lost", "dup/ooo",
   "deliveries/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms",
-  "srv CPU %", "us/delivery", "srv RSS max MiB", "idle KiB/viewer", "loadgen CPU %", "cores busy %", "other %",
+  "srv CPU %", "us/delivery", "srv RSS max MiB", "RSS growth MiB", "longest send ms", "idle KiB/viewer",
+  "loadgen CPU %", "cores busy %", "other %",
 ];
 console.log("| " + cols.join(" | ") + " |");
 console.log("|" + cols.map(() => "---").join("|") + "|");
@@ -56,6 +57,8 @@ for (const line of index) {
     idle ? "-" : lat(r.latencyMs.p50), idle ? "-" : lat(r.latencyMs.p90), idle ? "-" : lat(r.latencyMs.p99),
     idle ? "-" : lat(r.latencyMs.p999), idle ? "-" : lat(r.latencyMs.max),
     f(s.cpuPercent, 0), idle ? "-" : f(s.cpuMicrosPerDelivery, 1), f((s.rssMaxKiB || 0) / 1024, 0),
+    idle ? "-" : f(((s.rssMaxKiB || 0) - (s.rssAfterViewersKiB || 0)) / 1024, 0),
+    idle ? "-" : f(r.publisherMaxBlockMs, 1),
     f(s.idleRssPerViewerKiB, 1), f(r.loadgenCpuPercent, 0),
     (r.cpuBusyPercent || []).map((b) => b.toFixed(0)).join("/"),
     f(r.otherCpuPercent, 0),
