@@ -82,8 +82,10 @@ func TestRedisRestartMidRun(t *testing.T) {
 		t.Fatalf("health during the outage: %s", body)
 	}
 	// Events fail with an error, nothing panics, the socket stays.
+	start := time.Now()
 	c.Emit(t, "event", agentEvent(reg, 2, `{"type":"x"}`))
 	c.Next(t, "error")
+	t.Logf("error event after %v", time.Since(start))
 
 	rds.Start()
 	waitHealth(t, a, 200)
