@@ -83,7 +83,8 @@ func New(o Options, h Handler) (*Client, error) {
 		return nil, fmt.Errorf("relay URL %q must start with http:// or https://", o.URL)
 	}
 	opts := sio.DefaultOptions()
-	opts.SetTransports(types.NewSet[engine.TransportCtor](wsTransportCtor{})) // websocket only; see transport.go
+	// Websocket only, and the transport bounds the connection attempt (see transport.go).
+	opts.SetTransports(types.NewSet[engine.TransportCtor](wsTransportCtor{connectTimeout: orDefault(o.ConnectTimeout, DefaultConnectTimeout)}))
 	opts.SetParser(sioparser.New(sioparser.Options{StringsAsGo: true}))
 	opts.SetForceNew(true)
 	opts.SetAuth(o.Auth)
@@ -95,7 +96,7 @@ func New(o Options, h Handler) (*Client, error) {
 		opts.SetReconnectionDelay(float64(orDefault(o.ReconnectDelay, DefaultReconnectDelay).Milliseconds()))
 		opts.SetReconnectionDelayMax(float64(orDefault(o.ReconnectDelayMax, DefaultReconnectDelayMax).Milliseconds()))
 	}
-	opts.SetTimeout(orDefault(o.ConnectTimeout, DefaultConnectTimeout))
+	opts.SetTimeout(noManagerTimeout)
 	opts.SetAutoConnect(false)
 	s, err := sio.Connect(base+o.Namespace, opts)
 	if err != nil {

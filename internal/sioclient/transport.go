@@ -3,6 +3,7 @@ package sioclient
 import (
 	"context"
 	"errors"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -36,9 +37,18 @@ import (
 //     wsTransport writes everything queued before the close, then ends the websocket with a close
 //     frame and drops the connection once the server has answered it (so no unread data turns
 //     the close into a reset that could discard what was sent).
+//
+// It also bounds the connection attempt itself, in place of the manager's connect timer, which
+// Manager.Open (manager.go:315-330) arms only after subscribing to "open": a connection that
+// opened in between (the transport dials once those subscriptions exist, and a loaded machine can
+// hold the goroutine in Open that long) found no timer to clear, and the timer then closed the
+// open connection at the timeout (a test client without reconnection lost its events; a CLI or
+// runner reconnected for nothing). The manager's timer is set to noManagerTimeout instead.
 type wsTransport struct {
 	engine.Transport
 	socket engine.Socket
+	// connectTimeout bounds the dial and the wait for the server's handshake.
+	connectTimeout time.Duration
 
 	// done is closed when the connection is gone (or was never made) and nothing more is written.
 	done chan struct{}
@@ -52,18 +62,24 @@ type wsTransport struct {
 }
 
 // wsTransportCtor builds wsTransports; it replaces transports.WebSocket.
-type wsTransportCtor struct{}
+type wsTransportCtor struct {
+	connectTimeout time.Duration
+}
+
+// noManagerTimeout is the manager's connect timeout: never (the transport has its own).
+const noManagerTimeout = time.Duration(math.MaxInt64)
 
 // Name is the transport's Engine.IO name, "websocket".
 func (wsTransportCtor) Name() string { return transports.WebSocket.Name() }
 
 // New builds the transport of an Engine.IO socket.
-func (wsTransportCtor) New(socket engine.Socket, opts engine.SocketOptionsInterface) engine.Transport {
+func (c wsTransportCtor) New(socket engine.Socket, opts engine.SocketOptionsInterface) engine.Transport {
 	t := &wsTransport{
-		Transport: engine.MakeTransport(),
-		socket:    socket,
-		done:      make(chan struct{}),
-		wake:      make(chan struct{}, 1),
+		Transport:      engine.MakeTransport(),
+		socket:         socket,
+		connectTimeout: c.connectTimeout,
+		done:           make(chan struct{}),
+		wake:           make(chan struct{}, 1),
 	}
 	// The library's transports call DoOpen, DoClose and Write through their prototype.
 	t.Prototype(t)
@@ -106,7 +122,9 @@ func (t *wsTransport) run(ctx context.Context) {
 	for !t.subscribed() && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Microsecond)
 	}
-	conn, err := t.dial(ctx)
+	dialCtx, cancel := context.WithTimeout(ctx, t.connectTimeout)
+	conn, err := t.dial(dialCtx)
+	cancel()
 	switch {
 	case t.isClosing():
 		if conn != nil {
@@ -170,12 +188,21 @@ func (t *wsTransport) dial(ctx context.Context) (*ws.Conn, error) {
 }
 
 // read hands each message to the engine until the connection ends, and returns why it ended.
-// After DoClose it reads on (for the server's answer to the close frame) but hands nothing over.
+// The server's handshake (the first message) must come within connectTimeout. After DoClose it
+// reads on (for the server's answer to the close frame) but hands nothing over.
 func (t *wsTransport) read(conn *ws.Conn) error {
-	for {
+	if err := conn.SetReadDeadline(time.Now().Add(t.connectTimeout)); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
 		mt, r, err := conn.NextReader()
 		if err != nil {
 			return err
+		}
+		if first {
+			if err := conn.SetReadDeadline(time.Time{}); err != nil {
+				return err
+			}
 		}
 		var buf types.BufferInterface = types.NewBytesBuffer(nil)
 		if mt == ws.TextMessage {
