@@ -15,7 +15,7 @@ var keywords = map[string]bool{
 	"properties": true, "required": true, "additionalProperties": true,
 	"items": true, "minItems": true, "maxItems": true,
 	"minLength": true, "maxLength": true, "pattern": true, "minimum": true, "maximum": true,
-	"anyOf": true, "allOf": true, "x-namespace": true, "x-package": true,
+	"anyOf": true, "allOf": true, "x-namespace": true, "x-package": true, "x-enum-descriptions": true,
 }
 
 // annotations may stand beside $ref and anyOf; they do not change what validates.
@@ -435,7 +435,7 @@ func (b *builder) ref(l loc, n *node, hint string) (Ref, error) {
 
 // typeKeywords lists the validation keywords that apply to each type.
 var typeKeywords = map[string][]string{
-	"string":  {"enum", "const", "minLength", "maxLength", "pattern", "format"},
+	"string":  {"enum", "x-enum-descriptions", "const", "minLength", "maxLength", "pattern", "format"},
 	"integer": {"minimum", "maximum"},
 	"number":  {"minimum", "maximum"},
 	"boolean": {},
@@ -550,7 +550,7 @@ func (b *builder) stringConstraints(l loc, n *node, t *Type) error {
 			t.Enum = append(t.Enum, it.str)
 		}
 	}
-	return nil
+	return b.enumDescriptions(l, n, t)
 }
 
 func intKeyword(n *node, key string) (*int, error) {

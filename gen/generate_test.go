@@ -183,6 +183,8 @@ func TestBrokenSchemas(t *testing.T) {
 		{"command without example", "dice.json", `"examples": [{"sides": 6}]`, `"examples": []`, []string{"dice.json", `command "roll"`, "at least one example"}},
 		{"command result not an object", "dice.json", `"anyOf": [{"$ref": "#/$defs/Roll"}, {"type": "null"}]`, `"type": "integer"`, []string{"dice.json", `command "roll"`, "the result must be an object"}},
 		{"commands without Exec", "shared.json", `"Exec": {`, `"Exec2": {`, []string{"dice.json", "Exec"}},
+		{"undescribed enum value", "shared.json", `"too_large": "A message is over its limit."`, `"too_big": "A message is over its limit."`, []string{"shared.json", `"too_big", which is not an enum value`}},
+		{"enum description without enum", "shared.json", `"description": "Display name.", "type": "string",`, `"description": "Display name.", "type": "string", "x-enum-descriptions": {},`, []string{"shared.json", "x-enum-descriptions needs an enum"}},
 		{"type name clash", "chat.json", `"description": "Posts a message to the room.",`, `"description": "Posts a message to the room.", "title": "Message",`, []string{"chat.json", "Message"}},
 	}
 	for _, tc := range cases {

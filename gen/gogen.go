@@ -46,6 +46,14 @@ func GenerateGo(c *Contract, opts GoOptions) (map[string][]byte, error) {
 	if err := add("codec.go", g.codecFile(c.Shared)); err != nil {
 		return nil, err
 	}
+	if codes := c.errorCodes(); codes != nil {
+		if err := g.checkSentinels(codes); err != nil {
+			return nil, err
+		}
+		if err := add("errors.go", g.errorsFile(codes)); err != nil {
+			return nil, err
+		}
+	}
 	for _, p := range c.Packages {
 		if err := add(p.Name+"/types.go", g.typesFile(p, nil)); err != nil {
 			return nil, err
@@ -410,7 +418,10 @@ func (g *goGen) declareType(f *jen.File, t *Type, ns *Namespace) {
 		f.Line()
 		f.Add(doc("The values of " + t.Name + "."))
 		f.Const().DefsFunc(func(grp *jen.Group) {
-			for _, v := range t.Enum {
+			for i, v := range t.Enum {
+				if t.EnumDocs != nil {
+					grp.Add(doc(t.Name + goName(v) + ": " + t.EnumDocs[i]))
+				}
 				grp.Id(t.Name + goName(v)).Id(t.Name).Op("=").Lit(v)
 			}
 		})

@@ -91,6 +91,7 @@ type Type struct {
 	MinLength, MaxLength *int
 	Pattern              string
 	Enum                 []string
+	EnumDocs             []string // one description per Enum value (x-enum-descriptions), or nil
 	Const                *string
 	Format               string
 

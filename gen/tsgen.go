@@ -169,9 +169,9 @@ func (g *tsGen) declare(t *Type, ns *Namespace) string {
 		dep = "@deprecated Kept for compatibility with older clients."
 	}
 	if uses := typeUses(t, ns); uses != "" {
-		b.WriteString(tsDoc("", uses, t.Description, dep))
+		b.WriteString(tsDoc("", uses, t.Description, enumList(t), dep))
 	} else {
-		b.WriteString(tsDoc("", typeSentence(t.Name, t.Description), dep))
+		b.WriteString(tsDoc("", typeSentence(t.Name, t.Description), enumList(t), dep))
 	}
 	switch {
 	case t.IsEnum():

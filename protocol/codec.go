@@ -21,8 +21,14 @@ func (v *ErrorMessage) ReadJSON(d *wire.Decoder) {
 			break
 		}
 		switch string(key) {
-		case "message":
+		case "code":
 			seen |= 1 << 0
+			v.Code = ErrorCode(d.String())
+			if !v.Code.Valid() {
+				d.NotOneOf("\"unauthorized\", \"forbidden\", \"not_found\", \"invalid\", \"too_large\", \"rate_limited\", \"conflict\", \"unavailable\", \"timeout\", \"internal\", \"unsupported\", \"invalid_token\", \"session_not_found\", \"session_expired\", \"session_ended\", \"agent_offline\", \"collab_disabled\", \"runner_not_found\", \"runner_offline\", \"runner_secret_mismatch\", \"terminal_not_found\"")
+			}
+		case "message":
+			seen |= 1 << 1
 			v.Message = d.String()
 		case "event":
 			x := d.String()
@@ -36,6 +42,9 @@ func (v *ErrorMessage) ReadJSON(d *wire.Decoder) {
 		d.Pop()
 	}
 	if seen&(1<<0) == 0 {
+		d.Missing("code")
+	}
+	if seen&(1<<1) == 0 {
 		d.Missing("message")
 	}
 }
@@ -44,6 +53,8 @@ func (v *ErrorMessage) ReadJSON(d *wire.Decoder) {
 func (v *ErrorMessage) AppendJSON(b []byte) []byte {
 	start := len(b)
 	b = append(b, '{')
+	b = wire.Field(b, start, "\"code\":")
+	b = wire.AppendString(b, string(v.Code))
 	b = wire.Field(b, start, "\"message\":")
 	b = wire.AppendString(b, v.Message)
 	if x, ok := v.Event.Get(); ok {
@@ -1161,6 +1172,12 @@ func (v *TerminalError) ReadJSON(d *wire.Decoder) {
 			seen |= 1 << 0
 			v.TerminalID = d.String()
 			d.MaxLength(v.TerminalID, 128)
+		case "code":
+			x := ErrorCode(d.String())
+			if !x.Valid() {
+				d.NotOneOf("\"unauthorized\", \"forbidden\", \"not_found\", \"invalid\", \"too_large\", \"rate_limited\", \"conflict\", \"unavailable\", \"timeout\", \"internal\", \"unsupported\", \"invalid_token\", \"session_not_found\", \"session_expired\", \"session_ended\", \"agent_offline\", \"collab_disabled\", \"runner_not_found\", \"runner_offline\", \"runner_secret_mismatch\", \"terminal_not_found\"")
+			}
+			v.Code = Some(x)
 		case "message":
 			seen |= 1 << 1
 			v.Message = d.String()
@@ -1183,6 +1200,10 @@ func (v *TerminalError) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = wire.Field(b, start, "\"terminalId\":")
 	b = wire.AppendString(b, v.TerminalID)
+	if x, ok := v.Code.Get(); ok {
+		b = wire.Field(b, start, "\"code\":")
+		b = wire.AppendString(b, string(x))
+	}
 	b = wire.Field(b, start, "\"message\":")
 	b = wire.AppendString(b, v.Message)
 	return append(b, '}')

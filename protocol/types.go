@@ -4,9 +4,81 @@ package protocol
 
 import "encoding/json"
 
-// ErrorMessage is A problem with something this socket sent. The relay adds the event name and the
-// JSON pointer of the offending value when a payload did not match the contract.
+// ErrorCode is what kind of failure an error is, for programs: every error payload (socket `error`
+// events, `connect_error` data, failed acknowledgements, REST error bodies) carries one beside its
+// message for people. Clients decide on the code, never on the message.
+type ErrorCode string
+
+// The values of ErrorCode.
+const (
+	// ErrorCodeUnauthorized: The credentials (API key, session cookie, password) are missing, wrong or
+	// revoked.
+	ErrorCodeUnauthorized ErrorCode = "unauthorized"
+	// ErrorCodeForbidden: The caller is known but may not do this (a cross-site request, a path
+	// outside a runner's roots, another user's session id).
+	ErrorCodeForbidden ErrorCode = "forbidden"
+	// ErrorCodeNotFound: What the request names does not exist, or belongs to someone else.
+	ErrorCodeNotFound ErrorCode = "not_found"
+	// ErrorCodeInvalid: The request or event is malformed or does not match the contract; the pointer,
+	// when present, says where.
+	ErrorCodeInvalid ErrorCode = "invalid"
+	// ErrorCodeTooLarge: A message, body, file or quota is over its limit.
+	ErrorCodeTooLarge ErrorCode = "too_large"
+	// ErrorCodeRateLimited: Too many requests or attempts; try again later.
+	ErrorCodeRateLimited ErrorCode = "rate_limited"
+	// ErrorCodeConflict: The request clashes with the current state of what it names.
+	ErrorCodeConflict ErrorCode = "conflict"
+	// ErrorCodeUnavailable: The relay, or a feature of it, cannot serve the request now; try again
+	// later.
+	ErrorCodeUnavailable ErrorCode = "unavailable"
+	// ErrorCodeTimeout: The peer that had to answer (a runner, an agent) did not answer in time.
+	ErrorCodeTimeout ErrorCode = "timeout"
+	// ErrorCodeInternal: An unexpected failure on the relay; it is logged there.
+	ErrorCodeInternal ErrorCode = "internal"
+	// ErrorCodeUnsupported: The receiver does not support the event or command (an event the relay
+	// does not implement, an unknown `exec` command).
+	ErrorCodeUnsupported ErrorCode = "unsupported"
+	// ErrorCodeInvalidToken: The session token sent with a `/relay` event is not the one of the
+	// socket's current registration (PizzaPi's `Invalid token`).
+	ErrorCodeInvalidToken ErrorCode = "invalid_token"
+	// ErrorCodeSessionNotFound: The session is not live: it never was, it ended, or it belongs to
+	// someone else.
+	ErrorCodeSessionNotFound ErrorCode = "session_not_found"
+	// ErrorCodeSessionExpired: The session this socket registered has ended on the relay; register
+	// again to go on.
+	ErrorCodeSessionExpired ErrorCode = "session_expired"
+	// ErrorCodeSessionEnded: The session this socket watched has ended.
+	ErrorCodeSessionEnded ErrorCode = "session_ended"
+	// ErrorCodeAgentOffline: The session's agent is not connected right now.
+	ErrorCodeAgentOffline ErrorCode = "agent_offline"
+	// ErrorCodeCollabDisabled: Collab mode is off for the session, so viewers may not send it input.
+	ErrorCodeCollabDisabled ErrorCode = "collab_disabled"
+	// ErrorCodeRunnerNotFound: The runner is not connected, or belongs to someone else.
+	ErrorCodeRunnerNotFound ErrorCode = "runner_not_found"
+	// ErrorCodeRunnerOffline: The runner went away while the request was in flight.
+	ErrorCodeRunnerOffline ErrorCode = "runner_offline"
+	// ErrorCodeRunnerSecretMismatch: The relay knows this runner id with another secret (or as another
+	// user's); the runner must register under a new id.
+	ErrorCodeRunnerSecretMismatch ErrorCode = "runner_secret_mismatch"
+	// ErrorCodeTerminalNotFound: The terminal does not exist (any more).
+	ErrorCodeTerminalNotFound ErrorCode = "terminal_not_found"
+)
+
+// Valid reports whether e is one of the values of ErrorCode.
+func (e ErrorCode) Valid() bool {
+	switch e {
+	case ErrorCodeUnauthorized, ErrorCodeForbidden, ErrorCodeNotFound, ErrorCodeInvalid, ErrorCodeTooLarge, ErrorCodeRateLimited, ErrorCodeConflict, ErrorCodeUnavailable, ErrorCodeTimeout, ErrorCodeInternal, ErrorCodeUnsupported, ErrorCodeInvalidToken, ErrorCodeSessionNotFound, ErrorCodeSessionExpired, ErrorCodeSessionEnded, ErrorCodeAgentOffline, ErrorCodeCollabDisabled, ErrorCodeRunnerNotFound, ErrorCodeRunnerOffline, ErrorCodeRunnerSecretMismatch, ErrorCodeTerminalNotFound:
+		return true
+	}
+	return false
+}
+
+// ErrorMessage is A problem with something this socket sent, or with its handshake (the data of a
+// `connect_error`). The relay adds the event name and the JSON pointer of the offending value when
+// a payload did not match the contract.
 type ErrorMessage struct {
+	// What kind of failure it is, for programs.
+	Code ErrorCode `json:"code"`
 	// What went wrong, for people.
 	Message string `json:"message"`
 	// The event that caused the error, when it was caused by one.
@@ -185,6 +257,8 @@ type TerminalExit struct {
 type TerminalError struct {
 	// The terminal, empty when the request named none.
 	TerminalID string `json:"terminalId"`
+	// What kind of failure it is (the relay always sends one; a runner may not).
+	Code Optional[ErrorCode] `json:"code,omitzero"`
 	// What went wrong.
 	Message string `json:"message"`
 }

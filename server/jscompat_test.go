@@ -834,7 +834,7 @@ func TestJSRunnerAndTerminal(t *testing.T) {
 		wantJSON(t, "runner_registered", run.Registered, `{"runnerId":"`+runnerID+`"}`)
 		wantJSON(t, "new_session", firstOf(t, run.Runner, "new_session"), fmt.Sprintf(
 			`{"sessionId":%q,"cwd":"/home/ada/project/sub","prompt":"fix the flaky test","model":{"provider":"anthropic","id":"claude-sonnet-4-5"}}`, res.SessionID))
-		wantJSON(t, "impostor error", run.ImpostorError, `{"message":"Runner authentication failed: secret mismatch for runner `+runnerID+`"}`)
+		wantJSON(t, "impostor error", run.ImpostorError, `{"code":"runner_secret_mismatch","message":"Runner authentication failed: secret mismatch for runner `+runnerID+`"}`)
 		wantJSON(t, "impostor disconnect", run.ImpostorDisconnect, `{"reason":"io server disconnect"}`)
 		if !run.StillConnected || run.Runner.has("$disconnect") || run.Runner.has("error") {
 			t.Errorf("the real runner was disturbed by the impostor: %+v", run.Runner.Log)
@@ -866,7 +866,7 @@ func TestJSRunnerAndTerminal(t *testing.T) {
 		}
 		wantJSON(t, "terminal_resize", resizes[0], `{`+id+`,"cols":100,"rows":30}`)
 
-		wantJSON(t, "missing terminal", term.MissingError, `{"terminalId":"no-such-terminal","message":"Terminal not found"}`)
+		wantJSON(t, "missing terminal", term.MissingError, `{"terminalId":"no-such-terminal","code":"terminal_not_found","message":"Terminal not found"}`)
 		wantJSON(t, "missing terminal disconnect", term.MissingDisconnect, `{"reason":"io server disconnect"}`)
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/hub"
@@ -131,14 +130,14 @@ func decodeAuth(hs sio.Handshake, into json.Unmarshaler) error {
 	}
 	raw, err := json.Marshal(auth)
 	if err != nil {
-		return &sio.HandshakeError{Message: "invalid handshake auth"}
+		return protocol.NewError(protocol.ErrorCodeInvalid, "invalid handshake auth")
 	}
 	if err := into.UnmarshalJSON(raw); err != nil {
 		var ve *protocol.ValidationError
 		if errors.As(err, &ve) {
-			return &sio.HandshakeError{Message: fmt.Sprintf("invalid handshake auth at %s: %s", ve.Pointer, ve.Message)}
+			return protocol.Errorf(protocol.ErrorCodeInvalid, "invalid handshake auth at %s: %s", ve.Pointer, ve.Message)
 		}
-		return &sio.HandshakeError{Message: "invalid handshake auth"}
+		return protocol.NewError(protocol.ErrorCodeInvalid, "invalid handshake auth")
 	}
 	return nil
 }

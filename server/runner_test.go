@@ -152,8 +152,7 @@ func TestRunnerRequests(t *testing.T) {
 	_, err = c.RunnerCommand(context.Background(), u.ID, "r-req", runner.EventGetSkill, func(id string) []byte {
 		return (&runner.GetSkill{RequestID: protocol.Some(id), Name: "s1"}).AppendJSON(nil)
 	}, 200*time.Millisecond)
-	var ce *core.Error
-	if !errors.As(err, &ce) || ce.Status != 504 {
+	if !errors.Is(err, protocol.ErrTimeout) {
 		t.Fatalf("timeout error %v", err)
 	}
 }
@@ -166,11 +165,10 @@ func TestRunnerIsolationAndSecrets(t *testing.T) {
 	r := fakeRunner(t, n, a, "r-a", "right")
 	c := n.Server.Core()
 	ctx := context.Background()
-	var ce *core.Error
-	if _, err := c.Spawn(ctx, b.ID, core.SpawnRequest{RunnerID: "r-a"}); !errors.As(err, &ce) || ce.Status != 403 {
+	if _, err := c.Spawn(ctx, b.ID, core.SpawnRequest{RunnerID: "r-a"}); !errors.Is(err, protocol.ErrForbidden) {
 		t.Fatalf("spawn on another user's runner: %v", err)
 	}
-	if _, err := c.CreateTerminal(ctx, b.ID, core.TerminalRequest{RunnerID: "r-a"}); !errors.As(err, &ce) || ce.Status != 403 {
+	if _, err := c.CreateTerminal(ctx, b.ID, core.TerminalRequest{RunnerID: "r-a"}); !errors.Is(err, protocol.ErrForbidden) {
 		t.Fatalf("terminal on another user's runner: %v", err)
 	}
 	if list, _ := c.Runners(ctx, b.ID); len(list) != 0 {

@@ -52,7 +52,7 @@ func (d *Daemon) dial(ctx context.Context) (*conn, error) {
 			d.connected(c)
 		},
 		OnConnectError: func(err error) {
-			if err.Error() == "unauthorized" {
+			if errors.Is(err, protocol.ErrUnauthorized) {
 				c.finish(errors.New("the relay refused the API key (unauthorized): run `pizzapi login` again or set PIZZAPI_RUNNER_API_KEY"))
 				return
 			}
@@ -159,7 +159,7 @@ func (h *handler) RunnerRegistered(_ context.Context, p *rproto.RunnerRegistered
 // Error implements rproto.ClientHandler. A refused registration ends the daemon: the relay has
 // another secret for this runner id, and trying again cannot help.
 func (h *handler) Error(_ context.Context, p *protocol.ErrorMessage) error {
-	if strings.HasPrefix(p.Message, "Runner authentication failed") {
+	if p.Code == protocol.ErrorCodeRunnerSecretMismatch {
 		h.c.finish(errors.New(p.Message + " (the relay knows this runner id with another secret, or as another user's; remove the state file " + h.d.cfg.StatePath + " to register as a new runner)"))
 		return nil
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -62,7 +61,7 @@ func (h *handler) ReadFile(_ context.Context, p *rproto.ReadFile) error {
 	return nil
 }
 
-// fileResult answers a file or git command: {ok: true, ...fields of v} or {ok: false, message}.
+// fileResult answers a file or git command: {ok: true, ...fields of v} or {ok: false, code, message}.
 func (d *Daemon) fileResult(requestID protocol.Optional[string], v any, err error) {
 	res := rproto.FileResult{RequestID: requestID}
 	if err == nil {
@@ -72,7 +71,7 @@ func (d *Daemon) fileResult(requestID protocol.Optional[string], v any, err erro
 		}
 	}
 	if err != nil {
-		res.OK, res.Message, res.Extra = protocol.Some(false), protocol.Some(failureMessage(err)), nil
+		res.OK, res.Code, res.Message, res.Extra = protocol.Some(false), failureCode(err), protocol.Some(failureMessage(err)), nil
 	} else {
 		res.OK = protocol.Some(true)
 	}
@@ -95,6 +94,25 @@ func failureMessage(err error) string {
 	return err.Error()
 }
 
+// failureCode is the code of a command's failure: a missing file is not found, a file the runner
+// may not read is forbidden, another file system error (not a directory, a NUL byte) is the
+// request's mistake, and a coded error keeps its code. Anything else (git failing) has none: the
+// relay reports it as the runner's own failure.
+func failureCode(err error) protocol.Optional[protocol.ErrorCode] {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return protocol.Some(protocol.ErrorCodeNotFound)
+	case errors.Is(err, fs.ErrPermission):
+		return protocol.Some(protocol.ErrorCodeForbidden)
+	case protocol.CodeOf(err) != "":
+		return protocol.Some(protocol.CodeOf(err))
+	case errors.As(err, &pe):
+		return protocol.Some(protocol.ErrorCodeInvalid)
+	}
+	return protocol.Optional[protocol.ErrorCode]{}
+}
+
 // base confines the optional cwd of a request; relative paths are taken from it (or from the
 // first root without one).
 func (d *Daemon) base(cwd string) (string, error) {
@@ -109,7 +127,7 @@ func (d *Daemon) base(cwd string) (string, error) {
 // come first, then files, each group in alphabetical order.
 func (d *Daemon) listFiles(path, cwd string) ([]fileEntry, error) {
 	if path == "" {
-		return nil, errors.New("Missing path")
+		return nil, errMissing("path")
 	}
 	base, err := d.base(cwd)
 	if err != nil {
@@ -157,7 +175,7 @@ func (d *Daemon) listFiles(path, cwd string) ([]fileEntry, error) {
 // readFile reads at most maxBytes of a regular file, as text or base64.
 func (d *Daemon) readFile(p *rproto.ReadFile) (*readResult, error) {
 	if p.Path == "" {
-		return nil, errors.New("Missing path")
+		return nil, errMissing("path")
 	}
 	base, err := d.base(p.Cwd.Or(""))
 	if err != nil {
@@ -172,7 +190,7 @@ func (d *Daemon) readFile(p *rproto.ReadFile) (*readResult, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", p.Path)
+		return nil, protocol.Errorf(protocol.ErrorCodeInvalid, "%s is not a regular file", p.Path)
 	}
 	f, err := os.Open(real)
 	if err != nil {

@@ -75,7 +75,7 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 // around cwd.
 func (d *Daemon) gitStatus(ctx context.Context, cwd string) (*gitStatus, error) {
 	if cwd == "" {
-		return nil, errors.New("Missing cwd")
+		return nil, errMissing("cwd")
 	}
 	_, dir, err := d.roots.resolve(cwd, "")
 	if err != nil {
@@ -136,9 +136,9 @@ func parseBranch(h string) (branch string, ahead, behind int) {
 func (d *Daemon) gitDiff(ctx context.Context, cwd, path string, staged bool) (string, error) {
 	switch {
 	case cwd == "":
-		return "", errors.New("Missing cwd")
+		return "", errMissing("cwd")
 	case path == "":
-		return "", errors.New("Missing path")
+		return "", errMissing("path")
 	}
 	_, dir, err := d.roots.resolve(cwd, "")
 	if err != nil {

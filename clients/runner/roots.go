@@ -7,13 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pizzapi/pizzapi/protocol"
 )
 
 // errOutside is the answer to any path that leaves the workspace roots.
-var errOutside = errors.New("Path outside allowed roots")
+var errOutside = protocol.NewError(protocol.ErrorCodeForbidden, "Path outside allowed roots")
 
 // errInvalidPath is the answer to a path no file can have (a NUL byte).
-var errInvalidPath = errors.New("Invalid path")
+var errInvalidPath = protocol.NewError(protocol.ErrorCodeInvalid, "Invalid path")
 
 // roots are the workspace roots: everything the runner reads, lists, or starts sessions and
 // terminals in must lie inside one of them, both as written and with symlinks resolved.
@@ -133,4 +135,9 @@ func (r roots) dir(cwd string) (string, error) {
 		return "", fmt.Errorf("cwd %s is not a directory", cwd)
 	}
 	return clean, nil
+}
+
+// errMissing answers a command without an argument it needs.
+func errMissing(what string) error {
+	return protocol.NewError(protocol.ErrorCodeInvalid, "Missing "+what)
 }

@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,7 +19,8 @@ import (
 // skillName is what a skill's name must look like (it names a directory).
 var skillName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 
-var errNoSkill = errors.New("Skill not found")
+// errNoSkill answers a command about a skill that does not exist.
+var errNoSkill = protocol.NewError(protocol.ErrorCodeNotFound, "Skill not found")
 
 // skills are the Markdown instruction files in dir, one <name>/SKILL.md each.
 type skills struct {
@@ -64,7 +64,7 @@ func (h *handler) GetSkill(_ context.Context, p *rproto.GetSkill) error {
 		res := rproto.SkillResult{RequestID: p.RequestID, OK: true}
 		content, err := h.d.skills.get(p.Name)
 		if err != nil {
-			res.OK, res.Message = false, protocol.Some(err.Error())
+			res.OK, res.Code, res.Message = false, failureCode(err), protocol.Some(err.Error())
 		} else {
 			res.Name, res.Content = protocol.Some(p.Name), protocol.Some(content)
 		}
@@ -84,7 +84,7 @@ func (h *handler) skillChange(requestID protocol.Optional[string], change func()
 			list, err = h.d.skills.list()
 		}
 		if err != nil {
-			res.OK, res.Message = false, protocol.Some(err.Error())
+			res.OK, res.Code, res.Message = false, failureCode(err), protocol.Some(err.Error())
 		} else {
 			res.Skills = protocol.Some(list)
 		}
@@ -95,7 +95,7 @@ func (h *handler) skillChange(requestID protocol.Optional[string], change func()
 // file returns the path of a skill's file after checking its name.
 func (s *skills) file(name string) (string, error) {
 	if !skillName.MatchString(name) {
-		return "", errors.New("Invalid skill name: use lower-case letters, digits and dashes")
+		return "", protocol.NewError(protocol.ErrorCodeInvalid, "Invalid skill name: use lower-case letters, digits and dashes")
 	}
 	return filepath.Join(s.dir, name, "SKILL.md"), nil
 }
@@ -153,7 +153,7 @@ func (s *skills) write(name, content string, create bool) error {
 	_, err = os.Stat(path)
 	switch {
 	case create && err == nil:
-		return fmt.Errorf("Skill %s already exists", name)
+		return protocol.Errorf(protocol.ErrorCodeConflict, "Skill %s already exists", name)
 	case !create && errors.Is(err, fs.ErrNotExist):
 		return errNoSkill
 	}

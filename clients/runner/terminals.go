@@ -52,7 +52,7 @@ type term struct {
 func (h *handler) NewTerminal(_ context.Context, p *rproto.NewTerminal) error {
 	if err := h.d.terms.start(p); err != nil {
 		h.d.log.Warn("cannot open a terminal", "terminal", p.TerminalID, "error", err)
-		h.d.failed(rproto.EventTerminalError, h.d.emit.TerminalError(&protocol.TerminalError{TerminalID: p.TerminalID, Message: err.Error()}))
+		h.d.failed(rproto.EventTerminalError, h.d.emit.TerminalError(&protocol.TerminalError{TerminalID: p.TerminalID, Code: failureCode(err), Message: err.Error()}))
 	}
 	return nil
 }
@@ -88,7 +88,7 @@ func (h *handler) TerminalResize(_ context.Context, p *rproto.TerminalResize) er
 func (h *handler) KillTerminal(_ context.Context, p *rproto.KillTerminal) error {
 	t := h.d.terms.get(p.TerminalID)
 	if t == nil {
-		h.d.failed(rproto.EventTerminalError, h.d.emit.TerminalError(&protocol.TerminalError{TerminalID: p.TerminalID, Message: "Terminal not found"}))
+		h.d.failed(rproto.EventTerminalError, h.d.emit.TerminalError(&protocol.TerminalError{TerminalID: p.TerminalID, Code: protocol.Some(protocol.ErrorCodeTerminalNotFound), Message: "Terminal not found"}))
 		return nil
 	}
 	h.d.async(func() { h.d.terms.kill(t) })
@@ -119,7 +119,7 @@ func (ts *terminals) get(id string) *term {
 func (ts *terminals) start(p *rproto.NewTerminal) error {
 	d := ts.d
 	if p.TerminalID == "" {
-		return errors.New("Missing terminalId")
+		return errMissing("terminalId")
 	}
 	cwd, err := d.roots.dir(p.Cwd.Or(""))
 	if err != nil {
@@ -139,7 +139,7 @@ func (ts *terminals) start(p *rproto.NewTerminal) error {
 	case ts.stopping:
 		err = errors.New("the runner is stopping")
 	case ts.open[p.TerminalID] != nil:
-		err = errors.New("Terminal already exists")
+		err = protocol.NewError(protocol.ErrorCodeConflict, "Terminal already exists")
 	}
 	var t *term
 	if err == nil {

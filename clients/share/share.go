@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -421,7 +420,7 @@ func (p *publisher) onConnectError(no int, err error) {
 	first := !p.unreachable && !p.closing
 	p.unreachable = true
 	p.mu.Unlock()
-	if err.Error() == "unauthorized" {
+	if errors.Is(err, protocol.ErrUnauthorized) {
 		p.fail(ErrUnauthorized)
 		return
 	}
@@ -445,7 +444,7 @@ func (p *publisher) onDisconnect(no int, reason string) {
 	if closing {
 		return
 	}
-	if reason == "io server disconnect" {
+	if reason == sioclient.ReasonServerDisconnect {
 		// The relay closed the connection on purpose (another publisher took the session over,
 		// or it expired): the client does not reconnect by itself.
 		p.fail(errors.New("the relay closed the connection"))
@@ -755,11 +754,11 @@ func (h relayHandler) Error(_ context.Context, e *protocol.ErrorMessage) error {
 	p := h.p
 	switch {
 	case e.Event.Or("") == relay.EventRegister:
-		p.fail(fmt.Errorf("the relay refused the session: %s", e.Message))
-	case e.Message == "Invalid token":
+		p.fail(fmt.Errorf("the relay refused the session: %w", protocol.NewError(e.Code, e.Message)))
+	case e.Code == protocol.ErrorCodeInvalidToken:
 		// An event sent with the token of an earlier registration, around a reconnection: it
 		// is sent again with the current one.
-	case strings.HasPrefix(e.Message, "Session not found"):
+	case e.Code == protocol.ErrorCodeSessionExpired:
 		// The relay ended the session under us: register again (it answers with a new session,
 		// which gets a snapshot).
 		p.mu.Lock()

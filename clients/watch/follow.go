@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -50,12 +51,12 @@ func Follow(ctx context.Context, o Options, sessionID string) error {
 		Auth: map[string]any{"apiKey": o.APIKey, "sessionId": sessionID},
 	}, sioclient.Handler{
 		OnConnectError: func(err error) {
-			if err.Error() == "unauthorized" {
+			if errors.Is(err, protocol.ErrUnauthorized) {
 				f.finish(ErrUnauthorized)
 			}
 		},
 		OnDisconnect: func(reason string) {
-			if reason == "io server disconnect" {
+			if reason == sioclient.ReasonServerDisconnect {
 				f.finish(nil)
 				return
 			}
@@ -158,8 +159,13 @@ func (f *follower) ExecResult(_ context.Context, p *protocol.ExecResult) error {
 	return nil
 }
 
-// Error implements viewer.ClientHandler.
+// Error implements viewer.ClientHandler. A session that is not live (or not the user's) ends
+// Follow with an error that matches protocol.ErrSessionNotFound; other errors are shown.
 func (f *follower) Error(_ context.Context, p *protocol.ErrorMessage) error {
+	if p.Code == protocol.ErrorCodeSessionNotFound {
+		f.finish(fmt.Errorf("cannot watch the session: %w", protocol.NewError(p.Code, p.Message)))
+		return nil
+	}
 	f.r.Line("relay: %s", p.Message)
 	return nil
 }

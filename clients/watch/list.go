@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -28,7 +29,7 @@ func List(ctx context.Context, o Options) error {
 	c, err := sioclient.Dial(sioclient.Options{URL: o.URL, Namespace: hub.Namespace, Reconnect: true, Auth: map[string]any{"apiKey": o.APIKey}},
 		sioclient.Handler{
 			OnConnectError: func(err error) {
-				if err.Error() == "unauthorized" {
+				if errors.Is(err, protocol.ErrUnauthorized) {
 					select {
 					case done <- ErrUnauthorized:
 					default:

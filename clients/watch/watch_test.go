@@ -3,6 +3,7 @@ package watch
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -121,5 +122,9 @@ func TestFollowAndList(t *testing.T) {
 	// A wrong key is an error, not a retry loop.
 	if err := Follow(context.Background(), Options{URL: n.URL, APIKey: "pzp_bad", Out: &out}, "s-watch"); err != ErrUnauthorized {
 		t.Fatalf("bad key: %v", err)
+	}
+	// A session that never existed is an error with its code, not a silent end.
+	if err := Follow(context.Background(), Options{URL: n.URL, APIKey: u.APIKey, Out: &out}, "s-never"); !errors.Is(err, protocol.ErrSessionNotFound) {
+		t.Fatalf("unknown session: %v", err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/pizzapi/pizzapi/internal/sioparser"
+	"github.com/pizzapi/pizzapi/protocol"
 )
 
 // Options configures a connection to one namespace.
@@ -48,6 +49,10 @@ const (
 	DefaultReconnectDelayMax = 10 * time.Second
 	DefaultConnectTimeout    = 5 * time.Second
 )
+
+// ReasonServerDisconnect is the disconnect reason of a socket the server closed on purpose;
+// Socket.IO does not reconnect it by itself.
+const ReasonServerDisconnect = "io server disconnect"
 
 // Handler receives what happens on the connection. The callbacks run one at a time on the
 // client's event goroutine, in the order things happened; they must not block for long.
@@ -143,15 +148,38 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// connectError turns the library's connect_error argument into an error with the server's message.
+// connectError turns the library's connect_error argument into an error. A refusal by the relay
+// is a *protocol.Error with the code and message of its data (errors.Is(err,
+// protocol.ErrUnauthorized) for a refused API key); other failures keep the library's error.
 func connectError(args []any) error {
 	if len(args) == 0 {
 		return errors.New("connect error")
 	}
-	if err, ok := args[0].(error); ok {
-		return err
+	err, ok := args[0].(error)
+	if !ok {
+		return fmt.Errorf("%v", args[0])
 	}
-	return fmt.Errorf("%v", args[0])
+	var xe *types.ExtendedError
+	if errors.As(err, &xe) {
+		if coded := codedError(xe.Data); coded != nil {
+			return coded
+		}
+	}
+	return err
+}
+
+// codedError decodes the data of a relay's connect_error, a protocol.ErrorMessage; nil when it is
+// not one.
+func codedError(data any) error {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil
+	}
+	var m protocol.ErrorMessage
+	if err := m.UnmarshalJSON(raw); err != nil {
+		return nil
+	}
+	return protocol.NewError(m.Code, m.Message)
 }
 
 // rawArg returns an event argument as JSON.

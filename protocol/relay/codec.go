@@ -582,6 +582,12 @@ func (v *DeliveryAck) ReadJSON(d *wire.Decoder) {
 		case "ok":
 			seen |= 1 << 0
 			v.OK = d.Bool()
+		case "code":
+			x := protocol.ErrorCode(d.String())
+			if !x.Valid() {
+				d.NotOneOf("\"unauthorized\", \"forbidden\", \"not_found\", \"invalid\", \"too_large\", \"rate_limited\", \"conflict\", \"unavailable\", \"timeout\", \"internal\", \"unsupported\", \"invalid_token\", \"session_not_found\", \"session_expired\", \"session_ended\", \"agent_offline\", \"collab_disabled\", \"runner_not_found\", \"runner_offline\", \"runner_secret_mismatch\", \"terminal_not_found\"")
+			}
+			v.Code = protocol.Some(x)
 		case "error":
 			x := d.String()
 			v.Error = protocol.Some(x)
@@ -601,6 +607,10 @@ func (v *DeliveryAck) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = wire.Field(b, start, "\"ok\":")
 	b = strconv.AppendBool(b, v.OK)
+	if x, ok := v.Code.Get(); ok {
+		b = wire.Field(b, start, "\"code\":")
+		b = wire.AppendString(b, string(x))
+	}
 	if x, ok := v.Error.Get(); ok {
 		b = wire.Field(b, start, "\"error\":")
 		b = wire.AppendString(b, x)
@@ -813,8 +823,14 @@ func (v *SessionMessageError) ReadJSON(d *wire.Decoder) {
 		case "targetSessionId":
 			seen |= 1 << 0
 			v.TargetSessionID = d.String()
-		case "error":
+		case "code":
 			seen |= 1 << 1
+			v.Code = protocol.ErrorCode(d.String())
+			if !v.Code.Valid() {
+				d.NotOneOf("\"unauthorized\", \"forbidden\", \"not_found\", \"invalid\", \"too_large\", \"rate_limited\", \"conflict\", \"unavailable\", \"timeout\", \"internal\", \"unsupported\", \"invalid_token\", \"session_not_found\", \"session_expired\", \"session_ended\", \"agent_offline\", \"collab_disabled\", \"runner_not_found\", \"runner_offline\", \"runner_secret_mismatch\", \"terminal_not_found\"")
+			}
+		case "error":
+			seen |= 1 << 2
 			v.Error = d.String()
 		default:
 			d.Unknown()
@@ -825,6 +841,9 @@ func (v *SessionMessageError) ReadJSON(d *wire.Decoder) {
 		d.Missing("targetSessionId")
 	}
 	if seen&(1<<1) == 0 {
+		d.Missing("code")
+	}
+	if seen&(1<<2) == 0 {
 		d.Missing("error")
 	}
 }
@@ -835,6 +854,8 @@ func (v *SessionMessageError) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = wire.Field(b, start, "\"targetSessionId\":")
 	b = wire.AppendString(b, v.TargetSessionID)
+	b = wire.Field(b, start, "\"code\":")
+	b = wire.AppendString(b, string(v.Code))
 	b = wire.Field(b, start, "\"error\":")
 	b = wire.AppendString(b, v.Error)
 	return append(b, '}')

@@ -243,6 +243,8 @@ type SendSessionMessage struct {
 type DeliveryAck struct {
 	// True when delivered.
 	OK bool `json:"ok"`
+	// When not delivered: what kind of failure it is.
+	Code protocol.Optional[protocol.ErrorCode] `json:"code,omitzero"`
 	// Why it was not delivered.
 	Error protocol.Optional[string] `json:"error,omitzero"`
 }
@@ -280,6 +282,8 @@ type SessionMessage struct {
 type SessionMessageError struct {
 	// The session it was addressed to.
 	TargetSessionID string `json:"targetSessionId"`
+	// What kind of failure it is.
+	Code protocol.ErrorCode `json:"code"`
 	// Why it failed.
 	Error string `json:"error"`
 }

@@ -27,8 +27,14 @@ func (v *ErrorResponse) ReadJSON(d *wire.Decoder) {
 			break
 		}
 		switch string(key) {
-		case "error":
+		case "code":
 			seen |= 1 << 0
+			v.Code = protocol.ErrorCode(d.String())
+			if !v.Code.Valid() {
+				d.NotOneOf("\"unauthorized\", \"forbidden\", \"not_found\", \"invalid\", \"too_large\", \"rate_limited\", \"conflict\", \"unavailable\", \"timeout\", \"internal\", \"unsupported\", \"invalid_token\", \"session_not_found\", \"session_expired\", \"session_ended\", \"agent_offline\", \"collab_disabled\", \"runner_not_found\", \"runner_offline\", \"runner_secret_mismatch\", \"terminal_not_found\"")
+			}
+		case "error":
+			seen |= 1 << 1
 			v.Error = d.String()
 		case "pointer":
 			x := d.String()
@@ -39,6 +45,9 @@ func (v *ErrorResponse) ReadJSON(d *wire.Decoder) {
 		d.Pop()
 	}
 	if seen&(1<<0) == 0 {
+		d.Missing("code")
+	}
+	if seen&(1<<1) == 0 {
 		d.Missing("error")
 	}
 }
@@ -47,6 +56,8 @@ func (v *ErrorResponse) ReadJSON(d *wire.Decoder) {
 func (v *ErrorResponse) AppendJSON(b []byte) []byte {
 	start := len(b)
 	b = append(b, '{')
+	b = wire.Field(b, start, "\"code\":")
+	b = wire.AppendString(b, string(v.Code))
 	b = wire.Field(b, start, "\"error\":")
 	b = wire.AppendString(b, v.Error)
 	if x, ok := v.Pointer.Get(); ok {

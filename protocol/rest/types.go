@@ -13,6 +13,8 @@ import (
 // ErrorResponse is the body of every failed request, whatever its status (400, 401, 403, 404, 405,
 // 413, 415, 429, 500, 502, 504).
 type ErrorResponse struct {
+	// What kind of failure it is, for programs.
+	Code protocol.ErrorCode `json:"code"`
 	// What went wrong, for people.
 	Error string `json:"error"`
 	// For a request body that does not match its schema: the JSON pointer (RFC 6901) of the offending

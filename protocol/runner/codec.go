@@ -412,6 +412,12 @@ func (v *SkillResult) ReadJSON(d *wire.Decoder) {
 		case "ok":
 			seen |= 1 << 0
 			v.OK = d.Bool()
+		case "code":
+			x := protocol.ErrorCode(d.String())
+			if !x.Valid() {
+				d.NotOneOf("\"unauthorized\", \"forbidden\", \"not_found\", \"invalid\", \"too_large\", \"rate_limited\", \"conflict\", \"unavailable\", \"timeout\", \"internal\", \"unsupported\", \"invalid_token\", \"session_not_found\", \"session_expired\", \"session_ended\", \"agent_offline\", \"collab_disabled\", \"runner_not_found\", \"runner_offline\", \"runner_secret_mismatch\", \"terminal_not_found\"")
+			}
+			v.Code = protocol.Some(x)
 		case "message":
 			x := d.String()
 			v.Message = protocol.Some(x)
@@ -454,6 +460,10 @@ func (v *SkillResult) AppendJSON(b []byte) []byte {
 	}
 	b = wire.Field(b, start, "\"ok\":")
 	b = strconv.AppendBool(b, v.OK)
+	if x, ok := v.Code.Get(); ok {
+		b = wire.Field(b, start, "\"code\":")
+		b = wire.AppendString(b, string(x))
+	}
 	if x, ok := v.Message.Get(); ok {
 		b = wire.Field(b, start, "\"message\":")
 		b = wire.AppendString(b, x)
@@ -520,6 +530,12 @@ func (v *FileResult) ReadJSON(d *wire.Decoder) {
 		case "ok":
 			x := d.Bool()
 			v.OK = protocol.Some(x)
+		case "code":
+			x := protocol.ErrorCode(d.String())
+			if !x.Valid() {
+				d.NotOneOf("\"unauthorized\", \"forbidden\", \"not_found\", \"invalid\", \"too_large\", \"rate_limited\", \"conflict\", \"unavailable\", \"timeout\", \"internal\", \"unsupported\", \"invalid_token\", \"session_not_found\", \"session_expired\", \"session_ended\", \"agent_offline\", \"collab_disabled\", \"runner_not_found\", \"runner_offline\", \"runner_secret_mismatch\", \"terminal_not_found\"")
+			}
+			v.Code = protocol.Some(x)
 		case "message":
 			x := d.String()
 			v.Message = protocol.Some(x)
@@ -548,6 +564,10 @@ func (v *FileResult) AppendJSON(b []byte) []byte {
 	if x, ok := v.OK.Get(); ok {
 		b = wire.Field(b, start, "\"ok\":")
 		b = strconv.AppendBool(b, x)
+	}
+	if x, ok := v.Code.Get(); ok {
+		b = wire.Field(b, start, "\"code\":")
+		b = wire.AppendString(b, string(x))
 	}
 	if x, ok := v.Message.Get(); ok {
 		b = wire.Field(b, start, "\"message\":")

@@ -35,8 +35,9 @@ type ServerHandler interface {
 	// path, isDirectory, isSymlink, size?}]}`; `read_file` → `{ok: true, content, encoding?:
 	// "base64", size, truncated}`; `git_status` → `{ok: true, branch, changes: [{status, path,
 	// originalPath?}], ahead, behind, diffStaged}`; `git_diff` → `{ok: true, diff}`; any failure →
-	// `{ok: false, message}` (`Missing path`, `Missing cwd`, `Missing cwd or path`, `Path outside
-	// allowed roots`, or the OS error).
+	// `{ok: false, code, message}` (`Missing path`, `Missing cwd`, `Missing cwd or path`, `Path
+	// outside allowed roots`, or the OS error). The relay answers the REST request with the status of
+	// the code; a failure without a code (PizzaPi's daemon sends none) is a 502.
 	FileResult(ctx context.Context, p *FileResult) error
 	// RunnerSessionEvent handles "runner_session_event".
 	//

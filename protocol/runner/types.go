@@ -31,8 +31,10 @@ const (
 	// `list_files` → `{ok: true, files: [{name, path, isDirectory, isSymlink, size?}]}`; `read_file`
 	// → `{ok: true, content, encoding?: "base64", size, truncated}`; `git_status` → `{ok: true,
 	// branch, changes: [{status, path, originalPath?}], ahead, behind, diffStaged}`; `git_diff` →
-	// `{ok: true, diff}`; any failure → `{ok: false, message}` (`Missing path`, `Missing cwd`,
-	// `Missing cwd or path`, `Path outside allowed roots`, or the OS error).
+	// `{ok: true, diff}`; any failure → `{ok: false, code, message}` (`Missing path`, `Missing cwd`,
+	// `Missing cwd or path`, `Path outside allowed roots`, or the OS error). The relay answers the
+	// REST request with the status of the code; a failure without a code (PizzaPi's daemon sends none)
+	// is a 502.
 	EventFileResult = "file_result"
 	// EventRunnerSessionEvent is "runner_session_event": An agent event to publish to a session's
 	// viewers on the runner's behalf (legacy path: the relay numbers and caches it like a `/relay`
@@ -306,6 +308,9 @@ type SkillResult struct {
 	RequestID protocol.Optional[string] `json:"requestId,omitzero"`
 	// Whether the command succeeded.
 	OK bool `json:"ok"`
+	// When it failed: what kind of failure it is (`not_found`, `invalid`, `conflict`, ...). PizzaPi's
+	// daemon sends none.
+	Code protocol.Optional[protocol.ErrorCode] `json:"code,omitzero"`
 	// Why it failed (for example `Skill not found`), or a note on success.
 	Message protocol.Optional[string] `json:"message,omitzero"`
 	// The runner's skill list after the change.
@@ -323,13 +328,17 @@ type SkillResult struct {
 // path, isDirectory, isSymlink, size?}]}`; `read_file` → `{ok: true, content, encoding?:
 // "base64", size, truncated}`; `git_status` → `{ok: true, branch, changes: [{status, path,
 // originalPath?}], ahead, behind, diffStaged}`; `git_diff` → `{ok: true, diff}`; any failure →
-// `{ok: false, message}` (`Missing path`, `Missing cwd`, `Missing cwd or path`, `Path outside
-// allowed roots`, or the OS error).
+// `{ok: false, code, message}` (`Missing path`, `Missing cwd`, `Missing cwd or path`, `Path
+// outside allowed roots`, or the OS error). The relay answers the REST request with the status of
+// the code; a failure without a code (PizzaPi's daemon sends none) is a 502.
 type FileResult struct {
 	// The `requestId` of the command this answers.
 	RequestID protocol.Optional[string] `json:"requestId,omitzero"`
 	// Whether the command succeeded.
 	OK protocol.Optional[bool] `json:"ok,omitzero"`
+	// When it failed: what kind of failure it is (`forbidden` for a path outside the roots,
+	// `not_found`, `invalid`, ...).
+	Code protocol.Optional[protocol.ErrorCode] `json:"code,omitzero"`
 	// Why it failed.
 	Message protocol.Optional[string] `json:"message,omitzero"`
 	// Extra holds the properties the schema does not name, passed through untouched.

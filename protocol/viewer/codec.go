@@ -259,6 +259,12 @@ func (v *CommandAck) ReadJSON(d *wire.Decoder) {
 		case "ok":
 			seen |= 1 << 0
 			v.OK = d.Bool()
+		case "code":
+			x := protocol.ErrorCode(d.String())
+			if !x.Valid() {
+				d.NotOneOf("\"unauthorized\", \"forbidden\", \"not_found\", \"invalid\", \"too_large\", \"rate_limited\", \"conflict\", \"unavailable\", \"timeout\", \"internal\", \"unsupported\", \"invalid_token\", \"session_not_found\", \"session_expired\", \"session_ended\", \"agent_offline\", \"collab_disabled\", \"runner_not_found\", \"runner_offline\", \"runner_secret_mismatch\", \"terminal_not_found\"")
+			}
+			v.Code = protocol.Some(x)
 		case "error":
 			x := d.String()
 			v.Error = protocol.Some(x)
@@ -278,6 +284,10 @@ func (v *CommandAck) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = wire.Field(b, start, "\"ok\":")
 	b = strconv.AppendBool(b, v.OK)
+	if x, ok := v.Code.Get(); ok {
+		b = wire.Field(b, start, "\"code\":")
+		b = wire.AppendString(b, string(x))
+	}
 	if x, ok := v.Error.Get(); ok {
 		b = wire.Field(b, start, "\"error\":")
 		b = wire.AppendString(b, x)

@@ -165,6 +165,9 @@ type Resync struct {
 type CommandAck struct {
 	// True when the command was forwarded to the agent.
 	OK bool `json:"ok"`
+	// When not forwarded: what kind of failure it is (`collab_disabled`, `agent_offline`,
+	// `session_ended`).
+	Code protocol.Optional[protocol.ErrorCode] `json:"code,omitzero"`
 	// Why it was not forwarded, for example collab mode is off or the agent is offline.
 	Error protocol.Optional[string] `json:"error,omitzero"`
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/pizzapi/pizzapi/protocol"
@@ -76,8 +75,8 @@ func (a *api) gitDiff(w http.ResponseWriter, r *http.Request, u accounts.Account
 }
 
 // fileCommand sends a file or git command to the runner {id} and passes its file_result through
-// without the request id; a result with ok:false carries the runner's message, with the status
-// that message means (runnerFailure). A zero timeout is the core's default.
+// without the request id; a result with ok:false is answered with the runner's code and message
+// (runnerFailure). A zero timeout is the core's default.
 func (a *api) fileCommand(w http.ResponseWriter, r *http.Request, u accounts.Account, event string, timeout time.Duration, build func(requestID string) []byte) error {
 	data, err := a.Core.RunnerCommand(r.Context(), u.ID, r.PathValue("id"), event, build, timeout)
 	if err != nil {
@@ -89,31 +88,19 @@ func (a *api) fileCommand(w http.ResponseWriter, r *http.Request, u accounts.Acc
 		return errorf(http.StatusBadGateway, "Invalid reply from the runner")
 	}
 	if ok, present := res.OK.Get(); present && !ok {
-		msg := res.Message.Or("The runner could not run " + event)
-		return errorf(runnerFailure(msg), msg)
+		return runnerFailure(res.Code, res.Message.Or("The runner could not run "+event))
 	}
 	res.RequestID = protocol.Optional[string]{}
 	writeJSON(w, http.StatusOK, &res)
 	return nil
 }
 
-// runnerFailure is the status of a runner's {ok:false, message}. Runners (PizzaPi's daemon as
-// well as ours) report failures as text only, so the messages they are known to send are mapped:
-// a path outside the workspace roots is forbidden, a missing or malformed argument is the
-// client's mistake, a missing file is not found; anything else is the runner's failure (502).
-func runnerFailure(message string) int {
-	lower := strings.ToLower(message)
-	switch {
-	case message == "Path outside allowed roots":
-		return http.StatusForbidden
-	case strings.HasPrefix(message, "Missing "), message == "Invalid path":
-		return http.StatusBadRequest
-	case strings.HasSuffix(lower, "no such file or directory"), lower == "not found":
-		return http.StatusNotFound
-	case strings.HasSuffix(lower, "not a directory"), strings.HasSuffix(lower, "is a directory"):
-		return http.StatusBadRequest
-	case strings.HasSuffix(lower, "permission denied"):
-		return http.StatusForbidden
+// runnerFailure is the error of a runner's {ok:false, code, message}: the runner's code decides
+// the status (a path outside the workspace roots is forbidden, a missing file not found, ...). A
+// runner that sends no code (PizzaPi's daemon) reports a failure of its own, a 502.
+func runnerFailure(code protocol.Optional[protocol.ErrorCode], message string) error {
+	if c, ok := code.Get(); ok {
+		return protocol.NewError(c, message)
 	}
-	return http.StatusBadGateway
+	return errorf(http.StatusBadGateway, message)
 }

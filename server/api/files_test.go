@@ -1,11 +1,13 @@
 package api_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"reflect"
 	"testing"
 
+	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/rest"
 	"github.com/pizzapi/pizzapi/protocol/runner"
 )
@@ -87,23 +89,31 @@ func TestFileCommandsPassThrough(t *testing.T) {
 	}
 }
 
-// TestFileCommandFailureStatus: a runner's refusal has the status its message means: a path
-// outside the roots is 403 (it was 500), a bad path 400, a missing file 404, the rest 502.
+// TestFileCommandFailureStatus: a runner's refusal has the status its code means: a path outside
+// the roots is 403 (it was 500), a bad path 400, a missing file 404; a failure without a code
+// (PizzaPi's daemon sends none) is the runner's own, 502, whatever its message says.
 func TestFileCommandFailureStatus(t *testing.T) {
 	e := newEnv(t)
 	ada := e.newUser(t, "Ada")
 	rn := e.connectRunner(t, ada, nil, nil)
-	for message, status := range map[string]int{
-		"Path outside allowed roots":        http.StatusForbidden,
-		"Invalid path":                      http.StatusBadRequest,
-		"Missing path":                      http.StatusBadRequest,
-		"Not found":                         http.StatusNotFound,
-		"ENOENT: no such file or directory": http.StatusNotFound,
-		"Permission denied":                 http.StatusForbidden,
-		"git exited with status 128":        http.StatusBadGateway,
+	for _, tc := range []struct {
+		code, message string
+		status        int
+	}{
+		{"forbidden", "Path outside allowed roots", http.StatusForbidden},
+		{"invalid", "Invalid path", http.StatusBadRequest},
+		{"invalid", "Missing path", http.StatusBadRequest},
+		{"not_found", "Not found", http.StatusNotFound},
+		{"forbidden", "Permission denied", http.StatusForbidden},
+		{"", "Path outside allowed roots", http.StatusBadGateway},
+		{"", "git exited with status 128", http.StatusBadGateway},
 	} {
 		rn.answering(func(string, []byte) answer {
-			return answer{event: runner.EventFileResult, payload: map[string]any{"ok": false, "message": message}}
+			reply := map[string]any{"ok": false, "message": tc.message}
+			if tc.code != "" {
+				reply["code"] = tc.code
+			}
+			return answer{event: runner.EventFileResult, payload: reply}
 		})
 		for _, c := range []call{
 			{method: "POST", path: "/api/runners/" + rn.id + "/files", body: `{"path":"/etc"}`},
@@ -111,7 +121,10 @@ func TestFileCommandFailureStatus(t *testing.T) {
 			{method: "POST", path: "/api/runners/" + rn.id + "/git-status", body: `{"cwd":"/etc"}`},
 			{method: "POST", path: "/api/runners/" + rn.id + "/git-diff", body: `{"cwd":"/etc","path":"x"}`},
 		} {
-			wantError(t, e.do(t, ada.as(c)), status, message)
+			body := wantError(t, e.do(t, ada.as(c)), tc.status, tc.message)
+			if want := cmp.Or(protocol.ErrorCode(tc.code), protocol.ErrorCodeUnavailable); body.Code != want {
+				t.Errorf("%s %s: code %s, want %s", c.method, c.path, body.Code, want)
+			}
 		}
 	}
 }

@@ -33,7 +33,7 @@ func (a *api) getSkill(w http.ResponseWriter, r *http.Request, u accounts.Accoun
 		return err
 	}
 	if !res.OK {
-		return errorf(http.StatusNotFound, res.Message.Or("Skill not found"))
+		return skillFailure(res, http.StatusNotFound, "Skill not found")
 	}
 	writeJSON(w, http.StatusOK, &rest.SkillResponse{Name: res.Name.Or(name), Content: res.Content.Or("")})
 	return nil
@@ -114,7 +114,7 @@ func (a *api) skillsChanged(w http.ResponseWriter, res *runner.SkillResult, err 
 		return err
 	}
 	if !res.OK {
-		return errorf(failStatus, res.Message.Or(fallback))
+		return skillFailure(res, failStatus, fallback)
 	}
 	writeJSON(w, http.StatusOK, &rest.SkillsChangedResponse{OK: true, Skills: nonNil(res.Skills.Or(nil))})
 	return nil
@@ -126,4 +126,15 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// skillFailure is the error of a skill_result with ok:false: the runner's code and message, or,
+// from a runner that sends no code (PizzaPi's daemon), failStatus with the message (fallback when
+// it gave none).
+func skillFailure(res *runner.SkillResult, failStatus int, fallback string) error {
+	msg := res.Message.Or(fallback)
+	if c, ok := res.Code.Get(); ok {
+		return protocol.NewError(c, msg)
+	}
+	return errorf(failStatus, msg)
 }

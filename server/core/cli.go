@@ -18,7 +18,8 @@ import (
 	"github.com/pizzapi/pizzapi/server/store"
 )
 
-var errInvalidToken = errors.New("Invalid token")
+// errInvalidToken answers an event sent with a token other than the socket's registration's.
+var errInvalidToken = protocol.NewError(protocol.ErrorCodeInvalidToken, "Invalid token")
 
 // cliSocket handles the /relay socket of a CLI (or a runner's worker) publishing one session.
 type cliSocket struct {
@@ -112,7 +113,7 @@ func (h *cliSocket) Register(ctx context.Context, p *relay.Register) (*relay.Reg
 	}
 	if owner != "" && owner != h.user.ID {
 		c.log.Warn("refused to register a session id owned by another user", "session", id, "user", h.user.ID)
-		return nil, errors.New("session id " + id + " belongs to another user")
+		return nil, protocol.NewError(protocol.ErrorCodeForbidden, "session id "+id+" belongs to another user")
 	}
 	if prev, _ := h.registration(); prev != "" && prev != id {
 		h.leaveSession(ctx, prev, reasonEnded)
@@ -293,7 +294,7 @@ func (h *cliSocket) Event(ctx context.Context, p *relay.EventMessage) error {
 		// Already processed before a reconnect: acknowledge again, publish nothing.
 	case errors.Is(err, live.ErrNotFound):
 		h.detach()
-		return errors.New("Session not found: it ended; register again")
+		return protocol.NewError(protocol.ErrorCodeSessionExpired, "Session not found: it ended; register again")
 	case err != nil:
 		return err
 	}
@@ -340,24 +341,24 @@ func (h *cliSocket) SessionMessage(ctx context.Context, p *relay.SendSessionMess
 	if err != nil {
 		return nil, err
 	}
-	fail := func(reason string) (*relay.DeliveryAck, error) {
-		e := relay.SessionMessageError{TargetSessionID: p.TargetSessionID, Error: reason}
+	fail := func(code protocol.ErrorCode, reason string) (*relay.DeliveryAck, error) {
+		e := relay.SessionMessageError{TargetSessionID: p.TargetSessionID, Code: code, Error: reason}
 		if err := h.emit.SessionMessageError(&e); err != nil {
 			return nil, err
 		}
-		return &relay.DeliveryAck{OK: false, Error: protocol.Some(reason)}, nil
+		return &relay.DeliveryAck{OK: false, Code: protocol.Some(code), Error: protocol.Some(reason)}, nil
 	}
 	if p.TargetSessionID == "" || p.Message == "" {
-		return fail("session_message requires targetSessionId and message")
+		return fail(protocol.ErrorCodeInvalid, "session_message requires targetSessionId and message")
 	}
 	target, err := h.c.live.Session(ctx, p.TargetSessionID)
 	if err != nil || target.UserID != h.user.ID {
-		return fail("Target session not found or not connected")
+		return fail(protocol.ErrorCodeSessionNotFound, "Target session not found or not connected")
 	}
 	msg := relay.SessionMessage{FromSessionID: from, Message: p.Message, Ts: live.FormatTime(h.c.now())}
 	n, err := h.c.bus.Publish(ctx, bus.SessionCLI+target.ID, bus.NewMessage(relay.Namespace, relay.EventSessionMessage, msg.AppendJSON(nil), 0))
 	if err != nil || n == 0 {
-		return fail("Target session not found or not connected")
+		return fail(protocol.ErrorCodeSessionNotFound, "Target session not found or not connected")
 	}
 	return &relay.DeliveryAck{OK: true}, nil
 }

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,7 +33,7 @@ func (c *Core) Spawn(ctx context.Context, userID string, req SpawnRequest) (*Spa
 		return nil, err
 	}
 	if req.Cwd != "" && !insideRoots(req.Cwd, r.Roots) {
-		return nil, errorf(http.StatusBadRequest, "Runner cannot access cwd: "+req.Cwd)
+		return nil, protocol.NewError(protocol.ErrorCodeInvalid, "Runner cannot access cwd: "+req.Cwd)
 	}
 	id := uuid.NewString()
 	answer := make(chan *bus.Message, 1)
@@ -77,7 +76,7 @@ func (c *Core) Spawn(ctx context.Context, userID string, req SpawnRequest) (*Spa
 		if m.Event == runner.EventSessionError {
 			var e runner.SessionError
 			_ = e.UnmarshalJSON(m.Payload)
-			return nil, errorf(http.StatusBadRequest, e.Message)
+			return nil, protocol.NewError(protocol.ErrorCodeInvalid, e.Message)
 		}
 	case <-t.C:
 		res.Pending = true

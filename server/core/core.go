@@ -6,7 +6,6 @@ package core
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
@@ -120,22 +119,13 @@ type funcMember struct{ fn func(*bus.Message) }
 // Deliver implements bus.Member.
 func (f *funcMember) Deliver(m *bus.Message) { f.fn(m) }
 
-// Error is a failure with the HTTP status a REST caller should see.
-type Error struct {
-	Status  int
-	Message string
-}
-
-// Error returns the message.
-func (e *Error) Error() string { return e.Message }
-
-func errorf(status int, msg string) *Error { return &Error{Status: status, Message: msg} }
-
+// The failures the core reports to REST callers and sockets; each carries the code that decides
+// what the caller sees (the HTTP status, the `error` event's code).
 var (
-	errRunnerNotFound = errorf(http.StatusNotFound, "Runner not found")
-	errForbidden      = errorf(http.StatusForbidden, "Forbidden")
-	errRunnerTimeout  = errorf(http.StatusGatewayTimeout, "The runner did not answer in time")
-	errRunnerGone     = errorf(http.StatusBadGateway, "Runner is not connected")
+	errRunnerNotFound = protocol.NewError(protocol.ErrorCodeRunnerNotFound, "Runner not found")
+	errForbidden      = protocol.NewError(protocol.ErrorCodeForbidden, "Forbidden")
+	errRunnerTimeout  = protocol.NewError(protocol.ErrorCodeTimeout, "The runner did not answer in time")
+	errRunnerGone     = protocol.NewError(protocol.ErrorCodeRunnerOffline, "Runner is not connected")
 )
 
 // timers are per-node timers keyed by name (reconnect grace, terminal cleanup).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"net/http"
 	"path"
 	"strings"
 	"sync"
@@ -90,7 +89,7 @@ func (h *runnerSocket) RegisterRunner(ctx context.Context, p *runner.RegisterRun
 		case err == nil:
 			if rec.UserID != h.user.ID || subtle.ConstantTimeCompare(rec.SecretHash, auth.HashSecret(secret)) != 1 {
 				c.log.Warn("runner authentication failed", "runner", id, "user", h.user.ID)
-				_ = h.emit.Error(&protocol.ErrorMessage{Message: "Runner authentication failed: secret mismatch for runner " + id})
+				_ = h.emit.Error(&protocol.ErrorMessage{Code: protocol.ErrorCodeRunnerSecretMismatch, Message: "Runner authentication failed: secret mismatch for runner " + id})
 				h.conn.Close()
 				return nil
 			}
@@ -153,7 +152,7 @@ func validSkills(in []protocol.RunnerSkill) []protocol.RunnerSkill {
 func (h *runnerSocket) registered() (string, error) {
 	id := h.id()
 	if id == "" {
-		return "", errors.New("register_runner first")
+		return "", protocol.NewError(protocol.ErrorCodeInvalid, "register_runner first")
 	}
 	return id, nil
 }
@@ -226,7 +225,7 @@ func (h *runnerSocket) RunnerSessionEvent(ctx context.Context, p *runner.RunnerS
 	}
 	s, err := h.c.live.Session(ctx, p.SessionID)
 	if err != nil || s.UserID != h.user.ID || s.RunnerID == nil || *s.RunnerID != id {
-		return errors.New("Session not found")
+		return protocol.NewError(protocol.ErrorCodeSessionNotFound, "Session not found")
 	}
 	return h.c.publishEvent(ctx, s.ID, 0, 0, &p.Event, s.IsEphemeral, &thinking{})
 }
@@ -331,7 +330,7 @@ func (h *runnerSocket) Disconnected(string) {
 // runnerFor returns a connected runner of the user.
 func (c *Core) runnerFor(ctx context.Context, userID, runnerID string) (*live.Runner, error) {
 	if runnerID == "" {
-		return nil, errorf(http.StatusBadRequest, "Missing runnerId")
+		return nil, protocol.NewError(protocol.ErrorCodeInvalid, "Missing runnerId")
 	}
 	r, err := c.live.Runner(ctx, runnerID)
 	if errors.Is(err, live.ErrNotFound) {

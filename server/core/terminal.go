@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,7 +36,7 @@ func (c *Core) CreateTerminal(ctx context.Context, userID string, req TerminalRe
 		return "", err
 	}
 	if req.Cwd != "" && !insideRoots(req.Cwd, r.Roots) {
-		return "", errorf(400, "Runner cannot access cwd: "+req.Cwd)
+		return "", protocol.NewError(protocol.ErrorCodeInvalid, "Runner cannot access cwd: "+req.Cwd)
 	}
 	if req.Cols <= 0 {
 		req.Cols = 80
@@ -81,21 +80,21 @@ type terminalSocket struct {
 // terminal_connected is sent. A nil handler means the socket was refused and closed.
 func (c *Core) ConnectTerminal(ctx context.Context, conn Conn, u User, auth *terminal.Auth) *terminalSocket {
 	id, _ := auth.TerminalID.Get()
-	fail := func(msg string) *terminalSocket {
-		e := protocol.TerminalError{TerminalID: id, Message: msg}
+	fail := func(code protocol.ErrorCode, msg string) *terminalSocket {
+		e := protocol.TerminalError{TerminalID: id, Code: protocol.Some(code), Message: msg}
 		_ = conn.Send(terminal.EventTerminalError, e.AppendJSON(nil))
 		conn.Close()
 		return nil
 	}
 	if id == "" {
-		return fail("Missing terminal ID")
+		return fail(protocol.ErrorCodeInvalid, "Missing terminal ID")
 	}
 	t, err := c.live.Terminal(ctx, id)
 	if err != nil {
-		return fail("Terminal not found")
+		return fail(protocol.ErrorCodeTerminalNotFound, "Terminal not found")
 	}
 	if t.UserID != u.ID {
-		return fail("Forbidden")
+		return fail(protocol.ErrorCodeForbidden, "Forbidden")
 	}
 	h := &terminalSocket{c: c, conn: conn, user: u, id: id}
 	conn.OnControl(h.control)
@@ -128,6 +127,9 @@ func (h *terminalSocket) Dispatch(ctx context.Context, event string, payload []b
 	return terminal.DispatchServer(ctx, h, event, payload)
 }
 
+// errTerminalNotFound answers an event about a terminal that is gone.
+var errTerminalNotFound = protocol.NewError(protocol.ErrorCodeTerminalNotFound, "Terminal not found")
+
 // toRunner sends a command about this terminal to its runner.
 func (h *terminalSocket) toRunner(ctx context.Context, t *live.Terminal, event string, payload []byte) error {
 	n, err := h.c.bus.Publish(ctx, bus.Runner+t.RunnerID, bus.NewMessage(runner.Namespace, event, payload, 0))
@@ -135,7 +137,7 @@ func (h *terminalSocket) toRunner(ctx context.Context, t *live.Terminal, event s
 		return err
 	}
 	if n == 0 {
-		return errors.New("Runner is not connected")
+		return errRunnerGone
 	}
 	return nil
 }
@@ -150,7 +152,7 @@ func (h *terminalSocket) TerminalResize(ctx context.Context, p *terminal.Termina
 		return nil
 	})
 	if err != nil {
-		return errors.New("Terminal not found")
+		return errTerminalNotFound
 	}
 	if !spawn {
 		r := runner.TerminalResize{TerminalID: h.id, Cols: p.Cols, Rows: p.Rows}
@@ -162,7 +164,7 @@ func (h *terminalSocket) TerminalResize(ctx context.Context, p *terminal.Termina
 		nt.Cwd = protocol.Some(t.Cwd)
 	}
 	if err := h.toRunner(ctx, t, runner.EventNewTerminal, nt.AppendJSON(nil)); err != nil {
-		e := protocol.TerminalError{TerminalID: h.id, Message: "Failed to spawn terminal"}
+		e := protocol.TerminalError{TerminalID: h.id, Code: protocol.Some(protocol.ErrorCodeRunnerOffline), Message: "Failed to spawn terminal"}
 		return h.conn.Send(terminal.EventTerminalError, e.AppendJSON(nil))
 	}
 	return nil
@@ -172,7 +174,7 @@ func (h *terminalSocket) TerminalResize(ctx context.Context, p *terminal.Termina
 func (h *terminalSocket) TerminalInput(ctx context.Context, p *terminal.TerminalInput) error {
 	t, err := h.c.live.Terminal(ctx, h.id)
 	if err != nil {
-		return errors.New("Terminal not found")
+		return errTerminalNotFound
 	}
 	in := runner.TerminalInput{TerminalID: h.id, Data: p.Data}
 	return h.toRunner(ctx, t, runner.EventTerminalInput, in.AppendJSON(nil))
@@ -182,7 +184,7 @@ func (h *terminalSocket) TerminalInput(ctx context.Context, p *terminal.Terminal
 func (h *terminalSocket) KillTerminal(ctx context.Context, _ *terminal.KillTerminal) error {
 	t, err := h.c.live.Terminal(ctx, h.id)
 	if err != nil {
-		return errors.New("Terminal not found")
+		return errTerminalNotFound
 	}
 	k := runner.KillTerminal{TerminalID: h.id}
 	return h.toRunner(ctx, t, runner.EventKillTerminal, k.AppendJSON(nil))

@@ -35,7 +35,7 @@ func (c *Core) ConnectViewer(ctx context.Context, conn Conn, u User, auth *viewe
 	id, _ := auth.SessionID.Get()
 	emit := viewer.ServerEmitter{S: conn}
 	if id == "" {
-		_ = emit.Error(&protocol.ErrorMessage{Message: "Missing session ID"})
+		_ = emit.Error(&protocol.ErrorMessage{Code: protocol.ErrorCodeInvalid, Message: "Missing session ID"})
 		conn.Close()
 		return nil
 	}
@@ -50,7 +50,7 @@ func (c *Core) ConnectViewer(ctx context.Context, conn Conn, u User, auth *viewe
 		return nil
 	}
 	if err != nil {
-		_ = emit.Error(&protocol.ErrorMessage{Message: "Failed to load session snapshot"})
+		_ = emit.Error(&protocol.ErrorMessage{Code: protocol.ErrorCodeUnavailable, Message: "Failed to load session snapshot"})
 		conn.Close()
 		return nil
 	}
@@ -197,16 +197,16 @@ func (c *Core) replayEnded(ctx context.Context, conn Conn, u User, id string) {
 	defer conn.Close()
 	rec, err := c.db.RelaySession(ctx, id)
 	if err != nil || rec.UserID != u.ID {
-		_ = emit.Error(&protocol.ErrorMessage{Message: "Session not found"})
+		_ = emit.Error(&protocol.ErrorMessage{Code: protocol.ErrorCodeSessionNotFound, Message: "Session not found"})
 		return
 	}
 	state, err := c.db.SessionState(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		_ = emit.Error(&protocol.ErrorMessage{Message: "Session not found"})
+		_ = emit.Error(&protocol.ErrorMessage{Code: protocol.ErrorCodeSessionNotFound, Message: "Session not found"})
 		return
 	}
 	if err != nil {
-		_ = emit.Error(&protocol.ErrorMessage{Message: "Failed to load session snapshot"})
+		_ = emit.Error(&protocol.ErrorMessage{Code: protocol.ErrorCodeUnavailable, Message: "Failed to load session snapshot"})
 		return
 	}
 	_ = emit.Connected(&viewer.SessionConnected{SessionID: id, ReplayOnly: protocol.Some(true)})
@@ -369,7 +369,7 @@ func (h *viewerSocket) Connected(ctx context.Context, _ *viewer.Greeting) error 
 func (h *viewerSocket) Resync(ctx context.Context, p *viewer.Resync) error {
 	id := h.session()
 	if id == "" {
-		return errors.New("Session ended")
+		return protocol.NewError(protocol.ErrorCodeSessionEnded, "Session ended")
 	}
 	if h.isWaiting() {
 		return nil // the snapshot comes when the session is back
@@ -387,30 +387,31 @@ func (h *viewerSocket) Resync(ctx context.Context, p *viewer.Resync) error {
 func (h *viewerSocket) forward(ctx context.Context, event string, payload []byte) (*viewer.CommandAck, error) {
 	id := h.session()
 	if id == "" {
-		return nack("the session has ended"), nil
+		return nack(protocol.ErrorCodeSessionEnded, "the session has ended"), nil
 	}
 	if h.isWaiting() {
-		return nack("the agent is not connected"), nil
+		return nack(protocol.ErrorCodeAgentOffline, "the agent is not connected"), nil
 	}
 	s, err := h.c.live.Session(ctx, id)
 	if err != nil {
-		return nack("the session has ended"), nil
+		return nack(protocol.ErrorCodeSessionEnded, "the session has ended"), nil
 	}
 	if !s.CollabMode {
-		return nack("collab mode is off for this session"), nil
+		return nack(protocol.ErrorCodeCollabDisabled, "collab mode is off for this session"), nil
 	}
 	n, err := h.c.bus.Publish(ctx, bus.SessionCLI+id, bus.NewMessage(relay.Namespace, event, payload, 0))
 	if err != nil {
 		return nil, err
 	}
 	if n == 0 {
-		return nack("the agent is not connected"), nil
+		return nack(protocol.ErrorCodeAgentOffline, "the agent is not connected"), nil
 	}
 	return &viewer.CommandAck{OK: true}, nil
 }
 
-func nack(reason string) *viewer.CommandAck {
-	return &viewer.CommandAck{OK: false, Error: protocol.Some(reason)}
+// nack is the acknowledgement of a command that was not forwarded.
+func nack(code protocol.ErrorCode, reason string) *viewer.CommandAck {
+	return &viewer.CommandAck{OK: false, Code: protocol.Some(code), Error: protocol.Some(reason)}
 }
 
 // Input implements viewer.ServerHandler. Attachments are reduced to the fields the CLI uses and

@@ -391,20 +391,13 @@ func (t *throttle) first(addr string, status int, now time.Time) bool {
 	return true
 }
 
-// errFrame is the error frame for a problem with an incoming frame.
+// errFrame is the error frame for a problem with an incoming frame: a frame that is not one of
+// the role's is invalid, anything else is answered as on Socket.IO (sio.ErrorMessage).
 func errFrame(event string, err error) []byte {
-	e := protocol.ErrorMessage{Message: err.Error()}
-	var ee *protocol.EventError
+	e := sio.ErrorMessage(err)
 	var fe *legacy.FrameError
-	switch {
-	case errors.As(err, &fe):
-		e.Message = fe.Message
-	case errors.As(err, &ee):
-		e.Message = ee.Message
-		if ee.Pointer != "" {
-			e.Pointer = protocol.Some(ee.Pointer)
-			e.Message = ee.Message + " at " + ee.Pointer
-		}
+	if errors.As(err, &fe) {
+		e = protocol.ErrorMessage{Code: protocol.ErrorCodeInvalid, Message: fe.Message}
 	}
 	if event != "" {
 		e.Event = protocol.Some(event)

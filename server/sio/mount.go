@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -53,7 +52,8 @@ type Namespace struct {
 	// Path is the namespace, e.g. "/relay".
 	Path string
 	// Authenticate identifies the user of a connecting socket; an error refuses the connection
-	// with connect_error "unauthorized".
+	// with connect_error "unauthorized", unless it is a *protocol.Error with another code (a
+	// malformed handshake is ErrorCodeInvalid), whose code and message the client gets.
 	Authenticate func(ctx context.Context, hs Handshake) (Identity, error)
 	// Connect returns the handler of an authenticated socket. It may send events on the peer.
 	Connect func(ctx context.Context, p *Peer, id Identity, hs Handshake) (Handler, error)
@@ -75,17 +75,16 @@ type Options struct {
 	Metrics Metrics
 }
 
-// HandshakeError refuses a connection whose handshake is malformed, with a message saying why
-// (credential failures are always reported as "unauthorized").
-type HandshakeError struct{ Message string }
-
-// Error returns the message.
-func (e *HandshakeError) Error() string { return e.Message }
-
-// unauthorized is the connect_error every refused handshake gets. The data must not be nil: the
-// Go client loses the message otherwise.
-func unauthorized() *socket.ExtendedError {
-	return socket.NewExtendedError("unauthorized", map[string]any{"message": "unauthorized"})
+// connectError is the connect_error a refused handshake gets: its message (PizzaPi's clients
+// read "unauthorized") and, as data, the protocol.ErrorMessage with the code. Credential failures
+// are always reported as "unauthorized", whatever the cause.
+func connectError(err error) *socket.ExtendedError {
+	e := protocol.ErrorMessage{Code: protocol.ErrorCodeUnauthorized, Message: "unauthorized"}
+	var pe *protocol.Error
+	if errors.As(err, &pe) && pe.Code != protocol.ErrorCodeUnauthorized && pe.Code != protocol.ErrorCodeInternal {
+		e.Code, e.Message = pe.Code, pe.Error()
+	}
+	return socket.NewExtendedError(e.Message, json.RawMessage(e.AppendJSON(nil)))
 }
 
 // Mount registers a namespace on io.
@@ -97,12 +96,7 @@ func Mount(io *socket.Server, ns Namespace, opts Options) {
 		id, err := ns.Authenticate(context.Background(), hs)
 		if err != nil {
 			log.Debug("connection refused", "address", hs.Address, "reason", err)
-			var he *HandshakeError
-			if errors.As(err, &he) {
-				next(socket.NewExtendedError(he.Message, map[string]any{"message": he.Message}))
-				return
-			}
-			next(unauthorized())
+			next(connectError(err))
 			return
 		}
 		s.SetData(map[string]any{"userId": id.UserID, "userName": id.UserName})
@@ -150,7 +144,7 @@ func serve(s *socket.Socket, ns Namespace, id Identity, opts Options, log *slog.
 	h, err := ns.Connect(ctx, p, id, handshakeOf(s))
 	if err != nil {
 		cancel()
-		sendError(p, "", err)
+		sendError(p, "", err, log)
 		p.Close()
 		return
 	}
@@ -250,11 +244,11 @@ func handleEvent(ctx context.Context, p *Peer, h Handler, pkt *parser.Packet, ns
 	}
 	if err != nil {
 		var ee *protocol.EventError
-		if errors.As(err, &ee) || errors.Is(err, errPayload) {
+		if errors.As(err, &ee) || errors.Is(err, protocol.ErrInvalid) || errors.Is(err, protocol.ErrTooLarge) {
 			opts.Metrics.Invalid(nsp, event)
 			log.Debug("event refused", "socket", p.ID(), "event", event, "error", err)
 		}
-		sendError(p, event, err)
+		sendError(p, event, err, log)
 		return
 	}
 	if pkt.Id != nil {
@@ -264,9 +258,6 @@ func handleEvent(ctx context.Context, p *Peer, h Handler, pkt *parser.Packet, ns
 	}
 }
 
-// errPayload marks problems with the shape of an event's arguments.
-var errPayload = errors.New("payload")
-
 // payloadOf returns the single JSON argument of an event (nil when there is none).
 func payloadOf(args []any, limit int) ([]byte, error) {
 	switch len(args) {
@@ -275,32 +266,49 @@ func payloadOf(args []any, limit int) ([]byte, error) {
 	case 1:
 		raw, ok := args[0].(json.RawMessage)
 		if !ok {
-			return nil, fmt.Errorf("%w: binary arguments are not supported; send one JSON object", errPayload)
+			return nil, protocol.NewError(protocol.ErrorCodeInvalid, "binary arguments are not supported; send one JSON object")
 		}
 		if len(raw) > limit {
-			return nil, fmt.Errorf("%w: message too large: %d bytes, the limit is %d", errPayload, len(raw), limit)
+			return nil, protocol.Errorf(protocol.ErrorCodeTooLarge, "message too large: %d bytes, the limit is %d", len(raw), limit)
 		}
 		return raw, nil
 	}
-	return nil, fmt.Errorf("%w: an event takes one JSON object argument, got %d", errPayload, len(args))
+	return nil, protocol.Errorf(protocol.ErrorCodeInvalid, "an event takes one JSON object argument, got %d", len(args))
 }
 
-// sendError reports err to the client as an "error" event naming the event and, for a payload
-// that does not match the contract, the JSON pointer of the problem.
-func sendError(p *Peer, event string, err error) {
-	e := protocol.ErrorMessage{Message: err.Error()}
-	var ee *protocol.EventError
-	if errors.As(err, &ee) {
-		e.Message = ee.Message
-		if ee.Pointer != "" {
-			e.Pointer = protocol.Some(ee.Pointer)
-			e.Message = ee.Message + " at " + ee.Pointer
-		}
-	} else if errors.Is(err, errPayload) {
-		e.Message = err.Error()[len(errPayload.Error())+2:]
+// sendError reports err to the client as an "error" event naming the event (see ErrorMessage).
+func sendError(p *Peer, event string, err error, log *slog.Logger) {
+	e := ErrorMessage(err)
+	if e.Code == protocol.ErrorCodeInternal {
+		log.Error("handler failed", "socket", p.ID(), "event", event, "error", err)
 	}
 	if event != "" {
 		e.Event = protocol.Some(event)
 	}
 	_ = p.Send("error", e.AppendJSON(nil))
+}
+
+// ErrorMessage is what a client learns of err: a *protocol.Error keeps its code and message; a
+// payload that does not match the contract is ErrorCodeInvalid with the JSON pointer of the
+// problem; an event the handler does not implement is ErrorCodeUnsupported. Anything else is an
+// internal failure, whose details stay in the relay's log.
+func ErrorMessage(err error) protocol.ErrorMessage {
+	var (
+		pe *protocol.Error
+		ee *protocol.EventError
+	)
+	switch {
+	case errors.As(err, &pe):
+		return protocol.ErrorMessage{Code: pe.Code, Message: pe.Error()}
+	case errors.As(err, &ee):
+		e := protocol.ErrorMessage{Code: protocol.ErrorCodeInvalid, Message: ee.Message}
+		if ee.Pointer != "" {
+			e.Pointer = protocol.Some(ee.Pointer)
+			e.Message = ee.Message + " at " + ee.Pointer
+		}
+		return e
+	case errors.Is(err, protocol.ErrUnimplemented):
+		return protocol.ErrorMessage{Code: protocol.ErrorCodeUnsupported, Message: err.Error()}
+	}
+	return protocol.ErrorMessage{Code: protocol.ErrorCodeInternal, Message: "Internal error"}
 }

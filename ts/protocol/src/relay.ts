@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { AgentEvent, ErrorMessage, Exec, ExecResult, Input, ModelSet } from "./shared.js";
+import type { AgentEvent, ErrorCode, ErrorMessage, Exec, ExecResult, Input, ModelSet } from "./shared.js";
 
 /**
  * The Socket.IO namespace these events travel on.
@@ -201,6 +201,10 @@ export interface DeliveryAck {
    */
   ok: boolean;
   /**
+   * When not delivered: what kind of failure it is.
+   */
+  code?: ErrorCode;
+  /**
    * Why it was not delivered.
    */
   error?: string;
@@ -260,6 +264,10 @@ export interface SessionMessageError {
    * The session it was addressed to.
    */
   targetSessionId: string;
+  /**
+   * What kind of failure it is.
+   */
+  code: ErrorCode;
   /**
    * Why it failed.
    */

@@ -6,13 +6,17 @@
  * @module
  */
 
-import type { ModelInfo, RunnerInfo, RunnerSkill, SessionInfo } from "./shared.js";
+import type { ErrorCode, ModelInfo, RunnerInfo, RunnerSkill, SessionInfo } from "./shared.js";
 
 /**
  * ErrorResponse is the body of every failed request, whatever its status (400, 401, 403, 404, 405,
  * 413, 415, 429, 500, 502, 504).
  */
 export interface ErrorResponse {
+  /**
+   * What kind of failure it is, for programs.
+   */
+  code: ErrorCode;
   /**
    * What went wrong, for people.
    */

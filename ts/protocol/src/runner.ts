@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { AgentEvent, ErrorMessage, ModelInfo, RunnerSkill, TerminalData, TerminalError, TerminalExit, TerminalReady } from "./shared.js";
+import type { AgentEvent, ErrorCode, ErrorMessage, ModelInfo, RunnerSkill, TerminalData, TerminalError, TerminalExit, TerminalReady } from "./shared.js";
 
 /**
  * The Socket.IO namespace these events travel on.
@@ -127,6 +127,11 @@ export interface SkillResult {
    */
   ok: boolean;
   /**
+   * When it failed: what kind of failure it is (`not_found`, `invalid`, `conflict`, ...).
+   * PizzaPi's daemon sends none.
+   */
+  code?: ErrorCode;
+  /**
    * Why it failed (for example `Skill not found`), or a note on success.
    */
   message?: string;
@@ -152,8 +157,9 @@ export interface SkillResult {
  * path, isDirectory, isSymlink, size?}]}`; `read_file` → `{ok: true, content, encoding?:
  * "base64", size, truncated}`; `git_status` → `{ok: true, branch, changes: [{status, path,
  * originalPath?}], ahead, behind, diffStaged}`; `git_diff` → `{ok: true, diff}`; any failure →
- * `{ok: false, message}` (`Missing path`, `Missing cwd`, `Missing cwd or path`, `Path outside
- * allowed roots`, or the OS error).
+ * `{ok: false, code, message}` (`Missing path`, `Missing cwd`, `Missing cwd or path`, `Path
+ * outside allowed roots`, or the OS error). The relay answers the REST request with the status of
+ * the code; a failure without a code (PizzaPi's daemon sends none) is a 502.
  */
 export interface FileResult {
   /**
@@ -164,6 +170,11 @@ export interface FileResult {
    * Whether the command succeeded.
    */
   ok?: boolean;
+  /**
+   * When it failed: what kind of failure it is (`forbidden` for a path outside the roots,
+   * `not_found`, `invalid`, ...).
+   */
+  code?: ErrorCode;
   /**
    * Why it failed.
    */
@@ -779,8 +790,10 @@ export interface ClientToServerEvents {
    * [{name, path, isDirectory, isSymlink, size?}]}`; `read_file` → `{ok: true, content,
    * encoding?: "base64", size, truncated}`; `git_status` → `{ok: true, branch, changes:
    * [{status, path, originalPath?}], ahead, behind, diffStaged}`; `git_diff` → `{ok: true,
-   * diff}`; any failure → `{ok: false, message}` (`Missing path`, `Missing cwd`, `Missing cwd or
-   * path`, `Path outside allowed roots`, or the OS error).
+   * diff}`; any failure → `{ok: false, code, message}` (`Missing path`, `Missing cwd`, `Missing
+   * cwd or path`, `Path outside allowed roots`, or the OS error). The relay answers the REST
+   * request with the status of the code; a failure without a code (PizzaPi's daemon sends none) is
+   * a 502.
    */
   file_result: (payload: FileResult) => void;
   /**

@@ -6,10 +6,52 @@
  */
 
 /**
- * ErrorMessage is A problem with something this socket sent. The relay adds the event name and the
- * JSON pointer of the offending value when a payload did not match the contract.
+ * ErrorCode is what kind of failure an error is, for programs: every error payload (socket `error`
+ * events, `connect_error` data, failed acknowledgements, REST error bodies) carries one beside its
+ * message for people. Clients decide on the code, never on the message.
+ *
+ * - `unauthorized`: The credentials (API key, session cookie, password) are missing, wrong or
+ * revoked.
+ * - `forbidden`: The caller is known but may not do this (a cross-site request, a path outside a
+ * runner's roots, another user's session id).
+ * - `not_found`: What the request names does not exist, or belongs to someone else.
+ * - `invalid`: The request or event is malformed or does not match the contract; the pointer, when
+ * present, says where.
+ * - `too_large`: A message, body, file or quota is over its limit.
+ * - `rate_limited`: Too many requests or attempts; try again later.
+ * - `conflict`: The request clashes with the current state of what it names.
+ * - `unavailable`: The relay, or a feature of it, cannot serve the request now; try again later.
+ * - `timeout`: The peer that had to answer (a runner, an agent) did not answer in time.
+ * - `internal`: An unexpected failure on the relay; it is logged there.
+ * - `unsupported`: The receiver does not support the event or command (an event the relay does not
+ * implement, an unknown `exec` command).
+ * - `invalid_token`: The session token sent with a `/relay` event is not the one of the socket's
+ * current registration (PizzaPi's `Invalid token`).
+ * - `session_not_found`: The session is not live: it never was, it ended, or it belongs to someone
+ * else.
+ * - `session_expired`: The session this socket registered has ended on the relay; register again
+ * to go on.
+ * - `session_ended`: The session this socket watched has ended.
+ * - `agent_offline`: The session's agent is not connected right now.
+ * - `collab_disabled`: Collab mode is off for the session, so viewers may not send it input.
+ * - `runner_not_found`: The runner is not connected, or belongs to someone else.
+ * - `runner_offline`: The runner went away while the request was in flight.
+ * - `runner_secret_mismatch`: The relay knows this runner id with another secret (or as another
+ * user's); the runner must register under a new id.
+ * - `terminal_not_found`: The terminal does not exist (any more).
+ */
+export type ErrorCode = "unauthorized" | "forbidden" | "not_found" | "invalid" | "too_large" | "rate_limited" | "conflict" | "unavailable" | "timeout" | "internal" | "unsupported" | "invalid_token" | "session_not_found" | "session_expired" | "session_ended" | "agent_offline" | "collab_disabled" | "runner_not_found" | "runner_offline" | "runner_secret_mismatch" | "terminal_not_found";
+
+/**
+ * ErrorMessage is A problem with something this socket sent, or with its handshake (the data of a
+ * `connect_error`). The relay adds the event name and the JSON pointer of the offending value when
+ * a payload did not match the contract.
  */
 export interface ErrorMessage {
+  /**
+   * What kind of failure it is, for programs.
+   */
+  code: ErrorCode;
   /**
    * What went wrong, for people.
    */
@@ -307,6 +349,10 @@ export interface TerminalError {
    * The terminal, empty when the request named none.
    */
   terminalId: string;
+  /**
+   * What kind of failure it is (the relay always sends one; a runner may not).
+   */
+  code?: ErrorCode;
   /**
    * What went wrong.
    */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { AgentEvent, ErrorMessage, Exec, ExecResult, Input, ModelSet } from "./shared.js";
+import type { AgentEvent, ErrorCode, ErrorMessage, Exec, ExecResult, Input, ModelSet } from "./shared.js";
 
 /**
  * The Socket.IO namespace these events travel on.
@@ -92,6 +92,11 @@ export interface CommandAck {
    * True when the command was forwarded to the agent.
    */
   ok: boolean;
+  /**
+   * When not forwarded: what kind of failure it is (`collab_disabled`, `agent_offline`,
+   * `session_ended`).
+   */
+  code?: ErrorCode;
   /**
    * Why it was not forwarded, for example collab mode is off or the agent is offline.
    */

@@ -1,13 +1,14 @@
 // The relay's REST API (same origin, cookie auth), typed with the contract's request and response
 // bodies. Same-origin fetches carry Origin, which the relay checks on cookie-authenticated writes.
 
-import type { rest } from "@pizzapi/protocol";
+import type { ErrorCode, rest } from "@pizzapi/protocol";
 import { member, str } from "./read";
 
-/** A failed request: the status and the relay's `error` message. */
+/** A failed request: the status, the relay's error code (for decisions) and message (for people). */
 class ApiError extends Error {
   constructor(
     readonly status: number,
+    readonly code: ErrorCode | undefined,
     message: string,
   ) {
     super(message);
@@ -25,7 +26,7 @@ async function request<T>(method: string, path: string, body?: object): Promise<
   const res = await fetch(path, init);
   const data: unknown = await res.json().catch(() => null);
   if (!res.ok) {
-    throw new ApiError(res.status, str(member(data, "error")) ?? `${res.status} ${res.statusText}`);
+    throw new ApiError(res.status, str(member(data, "code")) as ErrorCode | undefined, str(member(data, "error")) ?? `${res.status} ${res.statusText}`);
   }
   return data as T;
 }

@@ -4,6 +4,7 @@
 import type { hub, SessionInfo } from "@pizzapi/protocol";
 import { signal } from "@preact/signals";
 import { loadUser } from "./auth";
+import { connectErrorCode } from "./errors";
 import { connectHub } from "./sockets";
 
 export type SessionList = readonly SessionInfo[];
@@ -94,7 +95,7 @@ export function followHub(): () => void {
   });
   // A refused handshake means the browser session is gone (expired, or signed out elsewhere).
   socket.on("connect_error", (e) => {
-    if (e.message === "unauthorized") void loadUser();
+    if (connectErrorCode(e) === "unauthorized") void loadUser();
   });
   return () => {
     close();

@@ -6,6 +6,7 @@ class FakeSocket {
   readonly emitted: [string, unknown][] = [];
   readonly handlers = new Map<string, (payload: never) => void>();
   ack: viewer.CommandAck = { ok: true };
+  active = true;
   on(event: string, f: (payload: never) => void) {
     this.handlers.set(event, f);
   }
@@ -16,7 +17,10 @@ class FakeSocket {
     return { emitWithAck: async (event: string, payload: unknown) => (this.emit(event, payload), this.ack) };
   }
   /** The relay sends an event. */
-  serve<E extends keyof viewer.ServerToClientEvents>(event: E, payload: Parameters<viewer.ServerToClientEvents[E]>[0]) {
+  serve<E extends keyof viewer.ServerToClientEvents | "connect_error">(
+    event: E,
+    payload: E extends keyof viewer.ServerToClientEvents ? Parameters<viewer.ServerToClientEvents[E]>[0] : Error,
+  ) {
     const f = this.handlers.get(event);
     if (!f) throw new Error(`no handler for ${event}`);
     f(payload as never);
@@ -102,11 +106,32 @@ describe("openSession", () => {
 
   it("waits for a session that does not exist yet, and opens it again on request", () => {
     const view = openSession("s1");
-    opened[0]!.socket.serve("error", { message: "Session not found" });
+    opened[0]!.socket.serve("error", { code: "session_not_found", message: "Session not found" });
     expect(view.phase.value).toEqual({ kind: "missing" });
     view.reopen();
     expect(view.phase.value).toEqual({ kind: "connecting" });
     expect(opened).toHaveLength(2);
+  });
+
+  it("decides on the error code, not on the message", () => {
+    const missing = openSession("s1");
+    opened[0]!.socket.serve("error", { code: "session_not_found", message: "Sitzung nicht gefunden" });
+    expect(missing.phase.value).toEqual({ kind: "missing" });
+    const failed = openSession("s2");
+    opened[1]!.socket.serve("error", { code: "unavailable", message: "Session not found" });
+    expect(failed.phase.value).toEqual({ kind: "failed", message: "Session not found" });
+  });
+
+  it("says that a refused handshake cannot view the session, by its code", () => {
+    const refused = openSession("s1");
+    const c = opened[0]!;
+    c.socket.active = false;
+    c.socket.serve("connect_error", Object.assign(new Error("not allowed"), { data: { code: "unauthorized", message: "not allowed" } }));
+    expect(refused.phase.value).toEqual({ kind: "failed", message: "You cannot view this session." });
+    const other = openSession("s2");
+    opened[1]!.socket.active = false;
+    opened[1]!.socket.serve("connect_error", Object.assign(new Error("unauthorized"), { data: { code: "invalid", message: "unauthorized" } }));
+    expect(other.phase.value).toEqual({ kind: "failed", message: "unauthorized" });
   });
 
   it("sends input, stop and model changes, and shows a refusal or an exec result", async () => {
@@ -118,7 +143,7 @@ describe("openSession", () => {
     expect(c.socket.emitted.at(-1)).toEqual(["input", { text: "add a test", attachments, client: "web" }]);
     expect(await view.setModel({ provider: "openai", id: "gpt-5" })).toBe(true);
     expect(c.socket.emitted.at(-1)).toEqual(["model_set", { provider: "openai", modelId: "gpt-5" }]);
-    c.socket.ack = { ok: false, error: "collab mode is off for this session" };
+    c.socket.ack = { ok: false, code: "collab_disabled", error: "collab mode is off for this session" };
     expect(await view.abort()).toBe(false);
     expect(c.socket.emitted.at(-1)).toMatchObject(["exec", { command: "abort" }]);
     expect(view.state.value.notice).toEqual({ text: "Could not stop the agent: collab mode is off for this session", tone: "error" });

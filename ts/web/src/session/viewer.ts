@@ -3,6 +3,7 @@
 
 import type { Attachment, commands, DeliverAs, ExecResult, Input, ModelInfo, viewer } from "@pizzapi/protocol";
 import { signal, type ReadonlySignal } from "@preact/signals";
+import { connectErrorCode } from "../errors";
 import { connectViewer, type Connection, type ViewerSocket } from "../sockets";
 import { admit, connectedAt, unsequenced } from "./sequence";
 import { applyEvent, initialState, type Notice, type SessionState } from "./state";
@@ -164,12 +165,12 @@ export function openSession(sessionId: string): SessionView {
       }
       // The relay closes the socket after refusing it.
       c.release();
-      phase.value = e.message === "Session not found" ? { kind: "missing" } : { kind: "failed", message: e.message };
+      phase.value = e.code === "session_not_found" ? { kind: "missing" } : { kind: "failed", message: e.message };
     });
     s.on("connect_error", (e) => {
       if (s.active) return; // a transport error: socket.io-client retries
       c.release();
-      phase.value = { kind: "failed", message: e.message === "unauthorized" ? "You cannot view this session." : e.message };
+      phase.value = { kind: "failed", message: connectErrorCode(e) === "unauthorized" ? "You cannot view this session." : e.message };
     });
     return c;
   }
