@@ -158,27 +158,40 @@ func serve(s *socket.Socket, ns Namespace, id Identity, opts Options, log *slog.
 	in := &inbox{}
 	auth := s.Handshake().Auth
 	in.handle = func(pkt *parser.Packet) { handleEvent(ctx, p, h, pkt, ns.Path, opts, log) }
-	_ = s.On("disconnect", func(args ...any) {
-		sioparser.Detach(auth, ns.Path)
-		reason, _ := args[0].(string)
-		if len(args) > 1 {
-			if e, ok := args[1].(error); ok && errors.Is(e, wstransport.ErrFrameTooLarge) {
-				log.Warn("message over the transport limit; connection closed", "socket", p.ID(), "user", id.UserID)
-				opts.Metrics.Invalid(ns.Path, "")
+	// The library may report a socket's disconnect twice (a client leaving while the server
+	// closes it), before this listener exists (a client gone while Connect ran), or never (a
+	// transport that closed just before the library tracked the socket), so gone runs once, from
+	// the event or from the check below: every socket counted once is uncounted once.
+	var once sync.Once
+	gone := func(args ...any) {
+		once.Do(func() {
+			sioparser.Detach(auth, ns.Path)
+			reason, _ := args[0].(string)
+			if len(args) > 1 {
+				if e, ok := args[1].(error); ok && errors.Is(e, wstransport.ErrFrameTooLarge) {
+					log.Warn("message over the transport limit; connection closed", "socket", p.ID(), "user", id.UserID)
+					opts.Metrics.Invalid(ns.Path, "")
+				}
 			}
-		}
-		if in.clientLeft.Load() {
-			reason = "client namespace disconnect"
-		}
-		// After the events that arrived before it.
-		in.push(func() {
-			opts.Metrics.Connections(ns.Path, -1)
-			untrack()
-			log.Debug("disconnected", "socket", p.ID(), "reason", reason)
-			h.Disconnected(reason)
-			cancel()
+			if in.clientLeft.Load() {
+				reason = "client namespace disconnect"
+			}
+			// After the events that arrived before it.
+			in.push(func() {
+				opts.Metrics.Connections(ns.Path, -1)
+				untrack()
+				log.Debug("disconnected", "socket", p.ID(), "reason", reason)
+				h.Disconnected(reason)
+				cancel()
+			})
 		})
-	})
+	}
+	_ = s.On("disconnect", gone)
+	if !s.Connected() || s.Conn().ReadyState() != "open" {
+		gone("transport close")
+		p.Close()
+		return
+	}
 	sioparser.Attach(auth, ns.Path, in)
 }
 
