@@ -2,10 +2,12 @@ package server_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/server/config"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
@@ -80,7 +82,8 @@ func TestBadInput(t *testing.T) {
 }
 
 // TestAuthFailures: every namespace refuses a connection without valid credentials with
-// connect_error "unauthorized"; a malformed handshake says what is wrong.
+// connect_error "unauthorized" (code unauthorized); a malformed handshake says what is wrong
+// (code invalid).
 func TestAuthFailures(t *testing.T) {
 	n := servertest.Start(t)
 	u := n.NewUser(t)
@@ -89,16 +92,16 @@ func TestAuthFailures(t *testing.T) {
 			"none":    {},
 			"bad key": {"apiKey": "pzp_not_a_key"},
 		} {
-			if err := n.Refused(t, nsp, servertest.DialOptions{Auth: auth}); err.Error() != "unauthorized" {
+			if err := n.Refused(t, nsp, servertest.DialOptions{Auth: auth}); err.Error() != "unauthorized" || !errors.Is(err, protocol.ErrUnauthorized) {
 				t.Errorf("%s with %s: %v", nsp, name, err)
 			}
 		}
 	}
 	// /relay and /runner do not take the cookie.
-	if err := n.Refused(t, "/relay", servertest.DialOptions{User: &u, Cookie: true}); err.Error() != "unauthorized" {
+	if err := n.Refused(t, "/relay", servertest.DialOptions{User: &u, Cookie: true}); !errors.Is(err, protocol.ErrUnauthorized) {
 		t.Errorf("relay with a cookie: %v", err)
 	}
-	if err := n.Refused(t, "/viewer", servertest.DialOptions{User: &u, Auth: map[string]any{"sessionId": "s", "lastSeq": "x"}}); !strings.Contains(err.Error(), "/lastSeq") {
+	if err := n.Refused(t, "/viewer", servertest.DialOptions{User: &u, Auth: map[string]any{"sessionId": "s", "lastSeq": "x"}}); !strings.Contains(err.Error(), "/lastSeq") || !errors.Is(err, protocol.ErrInvalid) {
 		t.Errorf("malformed handshake: %v", err)
 	}
 }

@@ -9,6 +9,7 @@
 package sioparser
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -27,6 +28,33 @@ var (
 	ErrIllegalNamespace = errors.New("sioparser: namespace too long")
 	ErrIllegalID        = errors.New("sioparser: ack id too long")
 )
+
+// PacketTypeError is a packet of a type clients do not send (CONNECT_ERROR, or no Socket.IO
+// type at all), received by a server's decoder; the library closes the connection.
+type PacketTypeError struct {
+	// Type is the packet's first character.
+	Type byte
+}
+
+// Error names the type.
+func (e *PacketTypeError) Error() string {
+	return "sioparser: clients do not send packets of type " + strconv.QuoteRune(rune(e.Type))
+}
+
+// MalformedError is an EVENT packet that cannot be decoded, on a namespace the connection has
+// joined. With Options.Route the decoder hands it to the namespace's Sink as the packet's Data
+// (with the ack id, when one could be read) instead of failing the connection, so that the server
+// can tell the client what was wrong.
+type MalformedError struct {
+	// Reason says what is wrong with the packet, for people.
+	Reason string
+	// Fatal is set for a packet of a type clients do not send: the server should close the
+	// socket after saying why.
+	Fatal bool
+}
+
+// Error describes the problem.
+func (e *MalformedError) Error() string { return "malformed packet: " + e.Reason }
 
 // Options configures the parser.
 type Options struct {
@@ -156,6 +184,12 @@ func (d *Decoder) Add(data any) error {
 	switch parser.PacketType(b[0] - '0') {
 	case parser.EVENT, parser.ACK:
 		p, err := d.decode(b)
+		var me *MalformedError
+		if errors.As(err, &me) && p.Type == parser.EVENT && d.joined(p.Nsp) {
+			p.Data = me
+			d.forward(p)
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -164,9 +198,42 @@ func (d *Decoder) Add(data any) error {
 	case parser.BINARY_EVENT, parser.BINARY_ACK:
 		d.binary.Store(true)
 		return d.fallback.Add(types.NewStringBuffer(b))
+	case parser.CONNECT, parser.DISCONNECT:
+		return d.fallback.Add(types.NewStringBuffer(b))
 	default:
+		if d.opts.Route { // a server's decoder: CONNECT_ERROR and unknown types are wrong
+			return d.wrongType(b)
+		}
 		return d.fallback.Add(types.NewStringBuffer(b))
 	}
+}
+
+// wrongType handles a packet of a type clients do not send: on a namespace the connection has
+// joined it goes to the Sink as a fatal *MalformedError, so that the server can say why before it
+// closes the socket; otherwise it is a *PacketTypeError, and the library closes the connection.
+func (d *Decoder) wrongType(b []byte) error {
+	nsp := "/"
+	if start := bytes.IndexByte(b[:min(len(b), 2)], '/'); start >= 0 { // typed, or no type at all
+		if end := bytes.IndexByte(b, ','); end > start && end-start <= parser.DefaultMaxNamespaceLength {
+			nsp = string(b[start:end])
+		}
+	}
+	if !d.joined(nsp) {
+		return &PacketTypeError{Type: b[0]}
+	}
+	reason := "clients do not send packets of type " + strconv.QuoteRune(rune(b[0]))
+	d.forward(&parser.Packet{Type: parser.EVENT, Nsp: nsp, Data: &MalformedError{Reason: reason, Fatal: true}})
+	return nil
+}
+
+// joined reports whether the connection has sent a CONNECT for nsp (with Options.Route).
+func (d *Decoder) joined(nsp string) bool {
+	if !d.opts.Route {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.namespaces[nsp] != nil
 }
 
 // Destroy releases the decoder.
@@ -180,7 +247,8 @@ func (d *Decoder) Destroy() {
 }
 
 // decode parses an EVENT or ACK packet: type, optional namespace, optional ack id, and a JSON
-// array whose elements become json.RawMessage sub-slices of b (the event name a string).
+// array whose elements become json.RawMessage sub-slices of b (the event name a string). Problems
+// after the namespace are a *MalformedError, returned with the packet as far as it was read.
 func (d *Decoder) decode(b []byte) (*parser.Packet, error) {
 	p := &parser.Packet{Type: parser.PacketType(b[0] - '0'), Nsp: "/"}
 	i := 1
@@ -203,12 +271,9 @@ func (d *Decoder) decode(b []byte) (*parser.Packet, error) {
 		i++
 	}
 	if i > start {
-		if i-start > parser.DefaultMaxPacketIDLength {
-			return nil, ErrIllegalID
-		}
 		id, err := strconv.ParseUint(string(b[start:i]), 10, 64)
-		if err != nil {
-			return nil, ErrIllegalID
+		if i-start > parser.DefaultMaxPacketIDLength || err != nil {
+			return p, &MalformedError{Reason: "the ack id has " + strconv.Itoa(i-start) + " digits, at most " + strconv.Itoa(parser.DefaultMaxPacketIDLength) + " are allowed"}
 		}
 		p.Id = &id
 	}
@@ -218,12 +283,12 @@ func (d *Decoder) decode(b []byte) (*parser.Packet, error) {
 	if dec.ArrayStart() {
 		for k := 0; dec.NextElem(k); k++ {
 			if k == 0 && p.Type == parser.EVENT {
-				if dec.Peek() != wire.KindString {
-					return nil, ErrInvalidPacket
+				if k := dec.Peek(); k != wire.KindString {
+					return p, &MalformedError{Reason: "the event name must be a string, got " + k.String()}
 				}
 				name := dec.String()
 				if parser.ReservedEvents.Has(name) {
-					return nil, ErrInvalidPacket
+					return p, &MalformedError{Reason: strconv.Quote(name) + " is reserved by Socket.IO"}
 				}
 				args = append(args, string([]byte(name)))
 			} else if d.opts.StringsAsGo && dec.Peek() == wire.KindString {
@@ -235,8 +300,11 @@ func (d *Decoder) decode(b []byte) (*parser.Packet, error) {
 		}
 	}
 	dec.End()
-	if dec.Failed() || (p.Type == parser.EVENT && len(args) == 0) {
-		return nil, ErrInvalidPacket
+	if err := dec.Err(); err != nil {
+		return p, &MalformedError{Reason: err.Error()}
+	}
+	if p.Type == parser.EVENT && len(args) == 0 {
+		return p, &MalformedError{Reason: "an event packet needs an event name"}
 	}
 	p.Data = args
 	return p, nil
@@ -263,7 +331,8 @@ const maxWaiting = 1024
 // Sink receives the events a client sends on one namespace. Its methods are called on the
 // connection's reader goroutine, in order, and must not block.
 type Sink interface {
-	// Packet is an EVENT or ACK packet (arguments as json.RawMessage).
+	// Packet is an EVENT or ACK packet (arguments as json.RawMessage), a BINARY_EVENT packet (as
+	// the library decodes it), or an EVENT packet whose Data is a *MalformedError.
 	Packet(p *parser.Packet)
 	// ClientDisconnect says the client left the namespace on purpose (a DISCONNECT packet).
 	ClientDisconnect()
@@ -311,7 +380,7 @@ func (d *Decoder) forward(p *parser.Packet) {
 		if ns.sink != nil {
 			ns.sink.ClientDisconnect()
 		}
-	case (p.Type == parser.EVENT || p.Type == parser.ACK) && ns != nil:
+	case (p.Type == parser.EVENT || p.Type == parser.BINARY_EVENT || p.Type == parser.ACK) && ns != nil:
 		if ns.sink != nil {
 			ns.sink.Packet(p)
 		} else if len(ns.held) < maxWaiting {

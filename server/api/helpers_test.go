@@ -290,7 +290,7 @@ func (c *fakeConn) Deliver(m *bus.Message) {
 // socket is the core's handler of a fake connection.
 type socket interface {
 	Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error)
-	Disconnected(reason string)
+	Disconnected(reason string, clientLeft bool)
 }
 
 // answer is a reply the fake runner sends; an empty event sends nothing.

@@ -96,7 +96,7 @@ func TestSpawnUnreachableRunner(t *testing.T) {
 	wantError(t, e.do(t, ada.as(call{method: "POST", path: "/api/runners/restart", body: body})), http.StatusBadGateway, "")
 
 	// Disconnected: the runner is gone.
-	rn.h.Disconnected("transport close")
+	rn.h.Disconnected("transport close", false)
 	wantError(t, e.do(t, ada.as(call{method: "POST", path: "/api/runners/spawn", body: body})), http.StatusNotFound, "Runner not found")
 }
 

@@ -365,7 +365,7 @@ func (h *cliSocket) SessionMessage(ctx context.Context, p *relay.SendSessionMess
 
 // Disconnected implements sio.Handler. A CLI that closed the namespace on purpose ends its
 // session; one whose connection dropped gets the reconnect grace period to resume it.
-func (h *cliSocket) Disconnected(reason string) {
+func (h *cliSocket) Disconnected(reason string, clientLeft bool) {
 	id := h.detach()
 	if id == "" {
 		return
@@ -374,7 +374,7 @@ func (h *cliSocket) Disconnected(reason string) {
 	c.bus.Leave(bus.SessionCLI+id, h.conn)
 	ctx, cancel := background()
 	defer cancel()
-	if reason == "client namespace disconnect" {
+	if clientLeft {
 		c.endSession(ctx, id, reasonEnded)
 		return
 	}

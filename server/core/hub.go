@@ -39,6 +39,6 @@ func (h *hubSocket) Dispatch(ctx context.Context, event string, payload []byte) 
 }
 
 // Disconnected implements sio.Handler.
-func (h *hubSocket) Disconnected(string) {
+func (h *hubSocket) Disconnected(string, bool) {
 	h.c.bus.Leave(bus.UserHub+h.user.ID, h.conn)
 }

@@ -124,7 +124,7 @@ func (h *runnerSocket) RegisterRunner(ctx context.Context, p *runner.RegisterRun
 		return err
 	}
 	if prev := h.id(); prev != "" && prev != id {
-		h.Disconnected("re-registered")
+		h.Disconnected("re-registered", false)
 	}
 	_, _ = c.bus.Publish(ctx, bus.Runner+id, &bus.Message{Nsp: runner.Namespace, Control: bus.ControlReplace, From: h.conn.ID()})
 	c.bus.Join(bus.Runner+id, h.conn)
@@ -301,7 +301,7 @@ func (c *Core) spawnReport(ctx context.Context, sessionID, event string, payload
 
 // Disconnected implements sio.Handler: the runner is gone, and so are its terminals. A runner
 // that has already registered again on another connection is left alone.
-func (h *runnerSocket) Disconnected(string) {
+func (h *runnerSocket) Disconnected(string, bool) {
 	h.mu.Lock()
 	id := h.runnerID
 	h.runnerID = ""

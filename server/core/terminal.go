@@ -191,7 +191,7 @@ func (h *terminalSocket) KillTerminal(ctx context.Context, _ *terminal.KillTermi
 }
 
 // Disconnected implements sio.Handler: an exited terminal goes with its viewer.
-func (h *terminalSocket) Disconnected(string) {
+func (h *terminalSocket) Disconnected(string, bool) {
 	h.c.bus.Leave(bus.Terminal+h.id, h.conn)
 	ctx, cancel := background()
 	defer cancel()

@@ -445,7 +445,7 @@ func (h *viewerSocket) Exec(ctx context.Context, p *protocol.Exec) (*viewer.Comm
 }
 
 // Disconnected implements sio.Handler.
-func (h *viewerSocket) Disconnected(string) {
+func (h *viewerSocket) Disconnected(string, bool) {
 	h.c.timers.cancel("await:" + h.conn.ID())
 	id := h.leave()
 	if id == "" {

@@ -99,7 +99,7 @@ func New(c *core.Core, acc Accounts, opts Options) *Handler {
 // handler is what the core returns for a connection: the namespace's event handler.
 type handler interface {
 	Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error)
-	Disconnected(reason string)
+	Disconnected(reason string, clientLeft bool)
 }
 
 // ServeHTTP authenticates an upgrade request as its role requires and serves the connection.
@@ -330,7 +330,7 @@ func (h *Handler) serve(ws *websocket.Conn, role *legacy.Role, id string, u core
 	r.run(ctx)
 	c.finish()
 	if hd != nil {
-		hd.Disconnected("transport close")
+		hd.Disconnected("transport close", false)
 	}
 	dep.warn("") // a CLI or runner that never registered
 }

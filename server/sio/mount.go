@@ -41,10 +41,11 @@ func (h Handshake) AuthString(key string) string {
 }
 
 // Handler handles the events of one socket. Dispatch is called for each event in the order the
-// client sent them; Disconnected once, when the socket is gone.
+// client sent them; Disconnected once, when the socket is gone: clientLeft says that the client
+// closed the namespace on purpose, reason is Socket.IO's description, for logs.
 type Handler interface {
 	Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error)
-	Disconnected(reason string)
+	Disconnected(reason string, clientLeft bool)
 }
 
 // Namespace says how one namespace authenticates sockets and handles their events.
@@ -173,7 +174,8 @@ func serve(s *socket.Socket, ns Namespace, id Identity, opts Options, log *slog.
 					opts.Metrics.Invalid(ns.Path, "")
 				}
 			}
-			if in.clientLeft.Load() {
+			left := in.clientLeft.Load()
+			if left {
 				reason = "client namespace disconnect"
 			}
 			// After the events that arrived before it.
@@ -181,11 +183,20 @@ func serve(s *socket.Socket, ns Namespace, id Identity, opts Options, log *slog.
 				opts.Metrics.Connections(ns.Path, -1)
 				untrack()
 				log.Debug("disconnected", "socket", p.ID(), "reason", reason)
-				h.Disconnected(reason)
+				h.Disconnected(reason, left)
 				cancel()
 			})
 		})
 	}
+	_ = s.On("error", func(args ...any) {
+		// The library closes the connection after a packet it cannot decode outside a joined
+		// namespace: say so in the log and, if it still gets there, to the client.
+		err, _ := args[0].(error)
+		log.Warn("malformed packet; connection closed", "socket", p.ID(), "user", id.UserID, "address", s.Handshake().Address, "error", err)
+		opts.Metrics.Invalid(ns.Path, "")
+		e := protocol.ErrorMessage{Code: protocol.ErrorCodeInvalid, Message: "malformed packet; the connection is closed"}
+		_ = p.Send("error", e.AppendJSON(nil))
+	})
 	_ = s.On("disconnect", gone)
 	if !s.Connected() || s.Conn().ReadyState() != "open" {
 		gone("transport close")
@@ -239,18 +250,15 @@ func (in *inbox) run() {
 	}
 }
 
-// handleEvent dispatches one client event and answers its acknowledgement, or reports an error.
+// handleEvent dispatches one client event and answers its acknowledgement. An event that is
+// refused gets an `error` event saying why, and the same ErrorMessage as its acknowledgement when
+// the client asked for one.
 func handleEvent(ctx context.Context, p *Peer, h Handler, pkt *parser.Packet, nsp string, opts Options, log *slog.Logger) {
-	if pkt.Type != parser.EVENT {
+	if pkt.Type != parser.EVENT && pkt.Type != parser.BINARY_EVENT {
 		return // the relay asks clients for no acknowledgements
 	}
-	args, _ := pkt.Data.([]any)
-	if len(args) == 0 {
-		return
-	}
-	event, _ := args[0].(string)
+	event, payload, err := eventOf(pkt, opts.MaxMessageBytes)
 	opts.Metrics.EventIn(nsp, event)
-	payload, err := payloadOf(args[1:], opts.MaxMessageBytes)
 	var reply []byte
 	if err == nil {
 		reply, err = h.Dispatch(ctx, event, payload)
@@ -261,7 +269,17 @@ func handleEvent(ctx context.Context, p *Peer, h Handler, pkt *parser.Packet, ns
 			opts.Metrics.Invalid(nsp, event)
 			log.Debug("event refused", "socket", p.ID(), "event", event, "error", err)
 		}
-		sendError(p, event, err, log)
+		e := sendError(p, event, err, log)
+		if pkt.Id != nil {
+			body := e.AppendJSON(nil)
+			p.sendFrame(wstransport.NewFrame(len(nsp)+len(body)+24, func(dst []byte) []byte {
+				return sioparser.AppendAck(dst, nsp, *pkt.Id, body)
+			}))
+		}
+		if me, ok := pkt.Data.(*sioparser.MalformedError); ok && me.Fatal {
+			log.Warn("socket closed after a packet clients do not send", "socket", p.ID(), "reason", me.Reason)
+			p.Close()
+		}
 		return
 	}
 	if pkt.Id != nil {
@@ -269,6 +287,28 @@ func handleEvent(ctx context.Context, p *Peer, h Handler, pkt *parser.Packet, ns
 			return sioparser.AppendAck(dst, nsp, *pkt.Id, reply)
 		}))
 	}
+}
+
+// eventOf returns the name and the single JSON argument of an event packet, or why it cannot be
+// handled: it could not be decoded, it carries binary attachments, or its arguments are not one
+// JSON object within the size limit.
+func eventOf(pkt *parser.Packet, limit int) (string, []byte, error) {
+	if me, ok := pkt.Data.(*sioparser.MalformedError); ok {
+		return "", nil, protocol.NewError(protocol.ErrorCodeInvalid, me.Error())
+	}
+	args, _ := pkt.Data.([]any)
+	event := ""
+	if len(args) > 0 {
+		event, _ = args[0].(string)
+	}
+	if pkt.Type == parser.BINARY_EVENT {
+		return event, nil, protocol.NewError(protocol.ErrorCodeInvalid, "binary attachments are not supported; send one JSON object")
+	}
+	if len(args) == 0 {
+		return "", nil, protocol.NewError(protocol.ErrorCodeInvalid, "an event packet needs an event name")
+	}
+	payload, err := payloadOf(args[1:], limit)
+	return event, payload, err
 }
 
 // payloadOf returns the single JSON argument of an event (nil when there is none).
@@ -289,8 +329,9 @@ func payloadOf(args []any, limit int) ([]byte, error) {
 	return nil, protocol.Errorf(protocol.ErrorCodeInvalid, "an event takes one JSON object argument, got %d", len(args))
 }
 
-// sendError reports err to the client as an "error" event naming the event (see ErrorMessage).
-func sendError(p *Peer, event string, err error, log *slog.Logger) {
+// sendError reports err to the client as an "error" event naming the event (see ErrorMessage),
+// and returns the event's payload.
+func sendError(p *Peer, event string, err error, log *slog.Logger) protocol.ErrorMessage {
 	e := ErrorMessage(err)
 	if e.Code == protocol.ErrorCodeInternal {
 		log.Error("handler failed", "socket", p.ID(), "event", event, "error", err)
@@ -299,6 +340,7 @@ func sendError(p *Peer, event string, err error, log *slog.Logger) {
 		e.Event = protocol.Some(event)
 	}
 	_ = p.Send("error", e.AppendJSON(nil))
+	return e
 }
 
 // ErrorMessage is what a client learns of err: a *protocol.Error keeps its code and message; a
