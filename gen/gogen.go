@@ -101,7 +101,7 @@ func GenerateGo(c *Contract, opts GoOptions) (map[string][]byte, error) {
 		}
 	}
 	for name, src := range out {
-		formatted, err := formatGo(src)
+		formatted, err := formatGo(groupImports(src))
 		if err != nil {
 			return nil, fmt.Errorf("generated %s does not compile: %w", name, err)
 		}
@@ -218,18 +218,6 @@ func wrap(text string, width int, prefix string) []string {
 		lines = append(lines, strings.TrimRight(prefix+line, " "))
 	}
 	return lines
-}
-
-// typeSentence turns a noun-phrase description into "Name is a ...".
-func typeSentence(name, desc string) string {
-	if desc == "" {
-		return name + " is generated from the schema."
-	}
-	r := []rune(desc)
-	if len(r) > 1 && r[0] >= 'A' && r[0] <= 'Z' && r[1] >= 'a' && r[1] <= 'z' {
-		r[0] += 'a' - 'A'
-	}
-	return name + " is " + string(r)
 }
 
 // qual references a named type from the package being written.
@@ -377,41 +365,8 @@ func (g *goGen) payloadFactories(f *jen.File, ns *Namespace) {
 	f.Line()
 }
 
-// typeUses describes where t travels as an event payload or acknowledgement, for documentation.
-func typeUses(t *Type, ns *Namespace) string {
-	if ns == nil {
-		return ""
-	}
-	var payloads, acks []string
-	for _, ev := range ns.Events() {
-		if ev.Payload == t {
-			payloads = append(payloads, fmt.Sprintf("%q (%s)", ev.Name, directionWords[ev.Direction]))
-		}
-		if ev.Ack == t {
-			acks = append(acks, fmt.Sprintf("%q", ev.Name))
-		}
-	}
-	var parts []string
-	if len(payloads) > 0 {
-		parts = append(parts, "the payload of "+strings.Join(payloads, " and "))
-	}
-	if len(acks) > 0 {
-		parts = append(parts, "the acknowledgement of "+strings.Join(acks, " and "))
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return t.Name + " is " + strings.Join(parts, ", and ") + "."
-}
-
-var directionWords = [numDirections]string{"client to server", "server to client", "between relay nodes"}
-
 func (g *goGen) declareType(f *jen.File, t *Type, ns *Namespace) {
-	if uses := typeUses(t, ns); uses != "" {
-		f.Add(doc(uses, t.Description, deprecatedNote(t.Deprecated)))
-	} else {
-		f.Add(doc(typeSentence(t.Name, t.Description), deprecatedNote(t.Deprecated)))
-	}
+	f.Add(doc(append(typeDoc(g.c, t, ns), deprecatedNote(t.Deprecated))...))
 	switch {
 	case t.IsEnum():
 		f.Type().Id(t.Name).String()

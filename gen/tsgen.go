@@ -15,18 +15,18 @@ const tsSharedModule = "shared"
 // one module per schema file and an index that re-exports them.
 func GenerateTS(c *Contract) map[string][]byte {
 	out := map[string][]byte{}
-	out[tsSharedModule+".ts"] = []byte(tsModule(c.Shared, nil))
+	out[tsSharedModule+".ts"] = []byte(tsModule(c, c.Shared, nil))
 	var index strings.Builder
 	index.WriteString(tsHeader("schema") + "\n")
 	index.WriteString("/**\n * The pizzapi protocol: shared types, and one module per Socket.IO namespace with its event maps\n" +
 		" * for `Socket<ServerToClientEvents, ClientToServerEvents>` from socket.io-client.\n * @module\n */\n\n")
 	index.WriteString(fmt.Sprintf("export * from \"./%s.js\";\n", tsSharedModule))
 	for _, p := range c.Packages {
-		out[p.Name+".ts"] = []byte(tsModule(p, nil))
+		out[p.Name+".ts"] = []byte(tsModule(c, p, nil))
 		index.WriteString(fmt.Sprintf("export * as %s from \"./%s.js\";\n", p.Name, p.Name))
 	}
 	for _, ns := range c.Namespaces {
-		out[ns.Name+".ts"] = []byte(tsModule(ns.Package, ns))
+		out[ns.Name+".ts"] = []byte(tsModule(c, ns.Package, ns))
 		index.WriteString(fmt.Sprintf("export * as %s from \"./%s.js\";\n", ns.Name, ns.Name))
 	}
 	out["index.ts"] = []byte(index.String())
@@ -67,6 +67,7 @@ func tsKey(name string) string {
 
 // tsGen writes one module and records the types it imports from the shared module.
 type tsGen struct {
+	c       *Contract
 	pkg     *Package
 	imports map[string]bool
 }
@@ -112,8 +113,8 @@ func (g *tsGen) ref(r Ref) string {
 	return g.base(r.Type)
 }
 
-func tsModule(p *Package, ns *Namespace) string {
-	g := &tsGen{pkg: p, imports: map[string]bool{}}
+func tsModule(c *Contract, p *Package, ns *Namespace) string {
+	g := &tsGen{c: c, pkg: p, imports: map[string]bool{}}
 	var body strings.Builder
 	src := "schema"
 	if p.File != "" {
@@ -168,11 +169,7 @@ func (g *tsGen) declare(t *Type, ns *Namespace) string {
 	if t.Deprecated {
 		dep = "@deprecated Kept for compatibility with older clients."
 	}
-	if uses := typeUses(t, ns); uses != "" {
-		b.WriteString(tsDoc("", uses, t.Description, enumList(t), dep))
-	} else {
-		b.WriteString(tsDoc("", typeSentence(t.Name, t.Description), enumList(t), dep))
-	}
+	b.WriteString(tsDoc("", append(typeDoc(g.c, t, ns), enumList(t), dep)...))
 	switch {
 	case t.IsEnum():
 		vals := make([]string, len(t.Enum))

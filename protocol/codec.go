@@ -4,8 +4,9 @@ package protocol
 
 import (
 	"encoding/json"
-	"github.com/pizzapi/pizzapi/internal/wire"
 	"strconv"
+
+	"github.com/pizzapi/pizzapi/internal/wire"
 )
 
 // ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON

@@ -73,7 +73,9 @@ func (e ErrorCode) Valid() bool {
 	return false
 }
 
-// ErrorMessage is A problem with something this socket sent, or with its handshake (the data of a
+// ErrorMessage is the payload of "error" on /relay, /runner and /viewer (server to client).
+//
+// A problem with something this socket sent, or with its handshake (the data of a
 // `connect_error`). The relay adds the event name and the JSON pointer of the offending value when
 // a payload did not match the contract.
 type ErrorMessage struct {
@@ -87,7 +89,7 @@ type ErrorMessage struct {
 	Pointer Optional[string] `json:"pointer,omitzero"`
 }
 
-// ModelInfo is A language model as provider plus model id.
+// ModelInfo is a language model as provider plus model id.
 type ModelInfo struct {
 	// Provider name, for example `anthropic`.
 	Provider string `json:"provider"`
@@ -97,7 +99,9 @@ type ModelInfo struct {
 	Name Optional[string] `json:"name,omitzero"`
 }
 
-// SessionInfo is A live session as the hub and `GET /api/sessions` list it.
+// SessionInfo is the payload of "session_added" on /hub (server to client).
+//
+// A live session as the hub and `GET /api/sessions` list it.
 type SessionInfo struct {
 	// The session's id.
 	SessionID string `json:"sessionId"`
@@ -131,7 +135,7 @@ type SessionInfo struct {
 	RunnerName *string `json:"runnerName"`
 }
 
-// RunnerSkill is A skill (a Markdown instruction file) available on a runner.
+// RunnerSkill is a skill (a Markdown instruction file) available on a runner.
 type RunnerSkill struct {
 	// Skill name, lower-case letters, digits and dashes.
 	Name string `json:"name"`
@@ -141,7 +145,7 @@ type RunnerSkill struct {
 	FilePath string `json:"filePath"`
 }
 
-// RunnerInfo is A connected runner as `GET /api/runners` lists it.
+// RunnerInfo is a connected runner as `GET /api/runners` lists it.
 type RunnerInfo struct {
 	// The runner's id.
 	RunnerID string `json:"runnerId"`
@@ -155,7 +159,7 @@ type RunnerInfo struct {
 	Skills []RunnerSkill `json:"skills"`
 }
 
-// Attachment is A file attached to viewer input: an uploaded attachment id or a URL.
+// Attachment is a file attached to viewer input: an uploaded attachment id or a URL.
 type Attachment struct {
 	// Id returned by `POST /api/sessions/{id}/attachments`.
 	AttachmentID Optional[string] `json:"attachmentId,omitzero"`
@@ -186,7 +190,9 @@ func (e DeliverAs) Valid() bool {
 	return false
 }
 
-// Input is text a viewer typed into a collab-mode session.
+// Input is the payload of "input" on /relay (server to client) and on /viewer (client to server).
+//
+// Text a viewer typed into a collab-mode session.
 type Input struct {
 	// The message text.
 	Text string `json:"text"`
@@ -198,7 +204,10 @@ type Input struct {
 	DeliverAs Optional[DeliverAs] `json:"deliverAs,omitzero"`
 }
 
-// ModelSet is switch the agent to another model.
+// ModelSet is the payload of "model_set" on /relay (server to client) and on /viewer (client to
+// server).
+//
+// Switch the agent to another model.
 type ModelSet struct {
 	// Provider name.
 	Provider string `json:"provider"`
@@ -206,7 +215,9 @@ type ModelSet struct {
 	ModelID string `json:"modelId"`
 }
 
-// Exec is A remote command for the agent (`abort`, `set_model`, `compact`, ...). Command-specific
+// Exec is the payload of "exec" on /relay (server to client) and on /viewer (client to server).
+//
+// A remote command for the agent (`abort`, `set_model`, `compact`, ...). Command-specific
 // parameters sit beside `id` and `command` and are passed through untouched.
 type Exec struct {
 	// Chosen by the viewer; echoed in `exec_result`.
@@ -217,7 +228,10 @@ type Exec struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// ExecResult is the agent's reply to an `exec` command.
+// ExecResult is the payload of "exec_result" on /relay (client to server) and on /viewer (server
+// to client).
+//
+// The agent's reply to an `exec` command.
 type ExecResult struct {
 	// The `id` of the command this answers.
 	ID string `json:"id"`
@@ -231,13 +245,19 @@ type ExecResult struct {
 	Error Optional[string] `json:"error,omitzero"`
 }
 
-// TerminalReady is the PTY of a terminal has started.
+// TerminalReady is the payload of "terminal_ready" on /runner (client to server) and on /terminal
+// (server to client).
+//
+// The PTY of a terminal has started.
 type TerminalReady struct {
 	// The terminal.
 	TerminalID string `json:"terminalId"`
 }
 
-// TerminalData is output of a terminal's PTY.
+// TerminalData is the payload of "terminal_data" on /runner (client to server) and on /terminal
+// (server to client).
+//
+// Output of a terminal's PTY.
 type TerminalData struct {
 	// The terminal.
 	TerminalID string `json:"terminalId"`
@@ -245,7 +265,10 @@ type TerminalData struct {
 	Data string `json:"data"`
 }
 
-// TerminalExit is A terminal's shell exited.
+// TerminalExit is the payload of "terminal_exit" on /runner (client to server) and on /terminal
+// (server to client).
+//
+// A terminal's shell exited.
 type TerminalExit struct {
 	// The terminal.
 	TerminalID string `json:"terminalId"`
@@ -253,7 +276,10 @@ type TerminalExit struct {
 	ExitCode int64 `json:"exitCode"`
 }
 
-// TerminalError is A terminal could not be started or no longer exists.
+// TerminalError is the payload of "terminal_error" on /runner (client to server) and on /terminal
+// (server to client).
+//
+// A terminal could not be started or no longer exists.
 type TerminalError struct {
 	// The terminal, empty when the request named none.
 	TerminalID string `json:"terminalId"`
@@ -305,7 +331,9 @@ const (
 	AgentEventModelSetResult = "model_set_result"
 )
 
-// HeartbeatEvent is liveness and status of the agent, sent every 10 s and on state changes.
+// HeartbeatEvent is an AgentEvent whose type is "heartbeat".
+//
+// Liveness and status of the agent, sent every 10 s and on state changes.
 type HeartbeatEvent struct {
 	// Always `heartbeat`.
 	Type string `json:"type"`
@@ -335,7 +363,7 @@ type HeartbeatEvent struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// AgentModel is A model as the agent describes it: in heartbeats, snapshots, `capabilities` and
+// AgentModel is a model as the agent describes it: in heartbeats, snapshots, `capabilities` and
 // the results of the model commands (pi's fuller model objects pass through with their other
 // fields).
 type AgentModel struct {
@@ -369,7 +397,7 @@ type TokenUsage struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// PendingQuestion is A question the agent waits on (its `AskUserQuestion` tool call). Newer
+// PendingQuestion is a question the agent waits on (its `AskUserQuestion` tool call). Newer
 // PizzaPi agents send `questions` (several, each with its options) instead of `question`.
 type PendingQuestion struct {
 	// The tool call that asked.
@@ -382,8 +410,10 @@ type PendingQuestion struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// SessionActiveEvent is A snapshot of the whole session, sent after registration, when a viewer
-// greets and after big changes.
+// SessionActiveEvent is an AgentEvent whose type is "session_active".
+//
+// A snapshot of the whole session, sent after registration, when a viewer greets and after big
+// changes.
 type SessionActiveEvent struct {
 	// Always `session_active`.
 	Type string `json:"type"`
@@ -414,8 +444,10 @@ type SessionActiveState struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// MessageUpdateEvent is A streaming update of the assistant message; the relay times thinking
-// blocks from its `thinking_start` and `thinking_end` sub-events.
+// MessageUpdateEvent is an AgentEvent whose type is "message_update".
+//
+// A streaming update of the assistant message; the relay times thinking blocks from its
+// `thinking_start` and `thinking_end` sub-events.
 type MessageUpdateEvent struct {
 	// Always `message_update`.
 	Type string `json:"type"`
@@ -435,8 +467,10 @@ type AssistantMessageEvent struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// MessageEndEvent is A message (`message_end`) or turn (`turn_end`) completed; the relay adds
-// `durationSeconds` to thinking blocks it timed.
+// MessageEndEvent is an AgentEvent whose type is "message_end" or "turn_end".
+//
+// A message (`message_end`) or turn (`turn_end`) completed; the relay adds `durationSeconds` to
+// thinking blocks it timed.
 type MessageEndEvent struct {
 	// `message_end` or `turn_end`.
 	Type MessageEndEventType `json:"type"`
@@ -464,7 +498,7 @@ func (e MessageEndEventType) Valid() bool {
 	return false
 }
 
-// AgentMessage is A message of the transcript.
+// AgentMessage is a message of the transcript.
 type AgentMessage struct {
 	// `user`, `assistant` or `toolResult`.
 	Role Optional[string] `json:"role,omitzero"`
@@ -474,7 +508,9 @@ type AgentMessage struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// AgentEndEvent is the agent finished its work; carries the messages of the run.
+// AgentEndEvent is an AgentEvent whose type is "agent_end".
+//
+// The agent finished its work; carries the messages of the run.
 type AgentEndEvent struct {
 	// Always `agent_end`.
 	Type string `json:"type"`
@@ -484,8 +520,9 @@ type AgentEndEvent struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// ToolExecutionStartEvent is the agent started a tool; `AskUserQuestion` means it waits for the
-// user.
+// ToolExecutionStartEvent is an AgentEvent whose type is "tool_execution_start".
+//
+// The agent started a tool; `AskUserQuestion` means it waits for the user.
 type ToolExecutionStartEvent struct {
 	// Always `tool_execution_start`.
 	Type string `json:"type"`
@@ -499,7 +536,9 @@ type ToolExecutionStartEvent struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// CliErrorEvent is the CLI hit an error worth showing to the user.
+// CliErrorEvent is an AgentEvent whose type is "cli_error".
+//
+// The CLI hit an error worth showing to the user.
 type CliErrorEvent struct {
 	// Always `cli_error`.
 	Type string `json:"type"`
@@ -513,7 +552,9 @@ type CliErrorEvent struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// AgentStartEvent is the agent started working on a prompt.
+// AgentStartEvent is an AgentEvent whose type is "agent_start".
+//
+// The agent started working on a prompt.
 type AgentStartEvent struct {
 	// Always `agent_start`.
 	Type string `json:"type"`
@@ -521,7 +562,9 @@ type AgentStartEvent struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// ToolExecutionEndEvent is A tool the agent ran finished.
+// ToolExecutionEndEvent is an AgentEvent whose type is "tool_execution_end".
+//
+// A tool the agent ran finished.
 type ToolExecutionEndEvent struct {
 	// Always `tool_execution_end`.
 	Type string `json:"type"`
@@ -537,7 +580,9 @@ type ToolExecutionEndEvent struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// TodoUpdateEvent is the agent's todo list changed.
+// TodoUpdateEvent is an AgentEvent whose type is "todo_update".
+//
+// The agent's todo list changed.
 type TodoUpdateEvent struct {
 	// Always `todo_update`.
 	Type string `json:"type"`
@@ -549,7 +594,9 @@ type TodoUpdateEvent struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// ModelSelectEvent is the agent switched models by itself (pi's own event).
+// ModelSelectEvent is an AgentEvent whose type is "model_select".
+//
+// The agent switched models by itself (pi's own event).
 type ModelSelectEvent struct {
 	// Always `model_select`.
 	Type string `json:"type"`
@@ -559,8 +606,10 @@ type ModelSelectEvent struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// CapabilitiesEvent is what viewers may do in the session: the models and the agent's commands.
-// The agent sends it when a viewer greets.
+// CapabilitiesEvent is an AgentEvent whose type is "capabilities".
+//
+// What viewers may do in the session: the models and the agent's commands. The agent sends it when
+// a viewer greets.
 type CapabilitiesEvent struct {
 	// Always `capabilities`.
 	Type string `json:"type"`
@@ -572,7 +621,7 @@ type CapabilitiesEvent struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// AgentCommand is A command of the agent (a prompt template, a skill, an extension command) that a
+// AgentCommand is a command of the agent (a prompt template, a skill, an extension command) that a
 // viewer runs by sending `/name` as a message.
 type AgentCommand struct {
 	// What follows the slash.
@@ -583,8 +632,9 @@ type AgentCommand struct {
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// ModelSetResultEvent is the outcome of a model change a viewer asked for (`model_set`, or the
-// `set_model` command).
+// ModelSetResultEvent is an AgentEvent whose type is "model_set_result".
+//
+// The outcome of a model change a viewer asked for (`model_set`, or the `set_model` command).
 type ModelSetResultEvent struct {
 	// Always `model_set_result`.
 	Type string `json:"type"`

@@ -4,9 +4,10 @@ package commands
 
 import (
 	"encoding/json"
+	"strconv"
+
 	"github.com/pizzapi/pizzapi/internal/wire"
 	"github.com/pizzapi/pizzapi/protocol"
-	"strconv"
 )
 
 // ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON

@@ -9,6 +9,7 @@ package commands
 
 import (
 	"encoding/json"
+
 	"github.com/pizzapi/pizzapi/protocol"
 )
 
@@ -195,7 +196,7 @@ type ListResumeSessionsParams struct {
 	Cursor protocol.Optional[string] `json:"cursor,omitzero"`
 }
 
-// ResumeSessionList is A page of earlier sessions.
+// ResumeSessionList is a page of earlier sessions.
 type ResumeSessionList struct {
 	// The file of the session the agent is in, null when it has none.
 	CurrentPath protocol.Optional[*string] `json:"currentPath,omitzero"`

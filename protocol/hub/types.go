@@ -6,6 +6,7 @@ package hub
 
 import (
 	"encoding/json"
+
 	"github.com/pizzapi/pizzapi/protocol"
 )
 

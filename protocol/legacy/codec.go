@@ -4,6 +4,7 @@ package legacy
 
 import (
 	"encoding/json"
+
 	"github.com/pizzapi/pizzapi/internal/wire"
 )
 

@@ -4,6 +4,7 @@ package relay
 
 import (
 	"context"
+
 	"github.com/pizzapi/pizzapi/internal/wire"
 	"github.com/pizzapi/pizzapi/protocol"
 )

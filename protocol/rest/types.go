@@ -7,6 +7,7 @@ package rest
 
 import (
 	"encoding/json"
+
 	"github.com/pizzapi/pizzapi/protocol"
 )
 

@@ -4,10 +4,11 @@ package runner
 
 import (
 	"encoding/json"
-	"github.com/pizzapi/pizzapi/internal/wire"
-	"github.com/pizzapi/pizzapi/protocol"
 	"regexp"
 	"strconv"
+
+	"github.com/pizzapi/pizzapi/internal/wire"
+	"github.com/pizzapi/pizzapi/protocol"
 )
 
 var (

@@ -7,6 +7,7 @@ package runner
 
 import (
 	"encoding/json"
+
 	"github.com/pizzapi/pizzapi/protocol"
 )
 

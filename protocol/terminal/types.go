@@ -8,6 +8,7 @@ package terminal
 
 import (
 	"encoding/json"
+
 	"github.com/pizzapi/pizzapi/protocol"
 )
 

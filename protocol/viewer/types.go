@@ -7,6 +7,7 @@ package viewer
 
 import (
 	"encoding/json"
+
 	"github.com/pizzapi/pizzapi/protocol"
 )
 
@@ -159,7 +160,7 @@ type Resync struct {
 	LastSeq protocol.Optional[int64] `json:"lastSeq,omitzero"`
 }
 
-// CommandAck is the acknowledgement of "input" and "model_set" and "exec".
+// CommandAck is the acknowledgement of "input", "model_set" and "exec".
 //
 // Acknowledgement of a viewer command: whether the relay forwarded it to the agent.
 type CommandAck struct {

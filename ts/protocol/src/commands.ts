@@ -245,7 +245,7 @@ export interface ListResumeSessionsParams {
 }
 
 /**
- * ResumeSessionList is A page of earlier sessions.
+ * ResumeSessionList is a page of earlier sessions.
  */
 export interface ResumeSessionList {
   /**

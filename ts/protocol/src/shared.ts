@@ -43,7 +43,9 @@
 export type ErrorCode = "unauthorized" | "forbidden" | "not_found" | "invalid" | "too_large" | "rate_limited" | "conflict" | "unavailable" | "timeout" | "internal" | "unsupported" | "invalid_token" | "session_not_found" | "session_expired" | "session_ended" | "agent_offline" | "collab_disabled" | "runner_not_found" | "runner_offline" | "runner_secret_mismatch" | "terminal_not_found";
 
 /**
- * ErrorMessage is A problem with something this socket sent, or with its handshake (the data of a
+ * ErrorMessage is the payload of "error" on /relay, /runner and /viewer (server to client).
+ *
+ * A problem with something this socket sent, or with its handshake (the data of a
  * `connect_error`). The relay adds the event name and the JSON pointer of the offending value when
  * a payload did not match the contract.
  */
@@ -67,7 +69,7 @@ export interface ErrorMessage {
 }
 
 /**
- * ModelInfo is A language model as provider plus model id.
+ * ModelInfo is a language model as provider plus model id.
  */
 export interface ModelInfo {
   /**
@@ -85,7 +87,9 @@ export interface ModelInfo {
 }
 
 /**
- * SessionInfo is A live session as the hub and `GET /api/sessions` list it.
+ * SessionInfo is the payload of "session_added" on /hub (server to client).
+ *
+ * A live session as the hub and `GET /api/sessions` list it.
  */
 export interface SessionInfo {
   /**
@@ -151,7 +155,7 @@ export interface SessionInfo {
 }
 
 /**
- * RunnerSkill is A skill (a Markdown instruction file) available on a runner.
+ * RunnerSkill is a skill (a Markdown instruction file) available on a runner.
  */
 export interface RunnerSkill {
   /**
@@ -169,7 +173,7 @@ export interface RunnerSkill {
 }
 
 /**
- * RunnerInfo is A connected runner as `GET /api/runners` lists it.
+ * RunnerInfo is a connected runner as `GET /api/runners` lists it.
  */
 export interface RunnerInfo {
   /**
@@ -195,7 +199,7 @@ export interface RunnerInfo {
 }
 
 /**
- * Attachment is A file attached to viewer input: an uploaded attachment id or a URL.
+ * Attachment is a file attached to viewer input: an uploaded attachment id or a URL.
  */
 export interface Attachment {
   /**
@@ -223,7 +227,9 @@ export interface Attachment {
 export type DeliverAs = "steer" | "followUp";
 
 /**
- * Input is text a viewer typed into a collab-mode session.
+ * Input is the payload of "input" on /relay (server to client) and on /viewer (client to server).
+ *
+ * Text a viewer typed into a collab-mode session.
  */
 export interface Input {
   /**
@@ -245,7 +251,10 @@ export interface Input {
 }
 
 /**
- * ModelSet is switch the agent to another model.
+ * ModelSet is the payload of "model_set" on /relay (server to client) and on /viewer (client to
+ * server).
+ *
+ * Switch the agent to another model.
  */
 export interface ModelSet {
   /**
@@ -259,7 +268,9 @@ export interface ModelSet {
 }
 
 /**
- * Exec is A remote command for the agent (`abort`, `set_model`, `compact`, ...). Command-specific
+ * Exec is the payload of "exec" on /relay (server to client) and on /viewer (client to server).
+ *
+ * A remote command for the agent (`abort`, `set_model`, `compact`, ...). Command-specific
  * parameters sit beside `id` and `command` and are passed through untouched.
  */
 export interface Exec {
@@ -278,7 +289,10 @@ export interface Exec {
 }
 
 /**
- * ExecResult is the agent's reply to an `exec` command.
+ * ExecResult is the payload of "exec_result" on /relay (client to server) and on /viewer (server
+ * to client).
+ *
+ * The agent's reply to an `exec` command.
  */
 export interface ExecResult {
   /**
@@ -304,7 +318,10 @@ export interface ExecResult {
 }
 
 /**
- * TerminalReady is the PTY of a terminal has started.
+ * TerminalReady is the payload of "terminal_ready" on /runner (client to server) and on /terminal
+ * (server to client).
+ *
+ * The PTY of a terminal has started.
  */
 export interface TerminalReady {
   /**
@@ -314,7 +331,10 @@ export interface TerminalReady {
 }
 
 /**
- * TerminalData is output of a terminal's PTY.
+ * TerminalData is the payload of "terminal_data" on /runner (client to server) and on /terminal
+ * (server to client).
+ *
+ * Output of a terminal's PTY.
  */
 export interface TerminalData {
   /**
@@ -328,7 +348,10 @@ export interface TerminalData {
 }
 
 /**
- * TerminalExit is A terminal's shell exited.
+ * TerminalExit is the payload of "terminal_exit" on /runner (client to server) and on /terminal
+ * (server to client).
+ *
+ * A terminal's shell exited.
  */
 export interface TerminalExit {
   /**
@@ -342,7 +365,10 @@ export interface TerminalExit {
 }
 
 /**
- * TerminalError is A terminal could not be started or no longer exists.
+ * TerminalError is the payload of "terminal_error" on /runner (client to server) and on /terminal
+ * (server to client).
+ *
+ * A terminal could not be started or no longer exists.
  */
 export interface TerminalError {
   /**
@@ -378,7 +404,9 @@ export interface AgentEvent {
 export type KnownAgentEvent = HeartbeatEvent | SessionActiveEvent | MessageUpdateEvent | MessageEndEvent | AgentEndEvent | ToolExecutionStartEvent | CliErrorEvent | AgentStartEvent | ToolExecutionEndEvent | TodoUpdateEvent | ModelSelectEvent | CapabilitiesEvent | ModelSetResultEvent;
 
 /**
- * HeartbeatEvent is liveness and status of the agent, sent every 10 s and on state changes.
+ * HeartbeatEvent is an AgentEvent whose type is "heartbeat".
+ *
+ * Liveness and status of the agent, sent every 10 s and on state changes.
  */
 export interface HeartbeatEvent {
   /**
@@ -436,7 +464,7 @@ export interface HeartbeatEvent {
 }
 
 /**
- * AgentModel is A model as the agent describes it: in heartbeats, snapshots, `capabilities` and
+ * AgentModel is a model as the agent describes it: in heartbeats, snapshots, `capabilities` and
  * the results of the model commands (pi's fuller model objects pass through with their other
  * fields).
  */
@@ -498,7 +526,7 @@ export interface TokenUsage {
 }
 
 /**
- * PendingQuestion is A question the agent waits on (its `AskUserQuestion` tool call). Newer
+ * PendingQuestion is a question the agent waits on (its `AskUserQuestion` tool call). Newer
  * PizzaPi agents send `questions` (several, each with its options) instead of `question`.
  */
 export interface PendingQuestion {
@@ -521,8 +549,10 @@ export interface PendingQuestion {
 }
 
 /**
- * SessionActiveEvent is A snapshot of the whole session, sent after registration, when a viewer
- * greets and after big changes.
+ * SessionActiveEvent is an AgentEvent whose type is "session_active".
+ *
+ * A snapshot of the whole session, sent after registration, when a viewer greets and after big
+ * changes.
  */
 export interface SessionActiveEvent {
   /**
@@ -579,8 +609,10 @@ export interface SessionActiveState {
 }
 
 /**
- * MessageUpdateEvent is A streaming update of the assistant message; the relay times thinking
- * blocks from its `thinking_start` and `thinking_end` sub-events.
+ * MessageUpdateEvent is an AgentEvent whose type is "message_update".
+ *
+ * A streaming update of the assistant message; the relay times thinking blocks from its
+ * `thinking_start` and `thinking_end` sub-events.
  */
 export interface MessageUpdateEvent {
   /**
@@ -616,8 +648,10 @@ export interface AssistantMessageEvent {
 }
 
 /**
- * MessageEndEvent is A message (`message_end`) or turn (`turn_end`) completed; the relay adds
- * `durationSeconds` to thinking blocks it timed.
+ * MessageEndEvent is an AgentEvent whose type is "message_end" or "turn_end".
+ *
+ * A message (`message_end`) or turn (`turn_end`) completed; the relay adds `durationSeconds` to
+ * thinking blocks it timed.
  */
 export interface MessageEndEvent {
   /**
@@ -640,7 +674,7 @@ export interface MessageEndEvent {
 export type MessageEndEventType = "message_end" | "turn_end";
 
 /**
- * AgentMessage is A message of the transcript.
+ * AgentMessage is a message of the transcript.
  */
 export interface AgentMessage {
   /**
@@ -658,7 +692,9 @@ export interface AgentMessage {
 }
 
 /**
- * AgentEndEvent is the agent finished its work; carries the messages of the run.
+ * AgentEndEvent is an AgentEvent whose type is "agent_end".
+ *
+ * The agent finished its work; carries the messages of the run.
  */
 export interface AgentEndEvent {
   /**
@@ -676,8 +712,9 @@ export interface AgentEndEvent {
 }
 
 /**
- * ToolExecutionStartEvent is the agent started a tool; `AskUserQuestion` means it waits for the
- * user.
+ * ToolExecutionStartEvent is an AgentEvent whose type is "tool_execution_start".
+ *
+ * The agent started a tool; `AskUserQuestion` means it waits for the user.
  */
 export interface ToolExecutionStartEvent {
   /**
@@ -703,7 +740,9 @@ export interface ToolExecutionStartEvent {
 }
 
 /**
- * CliErrorEvent is the CLI hit an error worth showing to the user.
+ * CliErrorEvent is an AgentEvent whose type is "cli_error".
+ *
+ * The CLI hit an error worth showing to the user.
  */
 export interface CliErrorEvent {
   /**
@@ -729,7 +768,9 @@ export interface CliErrorEvent {
 }
 
 /**
- * AgentStartEvent is the agent started working on a prompt.
+ * AgentStartEvent is an AgentEvent whose type is "agent_start".
+ *
+ * The agent started working on a prompt.
  */
 export interface AgentStartEvent {
   /**
@@ -743,7 +784,9 @@ export interface AgentStartEvent {
 }
 
 /**
- * ToolExecutionEndEvent is A tool the agent ran finished.
+ * ToolExecutionEndEvent is an AgentEvent whose type is "tool_execution_end".
+ *
+ * A tool the agent ran finished.
  */
 export interface ToolExecutionEndEvent {
   /**
@@ -773,7 +816,9 @@ export interface ToolExecutionEndEvent {
 }
 
 /**
- * TodoUpdateEvent is the agent's todo list changed.
+ * TodoUpdateEvent is an AgentEvent whose type is "todo_update".
+ *
+ * The agent's todo list changed.
  */
 export interface TodoUpdateEvent {
   /**
@@ -795,7 +840,9 @@ export interface TodoUpdateEvent {
 }
 
 /**
- * ModelSelectEvent is the agent switched models by itself (pi's own event).
+ * ModelSelectEvent is an AgentEvent whose type is "model_select".
+ *
+ * The agent switched models by itself (pi's own event).
  */
 export interface ModelSelectEvent {
   /**
@@ -813,8 +860,10 @@ export interface ModelSelectEvent {
 }
 
 /**
- * CapabilitiesEvent is what viewers may do in the session: the models and the agent's commands.
- * The agent sends it when a viewer greets.
+ * CapabilitiesEvent is an AgentEvent whose type is "capabilities".
+ *
+ * What viewers may do in the session: the models and the agent's commands. The agent sends it when
+ * a viewer greets.
  */
 export interface CapabilitiesEvent {
   /**
@@ -836,7 +885,7 @@ export interface CapabilitiesEvent {
 }
 
 /**
- * AgentCommand is A command of the agent (a prompt template, a skill, an extension command) that a
+ * AgentCommand is a command of the agent (a prompt template, a skill, an extension command) that a
  * viewer runs by sending `/name` as a message.
  */
 export interface AgentCommand {
@@ -855,8 +904,9 @@ export interface AgentCommand {
 }
 
 /**
- * ModelSetResultEvent is the outcome of a model change a viewer asked for (`model_set`, or the
- * `set_model` command).
+ * ModelSetResultEvent is an AgentEvent whose type is "model_set_result".
+ *
+ * The outcome of a model change a viewer asked for (`model_set`, or the `set_model` command).
  */
 export interface ModelSetResultEvent {
   /**

@@ -83,7 +83,7 @@ export interface Resync {
 }
 
 /**
- * CommandAck is the acknowledgement of "input" and "model_set" and "exec".
+ * CommandAck is the acknowledgement of "input", "model_set" and "exec".
  *
  * Acknowledgement of a viewer command: whether the relay forwarded it to the agent.
  */
