@@ -120,14 +120,18 @@ func (h *runnerSocket) RegisterRunner(ctx context.Context, p *runner.RegisterRun
 	}
 	r := &live.Runner{ID: id, UserID: h.user.ID, UserName: h.user.Name, Name: name, Roots: roots,
 		Skills: validSkills(p.Skills.Or(nil)), Conn: c.connID(h.conn), ConnectedAt: now}
-	if err := c.live.PutRunner(ctx, r); err != nil {
-		return err
-	}
 	if prev := h.id(); prev != "" && prev != id {
 		h.Disconnected("re-registered", false)
 	}
-	_, _ = c.bus.Publish(ctx, bus.Runner+id, &bus.Message{Nsp: runner.Namespace, Control: bus.ControlReplace, From: h.conn.ID()})
+	// The socket joins before the record is stored, so that a command sent as soon as the runner
+	// is listed reaches it; an earlier socket of the runner is replaced once the record names
+	// this one (its node then keeps the runner's terminals).
 	c.bus.Join(bus.Runner+id, h.conn)
+	if err := c.live.PutRunner(ctx, r); err != nil {
+		c.bus.Leave(bus.Runner+id, h.conn)
+		return err
+	}
+	_, _ = c.bus.Publish(ctx, bus.Runner+id, &bus.Message{Nsp: runner.Namespace, Control: bus.ControlReplace, From: h.conn.ID()})
 	h.mu.Lock()
 	h.runnerID, h.record = id, r
 	h.mu.Unlock()
