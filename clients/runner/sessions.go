@@ -221,6 +221,7 @@ func (d *Daemon) workerEnv(id, cwd, prompt string, model *protocol.ModelInfo) []
 		"PIZZAPI_API_KEY=" + d.cfg.APIKey,
 		"PIZZAPI_SESSION_ID=" + id,
 		"PIZZAPI_WORKER_CWD=" + cwd,
+		"PIZZAPI_RUNNER_ID=" + d.state.RunnerID, // where the agent's spawn_session starts sessions
 	}
 	if prompt != "" {
 		set = append(set, "PIZZAPI_WORKER_INITIAL_PROMPT="+prompt)
@@ -228,7 +229,7 @@ func (d *Daemon) workerEnv(id, cwd, prompt string, model *protocol.ModelInfo) []
 	if model != nil {
 		set = append(set, "PIZZAPI_WORKER_INITIAL_MODEL_PROVIDER="+model.Provider, "PIZZAPI_WORKER_INITIAL_MODEL_ID="+model.ID)
 	}
-	return append(environ("PIZZAPI_RUNNER_API_KEY", "PIZZAPI_WORKER_", "PIZZAPI_RELAY_URL", "PIZZAPI_API_KEY", "PIZZAPI_SESSION_ID"), set...)
+	return append(environ("PIZZAPI_RUNNER_API_KEY", "PIZZAPI_WORKER_", "PIZZAPI_RELAY_URL", "PIZZAPI_API_KEY", "PIZZAPI_SESSION_ID", "PIZZAPI_RUNNER_ID"), set...)
 }
 
 // environ returns the daemon's environment without the variables whose names start with one of

@@ -29,7 +29,8 @@ func (r *recorder) Exec(ctx context.Context, command string, params []byte) (jso
 // TestRPCEveryCommand runs every command of the contract from a viewer through the relay and
 // share to an agent in pi's RPC mode (the fake agent) and back as exec_result, decoding each
 // result with its generated type, and checks the RPC commands the agent received. The commands
-// pi's RPC mode has no counterpart for are answered as not supported.
+// that need PizzaPi's extension in the agent (mcp, list_resume_sessions, resume_session) say so
+// when it is not loaded (pi_tools_test.go runs them with it); restart restarts the agent.
 func TestRPCEveryCommand(t *testing.T) {
 	bin := fakeAgent(t)
 	log := filepath.Join(t.TempDir(), "stdin.log")
@@ -47,9 +48,9 @@ func TestRPCEveryCommand(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	unsupported := func(what string, err error) {
+	needsExtension := func(what string, err error) {
 		t.Helper()
-		if err == nil || err.Error() != what+" is not supported by this agent" {
+		if err == nil || !strings.Contains(err.Error(), "needs PizzaPi's extension") {
 			t.Errorf("%s: %v", what, err)
 		}
 	}
@@ -60,7 +61,7 @@ func TestRPCEveryCommand(t *testing.T) {
 		t.Errorf("get_commands: %s", cmds.AppendJSON(nil))
 	}
 	_, err = c.Mcp(ctx, &commands.McpParams{})
-	unsupported("mcp", err)
+	needsExtension("mcp", err)
 	check("abort", c.Abort(ctx, &commands.AbortParams{}))
 	check("set_model", c.SetModel(ctx, &commands.SetModelParams{Provider: "fake", ModelID: "fake-model-2"}))
 	next, err := c.CycleModel(ctx, &commands.CycleModelParams{})
@@ -101,22 +102,27 @@ func TestRPCEveryCommand(t *testing.T) {
 		t.Errorf("get_last_assistant_text: %s", last.AppendJSON(nil))
 	}
 	_, err = c.ListResumeSessions(ctx, &commands.ListResumeSessionsParams{})
-	unsupported("list_resume_sessions", err)
+	needsExtension("list_resume_sessions", err)
 	_, err = c.ResumeSession(ctx, &commands.ResumeSessionParams{Query: protocol.Some("x")})
-	unsupported("resume_session", err)
+	needsExtension("resume_session", err)
 	check("new_session", c.NewSession(ctx, &commands.NewSessionParams{}))
 	file, err := c.ExportHtml(ctx, &commands.ExportHtmlParams{OutputPath: protocol.Some("/tmp/out.html")})
 	check("export_html", err)
 	if file.Path != "/tmp/out.html" {
 		t.Errorf("export_html: %+v", file)
 	}
-	unsupported("restart", c.Restart(ctx, &commands.RestartParams{}))
 	if _, err := rec.Exec(ctx, "fly", []byte(`{}`)); err == nil || err.Error() != "Unknown exec command: fly" {
 		t.Errorf("unknown command: %v", err)
 	}
 	if _, err := rec.Exec(ctx, commands.CommandSetModel, []byte(`{"provider":"fake"}`)); err == nil || !strings.Contains(err.Error(), `invalid parameters for set_model`) {
 		t.Errorf("invalid parameters: %v", err)
 	}
+	err = c.ExtensionUIResponse(ctx, &commands.ExtensionUIResponseParams{RequestID: "d1", Cancelled: protocol.Some(true)})
+	if err == nil || !strings.Contains(err.Error(), "no such dialog") {
+		t.Errorf("extension_ui_response: %v", err)
+	}
+	// The agent stops (its input ends) and starts again; what the first one received is checked.
+	check("restart", c.Restart(ctx, &commands.RestartParams{}))
 	check("end_session", c.EndSession(ctx, &commands.EndSessionParams{}))
 	var d struct{ Reason string }
 	if err := json.Unmarshal(v.c.Next(t, "disconnected"), &d); err != nil || d.Reason != "Session ended" {
@@ -135,6 +141,9 @@ func TestRPCEveryCommand(t *testing.T) {
 		t.Fatal("Run did not return")
 	}
 	got := agentLog(t, log)
+	if i := slices.IndexFunc(got, func(m map[string]any) bool { return m["EOF"] == true }); i >= 0 {
+		got = got[:i+1]
+	}
 	want := []map[string]any{
 		{"type": "get_state"},
 		{"type": "get_available_models"},
@@ -150,13 +159,13 @@ func TestRPCEveryCommand(t *testing.T) {
 		{"type": "set_steering_mode", "mode": "all"},
 		{"type": "set_follow_up_mode", "mode": "one-at-a-time"},
 		{"type": "compact", "customInstructions": "keep it short"},
-		{"type": "get_messages"},
 		{"type": "get_state"},
+		{"type": "get_messages"},
 		{"type": "set_session_name", "name": "renamed"},
 		{"type": "get_last_assistant_text"},
 		{"type": "new_session"},
-		{"type": "get_messages"},
 		{"type": "get_state"},
+		{"type": "get_messages"},
 		{"type": "export_html", "outputPath": "/tmp/out.html"},
 		{"EOF": true},
 	}

@@ -2,6 +2,7 @@ package share
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -71,4 +72,13 @@ func (s *State) heartbeatKey() string {
 		model = s.Model.Provider + "/" + s.Model.ID
 	}
 	return fmt.Sprint(s.Active, "|", model, "|", s.ThinkingLevel, "|", s.SessionName)
+}
+
+// capabilitiesKey sums up what the capabilities event reports, to tell whether it changed.
+func (s *State) capabilitiesKey() string {
+	b, _ := json.Marshal(struct {
+		Models   []protocol.AgentModel
+		Commands []protocol.AgentCommand
+	}{s.AvailableModels, s.Commands})
+	return string(b)
 }

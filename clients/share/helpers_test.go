@@ -94,7 +94,11 @@ func share(t *testing.T, n *servertest.Node, u servertest.User, o Options) *shar
 	}
 	started := make(chan *publisher, 1)
 	o.started = func(p *publisher) { started <- p }
-	o.published = s.trace.record
+	if hook := o.published; hook != nil {
+		o.published = func(seq int64, raw []byte) { s.trace.record(seq, raw); hook(seq, raw) }
+	} else {
+		o.published = s.trace.record
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	go func() { s.done <- Run(ctx, o) }()

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pizzapi/pizzapi/clients/share/agentext"
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/commands"
 )
@@ -38,19 +39,41 @@ type RPC struct {
 	StopTimeout time.Duration
 	// CallTimeout bounds the wait for a command's response (default 60 s; compact gets 10 min).
 	CallTimeout time.Duration
+	// Extension loads PizzaPi's agent tools into the agent (pi's `-e`, see package agentext)
+	// and serves their channel.
+	Extension bool
+	// DialogTimeout is how long an extension's dialog (select, confirm, input, editor) waits
+	// for a viewer's answer before it is cancelled (default 5 min). AskUserQuestion waits until
+	// it is answered or the run is aborted.
+	DialogTimeout time.Duration
 
 	wmu   sync.Mutex // serializes writes to stdin
 	stdin io.WriteCloser
 
-	mu      sync.Mutex
-	nextID  int
-	pending map[string]chan rpcResponse
-	exited  chan struct{} // closed when the agent's output ended
-	active  bool          // between agent_start and agent_end
-	out     Sink          // the sink of the running agent
+	mu          sync.Mutex
+	nextID      int
+	pending     map[string]pendingCall
+	exited      chan struct{}     // closed when the agent's output ended
+	active      bool              // between agent_start and agent_end
+	thinking    string            // the thinking level the agent last reported
+	out         Sink              // the sink of the running agent
+	dialogs     dialogs           // extension dialogs waiting for an answer
+	asked       map[string]string // the questions of running AskUserQuestion calls, by tool call id
+	host        *extensionHost    // the channel of PizzaPi's extension (nil without it)
+	restart     chan struct{}     // restarts the agent
+	sessionFile string            // the agent's session file (get_state), for a restart
 
-	// The commands pi's RPC mode has no counterpart for answer that they are not supported.
+	// end_session is the publisher's; a command the contract adds later answers that it is not
+	// supported.
 	commands.UnimplementedHandler
+}
+
+// pendingCall is a command waiting for its response.
+type pendingCall struct {
+	ch chan rpcResponse
+	// apply, when set, takes a successful response's data on the goroutine that reads the
+	// agent's output, before it reads on: what it reports is ordered with the agent's events.
+	apply func(json.RawMessage)
 }
 
 // rpcResponse is an RPC mode response.
@@ -63,41 +86,91 @@ type rpcResponse struct {
 }
 
 // Run implements Source: it starts the agent, reads its state, relays its output until ctx ends
-// (then it stops the agent) or the agent exits.
+// (then it stops the agent) or the agent exits. The restart command starts the agent again on
+// the same conversation, or, in a session a runner started, ends Run with ErrRestart.
 func (r *RPC) Run(ctx context.Context, sink Sink) error {
 	if len(r.Argv) == 0 {
 		return errors.New("no agent command")
 	}
-	cmd := exec.Command(r.Argv[0], r.Argv[1:]...)
-	cmd.Dir, cmd.Env = r.Dir, r.Env
+	argv, env := r.Argv, r.Env
+	var host *extensionHost
+	if tools, ok := sink.(agentTools); ok && r.Extension {
+		var err error
+		if host, err = startExtensionHost(tools, sink, orWriter(r.Log, os.Stderr)); err != nil {
+			return err
+		}
+		defer host.Close()
+		if env == nil {
+			env = os.Environ()
+		}
+		argv = append(append([]string(nil), argv...), "-e", host.Path)
+		env = append(append([]string(nil), env...), agentext.SocketEnv+"="+host.Socket)
+	}
+	restart := make(chan struct{}, 1)
+	r.mu.Lock()
+	r.host, r.restart = host, restart
+	r.mu.Unlock()
+	args := argv
+	for {
+		restarted, err := r.runAgent(ctx, sink, args, env, restart)
+		if !restarted {
+			return err
+		}
+		if os.Getenv(RunnerIDEnv) != "" {
+			// A runner's worker: the runner starts it again (exit code 43).
+			return ErrRestart
+		}
+		r.mu.Lock()
+		file := r.sessionFile
+		r.mu.Unlock()
+		args = argv
+		if file != "" {
+			args = append(append([]string(nil), argv...), "--session", file)
+		}
+		fmt.Fprintln(orWriter(r.Log, os.Stderr), "pizzapi share: restarting the agent")
+	}
+}
+
+// ErrRestart is returned by RPC.Run when a viewer restarted the agent of a session a runner
+// started: the worker exits with code 43, and the runner starts it again.
+var ErrRestart = errors.New("the agent is restarting")
+
+// runAgent runs the agent once, until ctx ends, the agent exits or restart receives (then it
+// stops the agent and reports true).
+func (r *RPC) runAgent(ctx context.Context, sink Sink, argv, env []string, restart <-chan struct{}) (bool, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir, cmd.Env = r.Dir, env
 	cmd.Stderr = orWriter(r.Stderr, os.Stderr)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return err
+		return false, err
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting the agent: %w", err)
+		return false, fmt.Errorf("starting the agent: %w", err)
 	}
 	r.wmu.Lock()
 	r.stdin = stdin
 	r.wmu.Unlock()
 	r.mu.Lock()
-	r.pending = map[string]chan rpcResponse{}
+	r.pending = map[string]pendingCall{}
 	r.exited = make(chan struct{})
 	r.out = sink
+	r.active = false
+	r.dialogs, r.asked = dialogs{}, map[string]string{}
 	exited := r.exited
 	r.mu.Unlock()
+	defer r.dropDialogs()
 
 	go func() {
 		r.read(stdout, sink)
 		r.mu.Lock()
-		close(r.exited)
-		for id, ch := range r.pending {
-			close(ch)
+		close(exited)
+		for id, c := range r.pending {
+			close(c.ch)
 			delete(r.pending, id)
 		}
 		r.mu.Unlock()
@@ -109,13 +182,16 @@ func (r *RPC) Run(ctx context.Context, sink Sink) error {
 	}()
 	go r.loadState(ctx, sink)
 
+	restarted := false
 	select {
 	case err := <-waited:
 		if err != nil && ctx.Err() == nil {
-			return fmt.Errorf("the agent exited: %w", err)
+			return false, fmt.Errorf("the agent exited: %w", err)
 		}
-		return nil
+		return false, nil
 	case <-ctx.Done():
+	case <-restart:
+		restarted = true
 	}
 	// Stop: close its input (an RPC agent exits at the end of its input), then ask it to
 	// terminate, then kill it.
@@ -126,7 +202,7 @@ func (r *RPC) Run(ctx context.Context, sink Sink) error {
 	stop := orDefault(r.StopTimeout, 2*time.Second)
 	select {
 	case <-waited:
-		return nil
+		return restarted, nil
 	case <-time.After(stop / 2):
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -137,7 +213,7 @@ func (r *RPC) Run(ctx context.Context, sink Sink) error {
 		_ = stdout.Close() // in case a process it started still holds its output open
 		<-waited
 	}
-	return nil
+	return restarted, nil
 }
 
 // read relays the agent's output: responses go to the calls waiting for them, everything else
@@ -174,11 +250,14 @@ func (r *RPC) handleLine(line []byte, sink Sink, log io.Writer) {
 		var resp rpcResponse
 		_ = json.Unmarshal(line, &resp)
 		r.mu.Lock()
-		ch, ok := r.pending[resp.ID]
+		c, ok := r.pending[resp.ID]
 		delete(r.pending, resp.ID)
 		r.mu.Unlock()
 		if ok {
-			ch <- resp
+			if resp.Success && c.apply != nil {
+				c.apply(resp.Data)
+			}
+			c.ch <- resp
 			return
 		}
 		if !resp.Success {
@@ -190,15 +269,32 @@ func (r *RPC) handleLine(line []byte, sink Sink, log io.Writer) {
 		r.mu.Lock()
 		r.active = head.Type == protocol.AgentEventAgentStart
 		r.mu.Unlock()
+	case "thinking_level_changed":
+		var ev struct {
+			Level string `json:"level"`
+		}
+		if json.Unmarshal(line, &ev) == nil {
+			r.mu.Lock()
+			r.thinking = ev.Level
+			r.mu.Unlock()
+		}
+	case "compaction_end":
+		// A compaction replaced the transcript (manual ones are re-read by the compact command).
+		var ev struct {
+			Reason string          `json:"reason"`
+			Result json.RawMessage `json:"result"`
+		}
+		if json.Unmarshal(line, &ev) == nil && ev.Reason != "manual" && len(ev.Result) > 0 && string(ev.Result) != "null" {
+			defer r.reload(sink)
+		}
 	case "extension_ui_request":
-		// Nobody can answer an extension's dialog here: relay the request (viewers see it) and
-		// cancel it, so that the agent does not wait forever.
+		// A dialog is relayed to viewers, who answer it (see dialog.go).
 		switch head.Method {
 		case "select", "confirm", "input", "editor":
-			go func() {
-				_ = r.send(map[string]any{"type": "extension_ui_response", "id": head.ID, "cancelled": true})
-			}()
+			r.openDialog(line, sink)
 		}
+	case protocol.AgentEventToolExecutionStart, protocol.AgentEventToolExecutionEnd:
+		r.followQuestion(head.Type, line)
 	}
 	sink.Event(json.RawMessage(bytes.Clone(line)))
 }
@@ -220,6 +316,22 @@ func (r *RPC) send(cmd map[string]any) error {
 
 // call sends a command with a fresh id and waits for its response.
 func (r *RPC) call(ctx context.Context, cmd map[string]any, timeout time.Duration) (json.RawMessage, error) {
+	return r.callThen(ctx, cmd, timeout, nil)
+}
+
+// callThen is call, with apply taking the response's data in order with the agent's events (see
+// pendingCall).
+func (r *RPC) callThen(ctx context.Context, cmd map[string]any, timeout time.Duration, apply func(json.RawMessage)) (json.RawMessage, error) {
+	wait, err := r.begin(cmd, apply)
+	if err != nil {
+		return nil, err
+	}
+	return wait(ctx, timeout)
+}
+
+// begin sends a command with a fresh id and returns the function that waits for its response (a
+// timeout of 0 is CallTimeout).
+func (r *RPC) begin(cmd map[string]any, apply func(json.RawMessage)) (func(context.Context, time.Duration) (json.RawMessage, error), error) {
 	r.mu.Lock()
 	if r.exited == nil {
 		r.mu.Unlock()
@@ -234,7 +346,7 @@ func (r *RPC) call(ctx context.Context, cmd map[string]any, timeout time.Duratio
 	r.nextID++
 	id := "pizzapi-" + strconv.Itoa(r.nextID)
 	ch := make(chan rpcResponse, 1)
-	r.pending[id] = ch
+	r.pending[id] = pendingCall{ch: ch, apply: apply}
 	r.mu.Unlock()
 	cmd["id"] = id
 	forget := func() {
@@ -246,106 +358,136 @@ func (r *RPC) call(ctx context.Context, cmd map[string]any, timeout time.Duratio
 		forget()
 		return nil, err
 	}
-	if timeout <= 0 {
-		timeout = orDefault(r.CallTimeout, 60*time.Second)
-	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case resp, ok := <-ch:
-		if !ok {
-			return nil, ErrNotRunning
+	return func(ctx context.Context, timeout time.Duration) (json.RawMessage, error) {
+		if timeout <= 0 {
+			timeout = orDefault(r.CallTimeout, 60*time.Second)
 		}
-		if !resp.Success {
-			if resp.Error == "" {
-				resp.Error = cmd["type"].(string) + " failed"
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		select {
+		case resp, ok := <-ch:
+			if !ok {
+				return nil, ErrNotRunning
 			}
-			return nil, errors.New(resp.Error)
+			if !resp.Success {
+				if resp.Error == "" {
+					resp.Error = cmd["type"].(string) + " failed"
+				}
+				return nil, errors.New(resp.Error)
+			}
+			return resp.Data, nil
+		case <-t.C:
+			forget()
+			return nil, fmt.Errorf("the agent did not answer %s in time", cmd["type"])
+		case <-ctx.Done():
+			forget()
+			return nil, ctx.Err()
 		}
-		return resp.Data, nil
-	case <-t.C:
-		forget()
-		return nil, fmt.Errorf("the agent did not answer %s in time", cmd["type"])
-	case <-ctx.Done():
-		forget()
-		return nil, ctx.Err()
-	}
+	}, nil
 }
 
-// loadState reads the agent's model, thinking level, name, models, commands and transcript and
-// reports them (a snapshot follows). Commands the agent does not answer are skipped.
-func (r *RPC) loadState(ctx context.Context, sink Sink) {
-	const timeout = 10 * time.Second
-	var st struct {
-		Model         *protocol.AgentModel `json:"model"`
-		ThinkingLevel string               `json:"thinkingLevel"`
-		SessionName   string               `json:"sessionName"`
-		IsStreaming   bool                 `json:"isStreaming"`
-	}
-	var models commands.ModelList
-	var cmds commands.GetCommandsResult
-	var messages struct {
-		Messages []json.RawMessage `json:"messages"`
-	}
-	haveState := decodeCall(r.call(ctx, map[string]any{"type": "get_state"}, timeout))(&st)
-	haveModels := decodeCall(r.call(ctx, map[string]any{"type": "get_available_models"}, timeout))(&models)
-	haveCommands := decodeCall(r.call(ctx, map[string]any{"type": "get_commands"}, timeout))(&cmds)
-	haveMessages := decodeCall(r.call(ctx, map[string]any{"type": "get_messages"}, timeout))(&messages)
-	if ctx.Err() != nil {
-		return
-	}
-	sink.Update(func(s *State) {
-		if haveState {
+// agentState is the part of get_state's answer share follows.
+type agentState struct {
+	Model         *protocol.AgentModel `json:"model"`
+	ThinkingLevel string               `json:"thinkingLevel"`
+	SessionName   string               `json:"sessionName"`
+	IsStreaming   bool                 `json:"isStreaming"`
+	SessionFile   string               `json:"sessionFile"`
+}
+
+// stateQuery is a command that reads part of the agent's state, and how its answer updates ours.
+type stateQuery struct {
+	cmd   string
+	apply func(data json.RawMessage)
+}
+
+// stateQueries are the commands that read the agent's state: its state (model, thinking level,
+// name, activity), its models and commands when all is set, and its transcript.
+func (r *RPC) stateQueries(sink Sink, all bool) []stateQuery {
+	qs := []stateQuery{{"get_state", func(data json.RawMessage) {
+		var st agentState
+		if json.Unmarshal(data, &st) != nil {
+			return
+		}
+		r.mu.Lock()
+		r.thinking, r.sessionFile = st.ThinkingLevel, st.SessionFile
+		r.mu.Unlock()
+		sink.Update(func(s *State) {
 			s.Model, s.ThinkingLevel, s.Active = trimmed(st.Model), st.ThinkingLevel, st.IsStreaming
-			if st.SessionName != "" {
+			// At the start, a name given to share (--name) stays until pi has one; after a new
+			// or resumed session, pi's name is the name.
+			if st.SessionName != "" || !all {
 				s.SessionName = st.SessionName
 			}
-		}
-		if haveModels {
-			s.AvailableModels = trimModels(models.Models)
-		}
-		if haveCommands {
-			s.Commands = trimCommands(cmds.Commands)
-		}
-		if haveMessages {
-			s.Messages = messages.Messages
-		}
-	}, true)
-}
-
-// decodeCall returns a function that decodes a call's data into v and reports success.
-func decodeCall(data json.RawMessage, err error) func(v any) bool {
-	return func(v any) bool {
-		return err == nil && len(data) > 0 && json.Unmarshal(data, v) == nil
+		}, false)
+	}}}
+	if all {
+		qs = append(qs, stateQuery{"get_available_models", func(data json.RawMessage) {
+			var res commands.ModelList
+			if res.UnmarshalJSON(data) == nil {
+				sink.Update(func(s *State) { s.AvailableModels = trimModels(res.Models) }, false)
+			}
+		}}, stateQuery{"get_commands", func(data json.RawMessage) {
+			var res commands.GetCommandsResult
+			if res.UnmarshalJSON(data) == nil {
+				sink.Update(func(s *State) { s.Commands = trimCommands(res.Commands) }, false)
+			}
+		}})
 	}
+	return append(qs, stateQuery{"get_messages", func(data json.RawMessage) {
+		var res struct {
+			Messages []json.RawMessage `json:"messages"`
+		}
+		if json.Unmarshal(data, &res) == nil {
+			sink.Update(func(s *State) { s.Messages = res.Messages }, false)
+		}
+	}})
 }
 
-// refresh re-reads the transcript (and state) after it changed as a whole and publishes a
-// snapshot.
+// loadState reads the agent's state, models, commands and transcript once it has started, and
+// publishes a snapshot. The answers are applied in order with the agent's events, so a message
+// that ends after get_messages was answered is added to the transcript it returned, not lost.
+// Commands the agent does not answer are skipped.
+func (r *RPC) loadState(ctx context.Context, sink Sink) {
+	r.query(ctx, sink, true, 30*time.Second)
+}
+
+// refresh re-reads the transcript and state after the transcript changed as a whole (a new
+// session, a compaction) and publishes a snapshot.
 func (r *RPC) refresh(ctx context.Context, sink Sink) {
-	var messages struct {
-		Messages []json.RawMessage `json:"messages"`
-	}
-	var st struct {
-		Model         *protocol.AgentModel `json:"model"`
-		ThinkingLevel string               `json:"thinkingLevel"`
-		SessionName   string               `json:"sessionName"`
-	}
-	haveMessages := decodeCall(r.call(ctx, map[string]any{"type": "get_messages"}, 0))(&messages)
-	haveState := decodeCall(r.call(ctx, map[string]any{"type": "get_state"}, 0))(&st)
-	sink.Update(func(s *State) {
-		if haveMessages {
-			s.Messages = messages.Messages
-		}
-		if haveState {
-			s.Model, s.ThinkingLevel, s.SessionName = trimmed(st.Model), st.ThinkingLevel, st.SessionName
-		}
-	}, true)
+	r.query(ctx, sink, false, 0)
 }
 
-// Input implements Source: the message becomes a prompt; deliverAs becomes its
-// streamingBehavior. Without deliverAs, a message that arrives while the agent works is queued
-// as a follow-up (pi refuses a prompt during a run without a streamingBehavior).
+// reload is refresh for the goroutine that reads the agent's output (which must not wait for
+// answers it is the one to read).
+func (r *RPC) reload(sink Sink) {
+	go r.refresh(context.Background(), sink)
+}
+
+// query sends the state queries at once, waits for their answers and publishes a snapshot.
+func (r *RPC) query(ctx context.Context, sink Sink, all bool, timeout time.Duration) {
+	var wg sync.WaitGroup
+	for _, q := range r.stateQueries(sink, all) {
+		wait, err := r.begin(map[string]any{"type": q.cmd}, q.apply)
+		if err != nil {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = wait(ctx, timeout)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() == nil {
+		sink.Update(func(*State) {}, true)
+	}
+}
+
+// Input implements Source: the message answers the agent's pending AskUserQuestion, or becomes a
+// prompt; deliverAs becomes its streamingBehavior. Without deliverAs, a message that arrives
+// while the agent works is queued as a follow-up (pi refuses a prompt during a run without a
+// streamingBehavior).
 func (r *RPC) Input(ctx context.Context, in Input) error {
 	cmd := map[string]any{"type": "prompt", "message": in.Text}
 	if len(in.Images) > 0 {
@@ -354,6 +496,9 @@ func (r *RPC) Input(ctx context.Context, in Input) error {
 			images[i] = map[string]string{"type": "image", "data": img.Data, "mimeType": img.MimeType}
 		}
 		cmd["images"] = images
+	}
+	if r.answerQuestion(in.Text) {
+		return nil
 	}
 	r.mu.Lock()
 	active := r.active
@@ -394,8 +539,8 @@ func (r *RPC) command(ctx context.Context, typ string, params map[string]any) (S
 }
 
 // The commands of reference §3.1.4 map onto pi's RPC commands; the state changes they cause are
-// reported through the sink. mcp, list_resume_sessions, resume_session and restart have no RPC
-// command: they answer that this agent does not support them.
+// reported through the sink. mcp, list_resume_sessions, resume_session, restart and
+// extension_ui_response are in resume.go and dialog.go.
 
 // Abort implements commands.Handler.
 func (r *RPC) Abort(ctx context.Context, _ *commands.AbortParams) error {
@@ -456,14 +601,21 @@ func (r *RPC) GetAvailableModels(ctx context.Context, _ *commands.GetAvailableMo
 	return &res, nil
 }
 
-// SetThinkingLevel implements commands.Handler.
+// SetThinkingLevel implements commands.Handler. pi clamps the level to what the model supports
+// and reports the level it applied (thinking_level_changed, before its answer) when it changed.
 func (r *RPC) SetThinkingLevel(ctx context.Context, p *commands.SetThinkingLevelParams) (*commands.ThinkingLevelResult, error) {
 	sink, _, err := r.command(ctx, "set_thinking_level", map[string]any{"level": p.Level})
 	if err != nil {
 		return nil, err
 	}
-	sink.Update(func(s *State) { s.ThinkingLevel = string(p.Level) }, false)
-	return &commands.ThinkingLevelResult{ThinkingLevel: &p.Level}, nil
+	r.mu.Lock()
+	level := commands.ThinkingLevel(r.thinking)
+	r.mu.Unlock()
+	if !level.Valid() {
+		level = p.Level
+	}
+	sink.Update(func(s *State) { s.ThinkingLevel = string(level) }, false)
+	return &commands.ThinkingLevelResult{ThinkingLevel: &level}, nil
 }
 
 // CycleThinkingLevel implements commands.Handler.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -12,7 +13,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,8 +139,9 @@ func TestRPCAgent(t *testing.T) {
 	if r := exec("c-4", map[string]any{"command": "x"}); r["ok"] != false || r["error"] != "Unknown exec command: x" {
 		t.Fatalf("x: %v", r)
 	}
+	// The agent clamps the level to what the model (fake-model-2 does not think) supports.
 	if r := exec("c-5", map[string]any{"command": "set_thinking_level", "level": "high"}); r["ok"] != true ||
-		!reflect.DeepEqual(r["result"], map[string]any{"thinkingLevel": "high"}) {
+		!reflect.DeepEqual(r["result"], map[string]any{"thinkingLevel": "off"}) {
 		t.Fatalf("set_thinking_level: %v", r)
 	}
 	if r := exec("c-6", map[string]any{"command": "get_commands"}); r["ok"] != true ||
@@ -235,4 +239,73 @@ func upload(t *testing.T, n *servertest.Node, u servertest.User, sessionID, name
 		t.Fatalf("upload: %s %v %+v", resp.Status, err, out)
 	}
 	return out.Attachments[0].AttachmentID
+}
+
+// TestRPCStateLoadKeepsLiveMessages: messages the agent ends right after answering get_messages
+// are added to the transcript it returned, not overwritten by it (issue 14, divergence 5).
+func TestRPCStateLoadKeepsLiveMessages(t *testing.T) {
+	bin := fakeAgent(t)
+	n := servertest.Start(t)
+	u := n.NewUser(t)
+	const burst = 50
+	// The first message after the answer holds the publisher for a moment, so that anything
+	// waiting to change the state gets in before the next message.
+	var once sync.Once
+	hold := func(_ int64, raw []byte) {
+		if strings.Contains(string(raw), `"burst 0"`) {
+			once.Do(func() { time.Sleep(200 * time.Millisecond) })
+		}
+	}
+	s := share(t, n, u, Options{SessionID: "s-burst", published: hold,
+		Source: &RPC{Argv: []string{bin, "--log", filepath.Join(t.TempDir(), "log"), "--burst", fmt.Sprint(burst)}}})
+	s.trace.wait(t, fmt.Sprintf(`"burst %d"`, burst-1))
+	s.trace.wait(t, `"fake-model-1"`)
+	v := watch(t, n, u, "s-burst", s.trace)
+	snap := v.untilType("session_active")
+	if got := len(field[[]any](t, snap[len(snap)-1].Event.Raw, "state", "messages")); got != 1+burst {
+		t.Fatalf("the snapshot has %d messages, want %d", got, 1+burst)
+	}
+}
+
+// TestRPCRestartWorker: in a session a runner started, restart ends Run with ErrRestart (the
+// worker exits with 43 and the runner starts it again) and leaves the session open on the relay.
+func TestRPCRestartWorker(t *testing.T) {
+	t.Setenv(RunnerIDEnv, "0b6f5a4e-2f7c-4f7e-8d0e-1c2b3a4d5e6f")
+	bin := fakeAgent(t)
+	n := servertest.Start(t)
+	u := n.NewUser(t)
+	s := share(t, n, u, Options{SessionID: "s-restart", Source: &RPC{Argv: []string{bin, "--log", filepath.Join(t.TempDir(), "log")}}})
+	s.trace.wait(t, `"fake-model-1"`)
+	v := watch(t, n, u, "s-restart", s.trace)
+	v.command("exec", map[string]any{"id": "x-1", "command": "restart"})
+	if r := v.execResult("x-1"); r["ok"] != true {
+		t.Fatalf("restart: %v", r)
+	}
+	select {
+	case err := <-s.done:
+		s.done <- err
+		if !errors.Is(err, ErrRestart) {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(servertest.Timeout):
+		t.Fatal("Run did not return")
+	}
+	// The relay keeps the session for the worker's next start: the viewer is not told it ended.
+	if names := v.c.Names(); slices.Contains(names, "disconnected") {
+		t.Fatalf("the viewer was told the session ended: %v", names)
+	}
+}
+
+// TestRPCKeepsGivenName: the name share was given stays when the agent has none.
+func TestRPCKeepsGivenName(t *testing.T) {
+	bin := fakeAgent(t)
+	n := servertest.Start(t)
+	u := n.NewUser(t)
+	s := share(t, n, u, Options{SessionID: "s-named", SessionName: "given name", Source: &RPC{Argv: []string{bin, "--log", filepath.Join(t.TempDir(), "log"), "--name", ""}}})
+	s.trace.wait(t, `"fake-model-1"`)
+	v := watch(t, n, u, "s-named", s.trace)
+	snap := v.untilType("session_active")
+	if got := field[string](t, snap[len(snap)-1].Event.Raw, "state", "sessionName"); got != "given name" {
+		t.Fatalf("the snapshot names the session %q", got)
+	}
 }

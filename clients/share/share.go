@@ -31,6 +31,7 @@ import (
 	"github.com/pizzapi/pizzapi/internal/sioclient"
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/commands"
+	"github.com/pizzapi/pizzapi/protocol/piext"
 	"github.com/pizzapi/pizzapi/protocol/relay"
 )
 
@@ -95,7 +96,9 @@ type Options struct {
 const maxInFlight = 4096
 
 // Run publishes the session until ctx ends, the agent stops by itself, a viewer runs
-// end_session, or the relay refuses the session for good. The source is started once the session
+// end_session or restarts the agent of a runner's session (Run returns ErrRestart, and leaves the
+// session open for the worker the runner starts again), or the relay refuses the session for
+// good. The source is started once the session
 // is registered. On the way out it ends the session on the relay (session_end, with a bounded
 // wait for it to be processed) and stops the source. It returns nil when ctx ended or the agent
 // stopped normally, ErrUnauthorized when the relay refused the API key, and otherwise the reason
@@ -119,7 +122,16 @@ func Run(ctx context.Context, o Options) error {
 	if err := p.dial(); err != nil {
 		return err
 	}
-	defer func() { p.conn().Close() }()
+	var result error
+	defer func() {
+		if errors.Is(result, ErrRestart) {
+			// The relay keeps the session through its reconnect grace for the restarted worker:
+			// leaving the namespace would end it.
+			p.conn().Abandon()
+			return
+		}
+		p.conn().Close()
+	}()
 	go p.watchdog(bg)
 
 	select {
@@ -140,7 +152,6 @@ func Run(ctx context.Context, o Options) error {
 		p.enqueue(p.startAgent) // ahead of any viewer command
 	}
 
-	var result error
 	sourceStopped := false
 	select {
 	case <-ctx.Done():
@@ -168,7 +179,9 @@ func Run(ctx context.Context, o Options) error {
 			p.logf("the agent did not stop in time")
 		}
 	}
-	p.end(orDefault(o.EndTimeout, 2*time.Second))
+	// A restarting worker leaves the session open: the runner starts it again, and it registers
+	// the same session.
+	p.end(orDefault(o.EndTimeout, 2*time.Second), !errors.Is(result, ErrRestart))
 	return result
 }
 
@@ -211,6 +224,8 @@ type publisher struct {
 	ackedSeq       int64 // the relay has processed every event up to this number
 	buf            *resendBuffer
 	state          State
+	shareURL       string                       // the session's browser URL
+	inbox          func(*piext.IncomingMessage) // takes messages from other sessions (nil: logged)
 }
 
 func newPublisher(o Options) *publisher {
@@ -502,7 +517,7 @@ func (p *publisher) registeredAs(gen int64, reg *relay.Registered) {
 		return
 	}
 	first := !p.everRegistered
-	p.sessionID, p.token = reg.SessionID, reg.Token
+	p.sessionID, p.token, p.shareURL = reg.SessionID, reg.Token, reg.ShareURL
 	acked := reg.AckedSeq.Or(0)
 	resumed := reg.Resumed.Or(false)
 	var note string
@@ -605,10 +620,10 @@ func (p *publisher) acknowledged(seq int64) {
 }
 
 // end ends the session on the relay: a last snapshot (what a viewer opening the ended session
-// replays), the events not sent yet, then session_end. Sending the rest waits as long as it
-// makes progress, up to five times timeout in all; a relay that takes nothing for timeout, or
-// does not confirm the end within timeout, is given up on.
-func (p *publisher) end(timeout time.Duration) {
+// replays), the events not sent yet, then, when final, session_end. Sending the rest waits as
+// long as it makes progress, up to five times timeout in all; a relay that takes nothing for
+// timeout, or does not confirm the end within timeout, is given up on.
+func (p *publisher) end(timeout time.Duration, final bool) {
 	p.mu.Lock()
 	p.closing = true
 	registered := p.registered
@@ -642,6 +657,9 @@ func (p *publisher) end(timeout time.Duration) {
 	registered = p.registered
 	msg := relay.SessionEnd{SessionID: p.sessionID, Token: p.token}
 	p.mu.Unlock()
+	if !final {
+		return
+	}
 	if !registered {
 		p.logf("the connection is down; the relay will end the session by itself")
 		return
@@ -717,12 +735,13 @@ func (h relayHandler) ModelSet(_ context.Context, m *protocol.ModelSet) error {
 }
 
 // Exec implements relay.ClientHandler. Commands run one at a time in arrival order, except
-// abort and compact, which run at once (abort must not wait behind a command that waits for the
-// agent, and a compaction can take long).
+// abort, compact and extension_ui_response, which run at once (abort must not wait behind a
+// command that waits for the agent, a compaction can take long, and an extension command waits
+// for the answer to its dialog).
 func (h relayHandler) Exec(_ context.Context, e *protocol.Exec) error {
 	run := func(ctx context.Context) { h.p.exec(ctx, e) }
 	switch e.Command {
-	case commands.CommandAbort, commands.CommandCompact, commands.CommandEndSession:
+	case commands.CommandAbort, commands.CommandCompact, commands.CommandEndSession, commands.CommandExtensionUIResponse:
 		go run(h.p.bg)
 	default:
 		h.p.enqueue(run)
@@ -730,10 +749,17 @@ func (h relayHandler) Exec(_ context.Context, e *protocol.Exec) error {
 	return nil
 }
 
-// SessionMessage implements relay.ClientHandler: messages from other sessions are shown, not
-// passed to the agent.
+// SessionMessage implements relay.ClientHandler: messages from other sessions go to the agent's
+// session tools (wait_for_message, check_messages); without them they are only logged.
 func (h relayHandler) SessionMessage(_ context.Context, m *relay.SessionMessage) error {
-	h.p.logf("message from session %s: %s", m.FromSessionID, m.Message)
+	h.p.mu.Lock()
+	inbox := h.p.inbox
+	h.p.mu.Unlock()
+	if inbox == nil {
+		h.p.logf("message from session %s: %s", m.FromSessionID, m.Message)
+		return nil
+	}
+	inbox(&piext.IncomingMessage{Type: "session_message", FromSessionID: m.FromSessionID, Message: m.Message, Ts: m.Ts})
 	return nil
 }
 
@@ -785,24 +811,36 @@ func (s sink) Event(raw json.RawMessage) {
 	p := s.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	heartbeat := p.state.observe(ev.Type, raw)
+	caps := p.state.capabilitiesKey()
+	eff := p.state.observe(ev.Type, raw)
 	p.publishLocked(raw)
-	if heartbeat {
+	switch eff {
+	case heartbeat:
 		p.publishHeartbeatLocked()
+	case snapshot:
+		p.publishSnapshotLocked()
+	}
+	if p.state.capabilitiesKey() != caps {
+		p.publishLocked(p.state.capabilitiesEvent())
 	}
 }
 
-// Update implements Sink: a heartbeat follows when what heartbeats report changed.
+// Update implements Sink: a heartbeat follows when what heartbeats report changed, and the
+// capabilities when the models or commands viewers may use changed (they become known some time
+// after the agent starts: a viewer that greeted earlier got empty ones).
 func (s sink) Update(f func(*State), snapshot bool) {
 	p := s.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	before := p.state.heartbeatKey()
+	before, caps := p.state.heartbeatKey(), p.state.capabilitiesKey()
 	f(&p.state)
 	if p.state.heartbeatKey() != before || snapshot {
 		p.publishHeartbeatLocked()
 	}
 	if snapshot {
 		p.publishLocked(p.state.sessionActiveEvent())
+	}
+	if p.state.capabilitiesKey() != caps {
+		p.publishLocked(p.state.capabilitiesEvent())
 	}
 }

@@ -44,16 +44,52 @@ type State struct {
 	TokenUsage TokenUsage
 }
 
-// observe updates the state from an event the source published and reports whether the change
-// deserves a heartbeat. Streaming deltas, the bulk of the events, are not decoded at all.
-func (s *State) observe(typ string, raw json.RawMessage) (heartbeat bool) {
+// effect is what an observed event calls for beyond relaying it.
+type effect int
+
+const (
+	// nothing: the event changed nothing heartbeats or snapshots report.
+	nothing effect = iota
+	// heartbeat: a heartbeat follows the event.
+	heartbeat
+	// snapshot: a heartbeat and a session_active snapshot follow the event, so that the snapshot
+	// the relay stores for late joiners is current.
+	snapshot
+)
+
+// observe updates the state from an event the source published and reports what the change calls
+// for. Streaming deltas, the bulk of the events, are not decoded at all.
+func (s *State) observe(typ string, raw json.RawMessage) effect {
 	switch typ {
 	case protocol.AgentEventAgentStart:
 		s.Active = true
-		return true
+		return heartbeat
 	case protocol.AgentEventAgentEnd:
+		// The end of a run: the transcript is complete again.
 		s.Active = false
-		return true
+		return snapshot
+	case "thinking_level_changed":
+		// pi reports the level it applied: clamped to what the model supports, on a request and
+		// on a model switch.
+		var ev struct {
+			Level string `json:"level"`
+		}
+		if json.Unmarshal(raw, &ev) == nil && ev.Level != "" && ev.Level != s.ThinkingLevel {
+			s.ThinkingLevel = ev.Level
+			return heartbeat
+		}
+	case "session_info_changed":
+		// The name, set by a command, the agent or an extension.
+		var ev struct {
+			Name *string `json:"name"`
+		}
+		if json.Unmarshal(raw, &ev) == nil {
+			name := deref(ev.Name)
+			if name != s.SessionName {
+				s.SessionName = name
+				return snapshot
+			}
+		}
 	case protocol.AgentEventMessageEnd:
 		var ev protocol.MessageEndEvent
 		if ev.UnmarshalJSON(raw) == nil {
@@ -75,7 +111,7 @@ func (s *State) observe(typ string, raw json.RawMessage) (heartbeat bool) {
 		if ev.UnmarshalJSON(raw) == nil {
 			if m, _ := ev.Model.Get(); m != nil {
 				s.Model = m
-				return true
+				return heartbeat
 			}
 		}
 	case protocol.AgentEventToolExecutionStart:
@@ -87,14 +123,14 @@ func (s *State) observe(typ string, raw json.RawMessage) (heartbeat bool) {
 			}
 			_ = json.Unmarshal(ev.Args, &args)
 			s.PendingQuestion = &protocol.PendingQuestion{ToolCallID: ev.ToolCallID.Or(""), Question: protocol.Some(args.Question), Options: args.Options}
-			return true
+			return heartbeat
 		}
 	case protocol.AgentEventToolExecutionEnd:
 		if s.PendingQuestion != nil {
 			var ev protocol.ToolExecutionEndEvent
 			if ev.UnmarshalJSON(raw) == nil && ev.ToolCallID.Or("") == s.PendingQuestion.ToolCallID {
 				s.PendingQuestion = nil
-				return true
+				return heartbeat
 			}
 		}
 	case protocol.AgentEventHeartbeat:
@@ -132,7 +168,7 @@ func (s *State) observe(typ string, raw json.RawMessage) (heartbeat bool) {
 			}
 		}
 	}
-	return false
+	return nothing
 }
 
 // addUsage adds an assistant message's usage to the totals.

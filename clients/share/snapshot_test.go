@@ -17,7 +17,7 @@ func TestBuiltEventsMatchTheContract(t *testing.T) {
 	s.Model = &model
 	s.AvailableModels = []protocol.AgentModel{model}
 	s.Commands = []protocol.AgentCommand{{Name: "review", Description: protocol.Some("Review the changes")}}
-	observe := func(raw string) bool {
+	observe := func(raw string) effect {
 		var ev protocol.AgentEvent
 		if err := ev.UnmarshalJSON([]byte(raw)); err != nil {
 			t.Fatalf("%s: %v", raw, err)
@@ -27,7 +27,7 @@ func TestBuiltEventsMatchTheContract(t *testing.T) {
 	observe(`{"type":"agent_start"}`)
 	observe(`{"type":"message_end","message":{"role":"assistant","content":[{"type":"text","text":"hi"}],"usage":{"input":10,"output":5,"cacheRead":2,"cacheWrite":0,"cost":{"total":0.5}}}}`)
 	observe(`{"type":"todo_update","todos":[{"id":"1","content":"a","status":"pending"}],"ts":1}`)
-	if !observe(`{"type":"tool_execution_start","toolCallId":"q1","toolName":"AskUserQuestion","args":{"question":"Which branch?","options":["main","dev"]}}`) {
+	if observe(`{"type":"tool_execution_start","toolCallId":"q1","toolName":"AskUserQuestion","args":{"question":"Which branch?","options":["main","dev"]}}`) != heartbeat {
 		t.Fatal("a question does not call for a heartbeat")
 	}
 
@@ -63,7 +63,7 @@ func TestBuiltEventsMatchTheContract(t *testing.T) {
 	}
 
 	// The answer ends the question.
-	if !observe(`{"type":"tool_execution_end","toolCallId":"q1","toolName":"AskUserQuestion","result":{},"isError":false}`) || s.PendingQuestion != nil {
+	if observe(`{"type":"tool_execution_end","toolCallId":"q1","toolName":"AskUserQuestion","result":{},"isError":false}`) != heartbeat || s.PendingQuestion != nil {
 		t.Fatal("the question is still pending")
 	}
 	if err := hb.UnmarshalJSON(s.heartbeatEvent(time.Now(), time.Now())); err != nil || hb.PendingQuestion.Or(&protocol.PendingQuestion{}) != nil {

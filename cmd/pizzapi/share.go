@@ -14,6 +14,10 @@ import (
 	"github.com/pizzapi/pizzapi/protocol"
 )
 
+// workerRestartExitCode is the exit code of a worker whose agent a viewer restarted: the runner
+// starts the worker again (PizzaPi's convention, clients/runner).
+const workerRestartExitCode = 43
+
 func shareCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "share",
@@ -33,6 +37,7 @@ func shareCommand() *cli.Command {
 			&cli.StringFlag{Name: "model-provider", Usage: "with --model-id: switch the agent to this model's `PROVIDER` first", Sources: cli.EnvVars("PIZZAPI_WORKER_INITIAL_MODEL_PROVIDER")},
 			&cli.StringFlag{Name: "model-id", Usage: "with --model-provider: the model's `ID`", Sources: cli.EnvVars("PIZZAPI_WORKER_INITIAL_MODEL_ID")},
 			&cli.BoolFlag{Name: "persistent", Usage: "keep the session instead of letting it expire after inactivity"},
+			&cli.BoolFlag{Name: "no-tools", Usage: "with -- CMD: do not load PizzaPi's agent tools into the agent (pi -e; for agents other than pi)"},
 			&cli.StringFlag{Name: "jsonl", Usage: "relay the recorded JSON-lines event stream in `FILE` (- for standard input)"},
 			&cli.BoolFlag{Name: "end-at-eof", Usage: "with --jsonl: end the session when the stream ends (default: stay open until Ctrl-C)"},
 			&cli.BoolFlag{Name: "demo", Usage: "run the built-in scripted demo agent"},
@@ -93,9 +98,15 @@ func shareCommand() *cli.Command {
 				}
 				o.Source = &share.JSONL{R: r, Name: name, EndAtEOF: cmd.Bool("end-at-eof")}
 			default:
-				o.Source = &share.RPC{Argv: argv, Dir: cwd}
+				// PizzaPi's agent tools (questions to viewers, messages between sessions, spawning,
+				// the todo list) are a pi extension the binary carries.
+				o.Source = &share.RPC{Argv: argv, Dir: cwd, Extension: !cmd.Bool("no-tools")}
 			}
 			if err := share.Run(ctx, o); err != nil {
+				if errors.Is(err, share.ErrRestart) {
+					// A viewer restarted the agent: the runner starts this worker again.
+					return cli.Exit("", workerRestartExitCode)
+				}
 				return fail(err)
 			}
 			return nil

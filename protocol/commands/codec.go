@@ -1728,3 +1728,80 @@ func (v *RestartParams) Validate() error {
 	var scratch RestartParams
 	return wire.Check(v.AppendJSON(nil), &scratch)
 }
+
+// ReadJSON decodes and validates v from d. Generated decoders call it; use UnmarshalJSON
+// elsewhere.
+func (v *ExtensionUIResponseParams) ReadJSON(d *wire.Decoder) {
+	if !d.ObjectStart() {
+		return
+	}
+	var seen uint64
+	for i := 0; ; i++ {
+		key, ok := d.NextField(i)
+		if !ok {
+			break
+		}
+		switch string(key) {
+		case "requestId":
+			seen |= 1 << 0
+			v.RequestID = d.String()
+			d.MinLength(v.RequestID, 1)
+			d.MaxLength(v.RequestID, 256)
+		case "value":
+			x := d.String()
+			d.MaxLength(x, 1048576)
+			v.Value = protocol.Some(x)
+		case "confirmed":
+			x := d.Bool()
+			v.Confirmed = protocol.Some(x)
+		case "cancelled":
+			x := d.Bool()
+			v.Cancelled = protocol.Some(x)
+		default:
+			d.Unknown()
+		}
+		d.Pop()
+	}
+	if seen&(1<<0) == 0 {
+		d.Missing("requestId")
+	}
+}
+
+// AppendJSON appends the JSON encoding of v to b.
+func (v *ExtensionUIResponseParams) AppendJSON(b []byte) []byte {
+	start := len(b)
+	b = append(b, '{')
+	b = wire.Field(b, start, "\"requestId\":")
+	b = wire.AppendString(b, v.RequestID)
+	if x, ok := v.Value.Get(); ok {
+		b = wire.Field(b, start, "\"value\":")
+		b = wire.AppendString(b, x)
+	}
+	if x, ok := v.Confirmed.Get(); ok {
+		b = wire.Field(b, start, "\"confirmed\":")
+		b = strconv.AppendBool(b, x)
+	}
+	if x, ok := v.Cancelled.Get(); ok {
+		b = wire.Field(b, start, "\"cancelled\":")
+		b = strconv.AppendBool(b, x)
+	}
+	return append(b, '}')
+}
+
+// MarshalJSON encodes v; it lets encoding/json use the generated encoder.
+func (v ExtensionUIResponseParams) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON decodes data into v after checking it against the contract; the error is a
+// *protocol.ValidationError naming the JSON pointer of the first problem.
+func (v *ExtensionUIResponseParams) UnmarshalJSON(data []byte) error {
+	*v = ExtensionUIResponseParams{}
+	return wire.Unmarshal(data, v)
+}
+
+// Validate reports whether v satisfies the contract, checking it the way a receiver would.
+func (v *ExtensionUIResponseParams) Validate() error {
+	var scratch ExtensionUIResponseParams
+	return wire.Check(v.AppendJSON(nil), &scratch)
+}

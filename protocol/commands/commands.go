@@ -68,10 +68,15 @@ const (
 	// with status 43 and the runner starts it again; a standalone agent starts a copy of itself. The
 	// session continues under the same id.
 	CommandRestart = "restart"
+	// CommandExtensionUIResponse is the name of "extension_ui_response". Answers a dialog of one of
+	// the agent's extensions (an `extension_ui_request` with method select, confirm, input or editor)
+	// with a value, a confirmation or a cancellation; the agent then publishes an
+	// `extension_ui_response` event that closes the dialog for every viewer.
+	CommandExtensionUIResponse = "extension_ui_response"
 )
 
 // Names lists the exec commands, in schema order.
-var Names = []string{CommandGetCommands, CommandMcp, CommandAbort, CommandSetModel, CommandCycleModel, CommandGetAvailableModels, CommandSetThinkingLevel, CommandCycleThinkingLevel, CommandSetSteeringMode, CommandSetFollowUpMode, CommandCompact, CommandSetSessionName, CommandGetLastAssistantText, CommandListResumeSessions, CommandResumeSession, CommandNewSession, CommandEndSession, CommandExportHtml, CommandRestart}
+var Names = []string{CommandGetCommands, CommandMcp, CommandAbort, CommandSetModel, CommandCycleModel, CommandGetAvailableModels, CommandSetThinkingLevel, CommandCycleThinkingLevel, CommandSetSteeringMode, CommandSetFollowUpMode, CommandCompact, CommandSetSessionName, CommandGetLastAssistantText, CommandListResumeSessions, CommandResumeSession, CommandNewSession, CommandEndSession, CommandExportHtml, CommandRestart, CommandExtensionUIResponse}
 
 // ErrUnknownCommand is wrapped by the error Dispatch returns for a command the contract does not
 // define; its text is PizzaPi's answer, "Unknown exec command: NAME".
@@ -140,6 +145,11 @@ type Handler interface {
 	// the runner starts it again; a standalone agent starts a copy of itself. The session continues
 	// under the same id.
 	Restart(ctx context.Context, p *RestartParams) error
+	// ExtensionUIResponse runs "extension_ui_response". Answers a dialog of one of the agent's
+	// extensions (an `extension_ui_request` with method select, confirm, input or editor) with a
+	// value, a confirmation or a cancellation; the agent then publishes an `extension_ui_response`
+	// event that closes the dialog for every viewer.
+	ExtensionUIResponse(ctx context.Context, p *ExtensionUIResponseParams) error
 }
 
 // UnimplementedHandler answers every command with a *CommandError wrapping
@@ -239,6 +249,11 @@ func (UnimplementedHandler) ExportHtml(context.Context, *ExportHtmlParams) (*Exp
 // Restart reports that "restart" is not supported.
 func (UnimplementedHandler) Restart(context.Context, *RestartParams) error {
 	return wire.UnimplementedCommand(CommandRestart)
+}
+
+// ExtensionUIResponse reports that "extension_ui_response" is not supported.
+func (UnimplementedHandler) ExtensionUIResponse(context.Context, *ExtensionUIResponseParams) error {
+	return wire.UnimplementedCommand(CommandExtensionUIResponse)
 }
 
 // Dispatch checks the parameters of e against the contract and runs its command on h. It returns
@@ -410,6 +425,12 @@ func Dispatch(ctx context.Context, h Handler, e *protocol.Exec) ([]byte, error) 
 			return nil, err
 		}
 		return nil, h.Restart(ctx, p)
+	case CommandExtensionUIResponse:
+		p := new(ExtensionUIResponseParams)
+		if err := wire.DecodeParams(e.Command, e.Extra, p); err != nil {
+			return nil, err
+		}
+		return nil, h.ExtensionUIResponse(ctx, p)
 	}
 	return nil, wire.UnknownCommand(e.Command)
 }
@@ -634,5 +655,11 @@ func (c Caller) ExportHtml(ctx context.Context, p *ExportHtmlParams) (*ExportedF
 // Restart runs "restart".
 func (c Caller) Restart(ctx context.Context, p *RestartParams) error {
 	_, err := c.X.Exec(ctx, CommandRestart, p.AppendJSON(nil))
+	return err
+}
+
+// ExtensionUIResponse runs "extension_ui_response".
+func (c Caller) ExtensionUIResponse(ctx context.Context, p *ExtensionUIResponseParams) error {
+	_, err := c.X.Exec(ctx, CommandExtensionUIResponse, p.AppendJSON(nil))
 	return err
 }

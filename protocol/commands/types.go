@@ -260,3 +260,15 @@ type ExportedFile struct {
 
 // RestartParams is the parameter object of the `restart` command.
 type RestartParams struct{}
+
+// ExtensionUIResponseParams is the parameter object of the `extension_ui_response` command.
+type ExtensionUIResponseParams struct {
+	// The `id` of the `extension_ui_request`.
+	RequestID string `json:"requestId"`
+	// select: the chosen option; input and editor: the text.
+	Value protocol.Optional[string] `json:"value,omitzero"`
+	// confirm: the answer.
+	Confirmed protocol.Optional[bool] `json:"confirmed,omitzero"`
+	// true dismisses the dialog without an answer.
+	Cancelled protocol.Optional[bool] `json:"cancelled,omitzero"`
+}

@@ -112,6 +112,9 @@ func TestEveryCommand(t *testing.T) {
 		t.Errorf("export_html: %v", err)
 	}
 	check("restart", c.Restart(ctx, &commands.RestartParams{}))
+	if err := c.ExtensionUIResponse(ctx, &commands.ExtensionUIResponseParams{RequestID: "d1", Confirmed: protocol.Some(true)}); err == nil || !strings.Contains(err.Error(), "no such dialog") {
+		t.Errorf("extension_ui_response: %v", err)
+	}
 
 	// What the contract does not allow is refused by share, with the viewer told why.
 	if _, err := rec.Exec(ctx, "fly", []byte(`{}`)); err == nil || err.Error() != "Unknown exec command: fly" {

@@ -442,6 +442,12 @@ func (d *Demo) Restart(ctx context.Context, _ *commands.RestartParams) error {
 	return nil
 }
 
+// ExtensionUIResponse implements commands.Handler: the demo agent has no extensions, so no
+// dialog waits for an answer.
+func (d *Demo) ExtensionUIResponse(_ context.Context, p *commands.ExtensionUIResponseParams) error {
+	return fmt.Errorf("no such dialog is waiting for an answer: %s", p.RequestID)
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return ""

@@ -363,6 +363,28 @@ export interface RestartParams {
 }
 
 /**
+ * ExtensionUIResponseParams is the parameter object of the `extension_ui_response` command.
+ */
+export interface ExtensionUIResponseParams {
+  /**
+   * The `id` of the `extension_ui_request`.
+   */
+  requestId: string;
+  /**
+   * select: the chosen option; input and editor: the text.
+   */
+  value?: string;
+  /**
+   * confirm: the answer.
+   */
+  confirmed?: boolean;
+  /**
+   * true dismisses the dialog without an answer.
+   */
+  cancelled?: boolean;
+}
+
+/**
  * The exec commands by name: each command's parameters (sent beside `id` and `command` in the
  * `exec` payload) and the `result` of its successful `exec_result` (`undefined` when it returns
  * nothing).
@@ -455,6 +477,12 @@ export interface ExecCommands {
    * again; a standalone agent starts a copy of itself. The session continues under the same id.
    */
   restart: { params: RestartParams; result: undefined };
+  /**
+   * Answers a dialog of one of the agent's extensions (an `extension_ui_request` with method
+   * select, confirm, input or editor) with a value, a confirmation or a cancellation; the agent
+   * then publishes an `extension_ui_response` event that closes the dialog for every viewer.
+   */
+  extension_ui_response: { params: ExtensionUIResponseParams; result: undefined };
 }
 
 /**
@@ -465,7 +493,7 @@ export type ExecName = keyof ExecCommands;
 /**
  * The names of the exec commands, in schema order.
  */
-export const execNames: readonly ExecName[] = ["get_commands", "mcp", "abort", "set_model", "cycle_model", "get_available_models", "set_thinking_level", "cycle_thinking_level", "set_steering_mode", "set_follow_up_mode", "compact", "set_session_name", "get_last_assistant_text", "list_resume_sessions", "resume_session", "new_session", "end_session", "export_html", "restart"];
+export const execNames: readonly ExecName[] = ["get_commands", "mcp", "abort", "set_model", "cycle_model", "get_available_models", "set_thinking_level", "cycle_thinking_level", "set_steering_mode", "set_follow_up_mode", "compact", "set_session_name", "get_last_assistant_text", "list_resume_sessions", "resume_session", "new_session", "end_session", "export_html", "restart", "extension_ui_response"];
 
 /**
  * The command-specific part of an `exec` payload for command K: its name and its parameters.

@@ -9,6 +9,7 @@
 export * from "./shared.js";
 export * as commands from "./commands.js";
 export * as legacy from "./legacy.js";
+export * as piext from "./piext.js";
 export * as rest from "./rest.js";
 export * as hub from "./hub.js";
 export * as relay from "./relay.js";

@@ -55,6 +55,8 @@ func fail(id, command, msg string) {
 
 func main() {
 	logPath := flag.String("log", "", "file the received command lines are appended to")
+	burst := flag.Int("burst", 0, "print this many message_end events right after answering get_messages")
+	name := flag.String("name", "fake session", "the session name get_state reports (\"\" for none)")
 	flag.Parse()
 	log, err := os.OpenFile(*logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -65,6 +67,20 @@ func main() {
 	// Something that is not an event: pizzapi share must report and skip it.
 	fmt.Println("fakeagent starting")
 	current := models[0]
+	thinking := "low"
+	// setThinking applies a level as pi does: clamped to what the model supports, reported with
+	// thinking_level_changed when it changes.
+	setThinking := func(level string) {
+		if !current.Reasoning {
+			level = "off"
+		} else if level == "xhigh" {
+			level = "high"
+		}
+		if level != thinking {
+			thinking = level
+			emit(map[string]any{"type": "thinking_level_changed", "level": level})
+		}
+	}
 	in := bufio.NewReader(os.Stdin)
 	for {
 		line, err := in.ReadBytes('\n')
@@ -79,13 +95,16 @@ func main() {
 			typ, _ := cmd["type"].(string)
 			switch typ {
 			case "get_state":
-				respond(id, typ, map[string]any{"model": current, "thinkingLevel": "low", "isStreaming": false, "sessionName": "fake session", "messageCount": 1})
+				respond(id, typ, map[string]any{"model": current, "thinkingLevel": thinking, "isStreaming": false, "sessionName": *name, "messageCount": 1})
 			case "get_available_models":
 				respond(id, typ, map[string]any{"models": models})
 			case "get_commands":
 				respond(id, typ, map[string]any{"commands": []any{map[string]any{"name": "fake-cmd", "description": "does nothing", "source": "extension"}}})
 			case "get_messages":
 				respond(id, typ, map[string]any{"messages": []any{map[string]any{"role": "user", "content": "earlier", "timestamp": 1}}})
+				for i := range *burst {
+					emit(map[string]any{"type": "message_end", "message": map[string]any{"role": "user", "content": fmt.Sprint("burst ", i), "timestamp": 2}})
+				}
 			case "prompt":
 				respond(id, typ, nil)
 				text, _ := cmd["message"].(string)
@@ -103,6 +122,7 @@ func main() {
 					fail(id, typ, "Model not found: "+provider+"/"+modelID)
 					continue
 				}
+				setThinking(thinking)
 				respond(id, typ, current)
 			case "cycle_model":
 				current = models[(indexOf(current)+1)%len(models)]
@@ -121,6 +141,10 @@ func main() {
 					path = "/tmp/fake-session.html"
 				}
 				respond(id, typ, map[string]any{"path": path})
+			case "set_thinking_level":
+				level, _ := cmd["level"].(string)
+				setThinking(level)
+				respond(id, typ, nil)
 			default:
 				respond(id, typ, nil)
 			}

@@ -7,6 +7,7 @@ import { GitPanel } from "../workspace/Git";
 import { TerminalDock } from "../workspace/Terminals";
 import { Composer } from "./Composer";
 import { ViewContext } from "./context";
+import { Dialogs } from "./Dialogs";
 import { PhaseBanner, SessionHeader } from "./SessionHeader";
 import { Todos } from "./Todos";
 import { Transcript } from "./Transcript";
@@ -54,6 +55,7 @@ export function SessionPage({ sessionId }: { sessionId: string }) {
           <PhaseBanner phase={phase} />
           <Todos todos={state.todos} />
           <Transcript sessionId={sessionId} state={state} />
+          {phase.kind === "live" && <Dialogs view={view} state={state} />}
           {phase.kind === "live" && <Composer sessionId={sessionId} view={view} state={state} />}
         </section>
         {docked && runnerId && panel && (

@@ -84,6 +84,7 @@ const describers: { readonly [K in ExecName]: (result: commands.ExecResultOf<K>)
   end_session: () => ({ text: "The session is ending." }),
   export_html: (r) => ({ text: `Exported the session to ${str(member(r, "path")) ?? "?"}.` }),
   restart: () => ({ text: "The agent is restarting." }),
+  extension_ui_response: () => ({ text: "Answered the agent's dialog." }),
 };
 
 /** The notice (and details) for a successful command. */

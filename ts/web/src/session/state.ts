@@ -13,6 +13,7 @@ import type {
   ToolExecutionStartEvent,
 } from "@pizzapi/protocol";
 import { isObj, list, member, num, str } from "../read";
+import { applyDialogEvent, type Dialog } from "./dialogs";
 import {
   applyDelta,
   blocksOf,
@@ -82,6 +83,8 @@ export interface SessionState {
   readonly contextTokens: number | null;
   /** The heartbeat's pending question, when the agent reports one. */
   readonly pendingQuestion: Question | null;
+  /** Dialogs of the agent's extensions waiting for an answer. */
+  readonly dialogs: readonly Dialog[];
   readonly commands: readonly AgentCommandInfo[];
   readonly nextKey: number;
 }
@@ -101,6 +104,7 @@ export const initialState: SessionState = {
   usage: null,
   contextTokens: null,
   pendingQuestion: null,
+  dialogs: [],
   commands: [],
   nextKey: 1,
 };
@@ -136,6 +140,9 @@ export function applyEvent(s: SessionState, e: AgentEvent): SessionState {
       return messageStart(s, message(e["message"]));
     case "tool_execution_update":
       return updateTool(s, str(e["toolCallId"]), { output: resultText(e["partialResult"]), images: resultImages(e["partialResult"]) });
+    case "extension_ui_request":
+    case "extension_ui_response":
+      return { ...s, dialogs: applyDialogEvent(s.dialogs, e) };
     default:
       return s;
   }
