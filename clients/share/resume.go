@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,32 +80,41 @@ const (
 )
 
 // ListResumeSessions implements commands.Handler: a page of pi's saved sessions, newest first.
-// The cursor is the offset of the page in the list.
 func (r *RPC) ListResumeSessions(ctx context.Context, p *commands.ListResumeSessionsParams) (*commands.ResumeSessionList, error) {
 	sessions, current, err := r.savedSessions(ctx)
 	if err != nil {
 		return nil, err
 	}
+	page, next, err := resumePage(sessions, p)
+	if err != nil {
+		return nil, err
+	}
+	res := &commands.ResumeSessionList{CurrentPath: protocol.Some(current), Sessions: make([]commands.ResumeSession, len(page)), NextCursor: protocol.Some(next)}
+	for i, s := range page {
+		res.Sessions[i] = resumeSession(s)
+	}
+	return res, nil
+}
+
+// resumePage picks the page of sessions p asks for and the cursor of the next one (nil on the
+// last). A cursor is the offset of its page in the list.
+func resumePage(sessions []piext.SavedSession, p *commands.ListResumeSessionsParams) ([]piext.SavedSession, *string, error) {
 	limit := int(min(max(p.Limit.Or(defaultResumePage), 1), maxResumePage))
 	offset := 0
 	if c, ok := p.Cursor.Get(); ok && c != "" {
-		if _, err := fmt.Sscan(c, &offset); err != nil || offset < 0 {
-			return nil, fmt.Errorf("cursor %q is not one of list_resume_sessions", c)
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 0 {
+			return nil, nil, fmt.Errorf("cursor %q is not one of list_resume_sessions", c)
 		}
+		offset = n
 	}
 	offset = min(offset, len(sessions))
 	end := min(offset+limit, len(sessions))
-	res := &commands.ResumeSessionList{CurrentPath: protocol.Some(current), Sessions: make([]commands.ResumeSession, 0, end-offset)}
-	for _, s := range sessions[offset:end] {
-		res.Sessions = append(res.Sessions, resumeSession(s))
+	if end == len(sessions) {
+		return sessions[offset:end], nil, nil
 	}
-	var next *string
-	if end < len(sessions) {
-		c := fmt.Sprint(end)
-		next = &c
-	}
-	res.NextCursor = protocol.Some(next)
-	return res, nil
+	next := strconv.Itoa(end)
+	return sessions[offset:end], &next, nil
 }
 
 // resumeSession is a saved session as list_resume_sessions reports it.
