@@ -21,14 +21,14 @@ const (
 	closeWait    = 5 * time.Second
 )
 
-// maxHeld bounds how many messages a paused connection keeps before it is dropped as too slow.
-const maxHeld = 10000
-
 // conn is one legacy WebSocket as the relay core sees it (it implements core.Conn): events the
 // core sends become frames {type, ...payload}, written in order by one writer goroutine that
-// drops a client falling more than limit bytes behind. Deliveries can be paused while a viewer
-// gets its snapshot, and sequence-numbered events are never written twice, as on Socket.IO.
+// drops a client falling more than limit bytes behind. Its bus.Gate orders the writes as on
+// Socket.IO: deliveries can be paused while a viewer gets its snapshot, and sequence-numbered
+// events are never written twice.
 type conn struct {
+	*bus.Gate
+
 	ws      *websocket.Conn
 	role    *legacy.Role
 	id      string
@@ -42,10 +42,6 @@ type conn struct {
 	mu        sync.Mutex
 	queue     [][]byte
 	pending   int64
-	paused    bool
-	held      []*bus.Message
-	lastSeq   int64
-	control   func(*bus.Message)
 	lastEvent string
 	lastFrame []byte
 	closing   bool
@@ -55,25 +51,18 @@ type conn struct {
 }
 
 func newConn(ws *websocket.Conn, role *legacy.Role, id string, log *slog.Logger, m Metrics, limit int64) *conn {
-	return &conn{ws: ws, role: role, id: id, log: log, metrics: m, limit: limit,
+	c := &conn{ws: ws, role: role, id: id, log: log, metrics: m, limit: limit,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c.Gate = bus.NewGate(func(m *bus.Message) { c.write(m.Event, m.Payload) }, c.kick)
+	return c
 }
 
 // ID implements core.Conn.
 func (c *conn) ID() string { return c.id }
 
-// OnControl implements core.Conn.
-func (c *conn) OnControl(fn func(*bus.Message)) {
-	c.mu.Lock()
-	c.control = fn
-	c.mu.Unlock()
-}
-
 // Send implements protocol.Sender: it queues the frame of an event ahead of paused deliveries.
 func (c *conn) Send(event string, payload []byte) error {
-	c.mu.Lock()
-	c.write(event, payload)
-	c.mu.Unlock()
+	c.Now(func() { c.write(event, payload) })
 	return nil
 }
 
@@ -82,79 +71,14 @@ func (c *conn) Greet(event string, payload []byte) error { return c.Send(event, 
 
 // SendSeq implements core.Conn.
 func (c *conn) SendSeq(event string, payload []byte, seq int64) {
-	c.mu.Lock()
-	c.write(event, payload)
-	c.lastSeq = max(c.lastSeq, seq)
-	c.mu.Unlock()
-}
-
-// Deliver implements bus.Member.
-func (c *conn) Deliver(m *bus.Message) {
-	c.mu.Lock()
-	if c.paused {
-		if len(c.held) >= maxHeld {
-			c.mu.Unlock()
-			c.kick("too many events waiting while paused")
-			return
-		}
-		c.held = append(c.held, m)
-		c.mu.Unlock()
-		return
-	}
-	c.deliver(m)
-	control := c.control
-	c.mu.Unlock()
-	if m.Control != "" && control != nil {
-		control(m)
-	}
-}
-
-// deliver writes a message unless it repeats an event already written; the caller holds mu.
-func (c *conn) deliver(m *bus.Message) {
-	if m.Seq > 0 {
-		if m.Seq <= c.lastSeq {
-			return
-		}
-		c.lastSeq = m.Seq
-	}
-	if m.Event != "" {
-		c.write(m.Event, m.Payload)
-	}
-}
-
-// Pause implements core.Conn.
-func (c *conn) Pause() {
-	c.mu.Lock()
-	c.paused = true
-	c.mu.Unlock()
-}
-
-// Resume implements core.Conn.
-func (c *conn) Resume(afterSeq int64) {
-	c.mu.Lock()
-	c.lastSeq = max(c.lastSeq, afterSeq)
-	held := c.held
-	c.held = nil
-	c.paused = false
-	var controls []*bus.Message
-	for _, m := range held {
-		c.deliver(m)
-		if m.Control != "" {
-			controls = append(controls, m)
-		}
-	}
-	control := c.control
-	c.mu.Unlock()
-	if control != nil {
-		for _, m := range controls {
-			control(m)
-		}
-	}
+	c.NowSeq(seq, func() { c.write(event, payload) })
 }
 
 // write queues the frame of an event and starts the close its role ties to that frame (a viewer
-// told its session ended is closed with 1000 and the reason); the caller holds mu.
+// told its session ended is closed with 1000 and the reason). The gate calls it in order.
 func (c *conn) write(event string, payload []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.closing || c.dead {
 		return
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,14 +18,14 @@ import (
 	"github.com/pizzapi/pizzapi/server/wstransport"
 )
 
-// maxHeld bounds how many messages a paused peer keeps before it is dropped as too slow.
-const maxHeld = 10000
-
 // Peer is one connected socket as the relay core uses it. It writes pre-encoded packets straight
 // to the connection, counts the bytes the client has not taken yet, and drops a client that
-// falls too far behind instead of buffering without bound. Deliveries can be paused while a
-// viewer is sent its snapshot or replay, and resumed without losing or repeating events.
+// falls too far behind instead of buffering without bound. Its bus.Gate orders the writes:
+// deliveries can be paused while a viewer is sent its snapshot or replay, and resumed without
+// losing or repeating events.
 type Peer struct {
+	*bus.Gate
+
 	s       *socket.Socket
 	nsp     string
 	limit   int64
@@ -35,135 +34,46 @@ type Peer struct {
 
 	pending atomic.Int64 // on polling: bytes handed to the connection and not written yet
 	closed  atomic.Bool
-
-	mu      sync.Mutex
-	paused  bool
-	held    []*bus.Message
-	lastSeq int64
-	control func(*bus.Message)
 }
 
 func newPeer(s *socket.Socket, nsp string, limit int64, log *slog.Logger, m Metrics) *Peer {
-	return &Peer{s: s, nsp: nsp, limit: limit, log: log, metrics: m}
+	p := &Peer{s: s, nsp: nsp, limit: limit, log: log, metrics: m}
+	p.Gate = bus.NewGate(func(m *bus.Message) { p.write(m.Frame()) }, p.Kick)
+	return p
 }
 
 // ID returns the socket id.
 func (p *Peer) ID() string { return string(p.s.Id()) }
 
-// OnControl sets the function that handles control messages (see the bus Control constants).
-func (p *Peer) OnControl(fn func(*bus.Message)) {
-	p.mu.Lock()
-	p.control = fn
-	p.mu.Unlock()
-}
-
 // Send writes an event to this socket now, ahead of any paused deliveries. It implements
 // protocol.Sender.
 func (p *Peer) Send(event string, payload []byte) error {
 	m := bus.NewMessage(p.nsp, event, payload, 0)
-	p.mu.Lock()
-	p.write(m.Frame())
-	p.mu.Unlock()
+	p.Now(func() { p.write(m.Frame()) })
 	return nil
 }
 
 // sendFrame writes an encoded packet now.
 func (p *Peer) sendFrame(frame *wstransport.Frame) {
-	p.mu.Lock()
-	p.write(frame)
-	p.mu.Unlock()
+	p.Now(func() { p.write(frame) })
 }
 
 // Greet sends the connection's first event through Socket.IO's own path rather than straight to
 // the connection, so that it carries a Connection State Recovery offset: a client holding one can
 // recover its socket after a short disconnection. Call it before any other write.
-func (p *Peer) Greet(event string, payload []byte) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.metrics.Delivered(p.nsp)
-	return p.s.Emit(event, json.RawMessage(payload))
+func (p *Peer) Greet(event string, payload []byte) (err error) {
+	p.Now(func() {
+		p.metrics.Delivered(p.nsp)
+		err = p.s.Emit(event, json.RawMessage(payload))
+	})
+	return err
 }
 
 // SendSeq writes a viewer event carrying a sequence number now and records the number, so that a
 // later delivery of the same or an older event is skipped.
 func (p *Peer) SendSeq(event string, payload []byte, seq int64) {
 	m := bus.NewMessage(p.nsp, event, payload, seq)
-	p.mu.Lock()
-	p.write(m.Frame())
-	p.lastSeq = max(p.lastSeq, seq)
-	p.mu.Unlock()
-}
-
-// Deliver implements bus.Member: it writes the message, or holds it while the peer is paused.
-func (p *Peer) Deliver(m *bus.Message) {
-	p.mu.Lock()
-	if p.paused {
-		if len(p.held) >= maxHeld {
-			p.mu.Unlock()
-			p.Kick("too many events waiting while paused")
-			return
-		}
-		p.held = append(p.held, m)
-		p.mu.Unlock()
-		return
-	}
-	p.deliver(m)
-	control := p.control
-	p.mu.Unlock()
-	if m.Control != "" && control != nil {
-		control(m)
-	}
-}
-
-// deliver writes one message unless it repeats an event already sent; the caller holds mu.
-func (p *Peer) deliver(m *bus.Message) {
-	if m.Seq > 0 {
-		if m.Seq <= p.lastSeq {
-			return
-		}
-		p.lastSeq = m.Seq
-	}
-	if m.Event != "" {
-		p.write(m.Frame())
-	}
-}
-
-// Pause holds deliveries until Resume.
-func (p *Peer) Pause() {
-	p.mu.Lock()
-	p.paused = true
-	p.mu.Unlock()
-}
-
-// Resume delivers the held messages whose sequence number is above afterSeq (and those without
-// one), then delivers as messages arrive.
-func (p *Peer) Resume(afterSeq int64) {
-	p.mu.Lock()
-	p.lastSeq = max(p.lastSeq, afterSeq)
-	held := p.held
-	p.held = nil
-	p.paused = false
-	var controls []*bus.Message
-	for _, m := range held {
-		p.deliver(m)
-		if m.Control != "" {
-			controls = append(controls, m)
-		}
-	}
-	control := p.control
-	p.mu.Unlock()
-	if control != nil {
-		for _, m := range controls {
-			control(m)
-		}
-	}
-}
-
-// LastSeq returns the highest sequence number written to the socket.
-func (p *Peer) LastSeq() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.lastSeq
+	p.NowSeq(seq, func() { p.write(m.Frame()) })
 }
 
 // stallGrace is how long a write to a client may block, with a backlog over the limit, before
