@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/pizzapi/pizzapi/internal/syncbuf"
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/server/config"
 	"github.com/pizzapi/pizzapi/server/servertest"
@@ -25,14 +27,7 @@ type rawConn struct {
 // rawDial opens a websocket to n and connects it to nsp with the API key of u.
 func rawDial(t *testing.T, n *servertest.Node, u servertest.User, nsp string) *rawConn {
 	t.Helper()
-	url := "ws" + strings.TrimPrefix(n.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
-	ws, _, err := websocket.DefaultDialer.Dial(url, http.Header{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ws.Close() })
-	c := &rawConn{t: t, ws: ws}
-	c.expect("0{")
+	c := rawOpen(t, n)
 	c.send(`40` + nsp + `,{"apiKey":"` + u.APIKey + `"}`)
 	c.expect(`0` + nsp + `,{"sid"`)
 	return c
@@ -154,4 +149,69 @@ func TestRawBadPackets(t *testing.T) {
 		}
 		c.expect(`1/relay,`)
 	}
+}
+
+// TestRawPacketsOutsideNamespaces: a packet the library cannot decode, or one for a namespace the
+// connection has not joined, makes the library close the whole connection; the relay logs each
+// such close at warn level with the client's address and the reason, and other connections go on.
+func TestRawPacketsOutsideNamespaces(t *testing.T) {
+	logs := &syncbuf.Buffer{}
+	n := servertest.StartLogged(t, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	u := n.NewUser(t)
+	bystander := rawDial(t, n, u, "/relay")
+	cases := []struct{ name, frame, reason string }{
+		{"unterminated event", `42["event",{"x":`, "an undecodable packet"},
+		{"invalid UTF-8", "42[\"event\",\"\xff\"]", "an undecodable packet"},
+		{"wrong type", `47/relay,{}`, `a packet of a type clients do not send ('7')`},
+		{"event before connect", `42/relay,["event",{}]`, `/relay\", a namespace the connection has not joined`},
+		{"engine packet type", `7x`, "an invalid Engine.IO packet"},
+		{"bad connect payload", `40/relay,"x"`, "an undecodable packet"},
+	}
+	for _, tc := range cases {
+		before := strings.Count(logs.String(), "connection closed after a packet outside its namespaces")
+		c := rawOpen(t, n)
+		c.send(tc.frame)
+		for {
+			if _, err := c.next(); err != nil {
+				break // closed, as the library does
+			}
+		}
+		// The library closes the connection before the relay's listener runs: wait for the line.
+		const marker = "connection closed after a packet outside its namespaces"
+		deadline := time.Now().Add(servertest.Timeout)
+		for strings.Count(logs.String(), marker) == before && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		var lines []string
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, marker) {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) != before+1 {
+			t.Errorf("%s: %d log lines for the close, want 1; log:\n%s", tc.name, len(lines)-before, logs)
+			continue
+		}
+		if l := lines[before]; !strings.Contains(l, "level=WARN") || !strings.Contains(l, "address=127.0.0.1") || !strings.Contains(l, tc.reason) {
+			t.Errorf("%s: log line %q, want level WARN, the address and %q", tc.name, l, tc.reason)
+		}
+	}
+	bystander.send(`42/relay,1["register",{"sessionId":"s-bystander","cwd":"/home/ada"}]`)
+	if ack := bystander.expect(`3/relay,1[`); !strings.Contains(ack, `"sessionId":"s-bystander"`) {
+		t.Fatalf("register on another connection: %s", ack)
+	}
+}
+
+// rawOpen opens a websocket to n that has joined no namespace yet.
+func rawOpen(t *testing.T, n *servertest.Node) *rawConn {
+	t.Helper()
+	url := "ws" + strings.TrimPrefix(n.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
+	ws, _, err := websocket.DefaultDialer.Dial(url, http.Header{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	c := &rawConn{t: t, ws: ws}
+	c.expect("0{")
+	return c
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/pizzapi/pizzapi/server/metrics"
 	"github.com/pizzapi/pizzapi/server/push"
 	"github.com/pizzapi/pizzapi/server/redisgate"
+	"github.com/pizzapi/pizzapi/server/sio"
 	"github.com/pizzapi/pizzapi/server/store"
 	"github.com/pizzapi/pizzapi/server/store/sqlstore"
 	"github.com/pizzapi/pizzapi/server/wstransport"
@@ -145,6 +146,7 @@ func (s *Server) start(ls live.Store, b bus.Bus, node string) {
 	s.legacy = s.newLegacy()
 	app := s.appRoutes()
 	s.app.Store(&app)
+	sio.LogRefusedPackets(s.io.Engine(), s.log, s.metrics) // the routes created the engine
 	s.ready.Store(true)
 	s.log.Info("relay node ready", "node", node, "cluster", s.cluster != nil)
 }

@@ -44,6 +44,13 @@ func Start(t testing.TB, mods ...func(*config.Config)) *Node {
 // StartNotReady runs a node without waiting for it to reach Redis.
 func StartNotReady(t testing.TB, mods ...func(*config.Config)) *Node {
 	t.Helper()
+	return StartLogged(t, Logger(), mods...)
+}
+
+// StartLogged runs a single node that logs to log (a test that checks what the node logs), without
+// waiting for Redis.
+func StartLogged(t testing.TB, log *slog.Logger, mods ...func(*config.Config)) *Node {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Host = "127.0.0.1"
 	cfg.Port = 0
@@ -56,7 +63,7 @@ func StartNotReady(t testing.TB, mods ...func(*config.Config)) *Node {
 		t.Fatal(err)
 	}
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
-	srv, err := server.New(context.Background(), cfg, Logger())
+	srv, err := server.New(context.Background(), cfg, log)
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)
