@@ -16,6 +16,7 @@ var keywords = map[string]bool{
 	"items": true, "minItems": true, "maxItems": true,
 	"minLength": true, "maxLength": true, "pattern": true, "minimum": true, "maximum": true,
 	"anyOf": true, "allOf": true, "x-namespace": true, "x-package": true, "x-enum-descriptions": true,
+	"x-credential": true,
 }
 
 // annotations may stand beside $ref and anyOf; they do not change what validates.
@@ -147,6 +148,9 @@ func (b *builder) build() (*Contract, error) {
 			return nil, err
 		}
 	}
+	if err := checkCredentials(c); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -193,6 +197,11 @@ func (b *builder) buildFile(f *schemaFile) error {
 				}
 				if m.key == "Auth" {
 					f.ns.Auth = r.Type
+					for _, field := range r.Type.Fields {
+						if field.Credential {
+							f.ns.Credential = field
+						}
+					}
 				} else {
 					f.ns.SocketData = r.Type
 				}
@@ -435,7 +444,7 @@ func (b *builder) ref(l loc, n *node, hint string) (Ref, error) {
 
 // typeKeywords lists the validation keywords that apply to each type.
 var typeKeywords = map[string][]string{
-	"string":  {"enum", "x-enum-descriptions", "const", "minLength", "maxLength", "pattern", "format"},
+	"string":  {"enum", "x-enum-descriptions", "const", "minLength", "maxLength", "pattern", "format", "x-credential"},
 	"integer": {"minimum", "maximum"},
 	"number":  {"minimum", "maximum"},
 	"boolean": {},
@@ -655,6 +664,20 @@ func (b *builder) objectFields(l loc, n *node, t *Type) error {
 		if d := m.value.get("deprecated"); d != nil && d.boolean {
 			f.Deprecated = true
 		}
+		if c := m.value.get("x-credential"); c != nil {
+			if c.kind != nodeBool || !c.boolean {
+				return b.errorf(pl, "x-credential must be true")
+			}
+			if r.Type.Kind != KindString || r.Type.IsEnum() || r.Type.Const != nil || r.Nullable {
+				return b.errorf(pl, "x-credential needs a string property")
+			}
+			for _, other := range t.Fields {
+				if other.Credential {
+					return b.errorf(pl, "x-credential marks %q already; an object has at most one credential", other.Name)
+				}
+			}
+			f.Credential = true
+		}
 		if other, dup := goNames[f.GoName]; dup {
 			return b.errorf(pl, "properties %q and %q have the same Go name %s", other, m.key, f.GoName)
 		}
@@ -746,4 +769,26 @@ func (b *builder) discriminated(l loc, n *node, hint string) (Ref, error) {
 		return Ref{}, err
 	}
 	return r, nil
+}
+
+// checkCredentials makes sure that x-credential marks only properties of a namespace's Auth.
+func checkCredentials(c *Contract) error {
+	auths := map[*Type]bool{}
+	for _, ns := range c.Namespaces {
+		auths[ns.Auth] = true
+	}
+	pkgs := append([]*Package{c.Shared}, c.Packages...)
+	for _, ns := range c.Namespaces {
+		pkgs = append(pkgs, ns.Package)
+	}
+	for _, p := range pkgs {
+		for _, t := range p.Types {
+			for _, f := range t.Fields {
+				if f.Credential && !auths[t] {
+					return fmt.Errorf("%s: %s.%s: x-credential applies only to a property of a namespace's Auth", p.File, t.Name, f.Name)
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -185,6 +185,11 @@ func TestBrokenSchemas(t *testing.T) {
 		{"commands without Exec", "shared.json", `"Exec": {`, `"Exec2": {`, []string{"dice.json", "Exec"}},
 		{"undescribed enum value", "shared.json", `"too_large": "A message is over its limit."`, `"too_big": "A message is over its limit."`, []string{"shared.json", `"too_big", which is not an enum value`}},
 		{"enum description without enum", "shared.json", `"description": "Display name.", "type": "string",`, `"description": "Display name.", "type": "string", "x-enum-descriptions": {},`, []string{"shared.json", "x-enum-descriptions needs an enum"}},
+		{"credential not true", "chat.json", `"x-credential": true`, `"x-credential": "yes"`, []string{"chat.json", "x-credential must be true"}},
+		{"credential not a string", "chat.json", `"type": "string", "x-credential": true`, `"type": "integer", "x-credential": true`, []string{"chat.json", `"x-credential"`}},
+		{"two credentials", "chat.json", `"type": "string", "x-credential": true}`, `"type": "string", "x-credential": true}, "key": {"description": "Another.", "type": "string", "x-credential": true}`, []string{"chat.json", "at most one credential"}},
+		{"credential outside Auth", "shared.json", `"description": "Display name.", "type": "string",`, `"description": "Display name.", "type": "string", "x-credential": true,`, []string{"shared.json", "only to a property of a namespace's Auth"}},
+		{"event named like the socket's method", "chat.json", `"leave": {`, `"disconnected": {`, []string{"chat.json", `"disconnected"`, "ServerSocket.Disconnected"}},
 		{"type name clash", "chat.json", `"description": "Posts a message to the room.",`, `"description": "Posts a message to the room.", "title": "Message",`, []string{"chat.json", "Message"}},
 	}
 	for _, tc := range cases {

@@ -54,6 +54,14 @@ func GenerateGo(c *Contract, opts GoOptions) (map[string][]byte, error) {
 			return nil, err
 		}
 	}
+	if len(c.Namespaces) > 0 {
+		if err := g.checkGlue(); err != nil {
+			return nil, err
+		}
+		if err := add("glue.go", g.sharedGlueFile()); err != nil {
+			return nil, err
+		}
+	}
 	for _, p := range c.Packages {
 		if err := add(p.Name+"/types.go", g.typesFile(p, nil)); err != nil {
 			return nil, err
@@ -93,6 +101,9 @@ func GenerateGo(c *Contract, opts GoOptions) (map[string][]byte, error) {
 			if err := add(dir+s.file, g.sideFile(ns, s.side)); err != nil {
 				return nil, err
 			}
+		}
+		if err := add(dir+"glue.go", g.glueFile(ns)); err != nil {
+			return nil, err
 		}
 	}
 	if len(c.Legacy) > 0 {
@@ -153,7 +164,8 @@ func (g *goGen) checkIdentifiers(ns *Namespace) error {
 		"ClientHandler", "UnimplementedClientHandler", "DispatchClient", "ClientEmitter",
 		"InterServerHandler", "UnimplementedInterServerHandler", "DispatchInterServer", "InterServerEmitter",
 		"ClientToServerEvents", "ServerToClientEvents", "InterServerEvents",
-		"NewClientToServerPayload", "NewServerToClientPayload", "NewInterServerPayload", "NewAck"} {
+		"NewClientToServerPayload", "NewServerToClientPayload", "NewInterServerPayload", "NewAck",
+		"ServerSocket", "Mount", "Client", "Dial", "serverSocket", "decodeAuth"} {
 		if err := claim(id, "a generated declaration"); err != nil {
 			return err
 		}

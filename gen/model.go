@@ -26,6 +26,7 @@ type Namespace struct {
 	*Package
 	Path       string // "/relay"
 	Auth       *Type  // handshake auth object
+	Credential *Field // the field of Auth that carries the secret (x-credential), or nil
 	SocketData *Type  // per-socket data
 	Groups     [numDirections]Group
 }
@@ -125,6 +126,9 @@ type Field struct {
 	Required    bool
 	Ref         Ref
 	Deprecated  bool
+	// Credential marks the secret of a namespace's handshake auth (x-credential): the server
+	// authenticates with it and never logs it; when it is optional, a session cookie may stand in.
+	Credential bool
 }
 
 // Variant is one sub-schema of a discriminated object.
