@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/hub"
@@ -11,135 +9,70 @@ import (
 	"github.com/pizzapi/pizzapi/protocol/runner"
 	"github.com/pizzapi/pizzapi/protocol/terminal"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
-	"github.com/pizzapi/pizzapi/server/accounts"
 	"github.com/pizzapi/pizzapi/server/core"
 	"github.com/pizzapi/pizzapi/server/sio"
 )
 
-// mountNamespaces registers the five namespaces with their authentication: /relay and /runner
-// take an API key; /viewer, /hub and /terminal take the browser session cookie or an API key.
-//
-// A connection may send large messages only once a socket of it is authenticated on /relay (a
-// session's snapshot) or /runner (files and diffs): up to a transport limit above the
-// application's, so that an oversized event gets a clear error event rather than a dropped
-// connection; viewers, terminals and the hub send small messages.
-func (s *Server) mountNamespaces() {
-	opts := sio.Options{
+// mountNamespaces registers the five namespaces of the relay core on m (the Socket.IO server, and
+// the legacy WebSocket paths). Each namespace's generated Mount checks the handshake auth against
+// the contract and finds its credential: /relay and /runner require an API key; /viewer, /hub
+// and /terminal take the browser session cookie or an API key.
+func (s *Server) mountNamespaces(m protocol.Mounter[core.Client]) {
+	relay.Mount(m, func(_ context.Context, c core.Client, _ *relay.Auth) (relay.ServerSocket, error) {
+		return s.core.ConnectCLI(c.Conn, c.User), nil
+	})
+	runner.Mount(m, func(_ context.Context, c core.Client, _ *runner.Auth) (runner.ServerSocket, error) {
+		return s.core.ConnectRunner(c.Conn, c.User), nil
+	})
+	viewer.Mount(m, func(ctx context.Context, c core.Client, a *viewer.Auth) (viewer.ServerSocket, error) {
+		if id := c.Query.Get("sessionId"); !a.SessionID.IsSet() && id != "" {
+			a.SessionID = protocol.Some(id)
+		}
+		if h := s.core.ConnectViewer(ctx, c.Conn, c.User, a); h != nil {
+			return h, nil
+		}
+		return nil, nil
+	})
+	terminal.Mount(m, func(ctx context.Context, c core.Client, a *terminal.Auth) (terminal.ServerSocket, error) {
+		if id := c.Query.Get("terminalId"); !a.TerminalID.IsSet() && id != "" {
+			a.TerminalID = protocol.Some(id)
+		}
+		if h := s.core.ConnectTerminal(ctx, c.Conn, c.User, a); h != nil {
+			return h, nil
+		}
+		return nil, nil
+	})
+	hub.Mount(m, func(ctx context.Context, c core.Client, _ *hub.Auth) (hub.ServerSocket, error) {
+		h, err := s.core.ConnectHub(ctx, c.Conn, c.User)
+		if err != nil {
+			return nil, err
+		}
+		return h, nil
+	})
+}
+
+// socketOptions configures the Socket.IO namespaces. A connection may send large messages only
+// once a socket of it is authenticated on /relay (a session's snapshot) or /runner (files and
+// diffs): up to a transport limit above the application's, so that an oversized event gets a
+// clear error event rather than a dropped connection; viewers, terminals and the hub send small
+// messages.
+func (s *Server) socketOptions() sio.Options {
+	large := int64(s.cfg.MaxMessageBytes) + 1<<20
+	small := min(int64(s.cfg.MaxMessageBytes), 1<<20) + 64<<10
+	return sio.Options{
+		Accounts: s.accounts,
+		MessageBytes: func(nsp string) int64 {
+			if nsp == relay.Namespace || nsp == runner.Namespace {
+				return large
+			}
+			return small
+		},
 		MaxMessageBytes: s.cfg.MaxMessageBytes,
 		MaxPendingBytes: s.cfg.MaxBacklogBytes,
 		Limits:          s.limits,
 		Logger:          s.log,
 		Metrics:         s.metrics,
 	}
-	large := int64(s.cfg.MaxMessageBytes) + 1<<20
-	small := min(int64(s.cfg.MaxMessageBytes), 1<<20) + 64<<10
-	sio.Mount(s.io, sio.Namespace{
-		Path:         relay.Namespace,
-		Authenticate: s.authenticate(func() json.Unmarshaler { return &relay.Auth{} }, false),
-		Connect: func(ctx context.Context, p *sio.Peer, id sio.Identity, _ sio.Handshake) (sio.Handler, error) {
-			return s.core.ConnectCLI(p, user(id)), nil
-		},
-		MessageBytes: large,
-	}, opts)
-	sio.Mount(s.io, sio.Namespace{
-		Path:         runner.Namespace,
-		Authenticate: s.authenticate(func() json.Unmarshaler { return &runner.Auth{} }, false),
-		Connect: func(ctx context.Context, p *sio.Peer, id sio.Identity, _ sio.Handshake) (sio.Handler, error) {
-			return s.core.ConnectRunner(p, user(id)), nil
-		},
-		MessageBytes: large,
-	}, opts)
-	sio.Mount(s.io, sio.Namespace{
-		Path:         viewer.Namespace,
-		Authenticate: s.authenticate(func() json.Unmarshaler { return &viewer.Auth{} }, true),
-		Connect: func(ctx context.Context, p *sio.Peer, id sio.Identity, hs sio.Handshake) (sio.Handler, error) {
-			var a viewer.Auth
-			if err := decodeAuth(hs, &a); err != nil {
-				return nil, err
-			}
-			if _, ok := a.SessionID.Get(); !ok && hs.Query.Get("sessionId") != "" {
-				a.SessionID = protocol.Some(hs.Query.Get("sessionId"))
-			}
-			if h := s.core.ConnectViewer(ctx, p, user(id), &a); h != nil {
-				return h, nil
-			}
-			return nil, nil
-		},
-		MessageBytes: small,
-	}, opts)
-	sio.Mount(s.io, sio.Namespace{
-		Path:         terminal.Namespace,
-		Authenticate: s.authenticate(func() json.Unmarshaler { return &terminal.Auth{} }, true),
-		Connect: func(ctx context.Context, p *sio.Peer, id sio.Identity, hs sio.Handshake) (sio.Handler, error) {
-			var a terminal.Auth
-			if err := decodeAuth(hs, &a); err != nil {
-				return nil, err
-			}
-			if _, ok := a.TerminalID.Get(); !ok && hs.Query.Get("terminalId") != "" {
-				a.TerminalID = protocol.Some(hs.Query.Get("terminalId"))
-			}
-			if h := s.core.ConnectTerminal(ctx, p, user(id), &a); h != nil {
-				return h, nil
-			}
-			return nil, nil
-		},
-		MessageBytes: small,
-	}, opts)
-	sio.Mount(s.io, sio.Namespace{
-		Path:         hub.Namespace,
-		Authenticate: s.authenticate(func() json.Unmarshaler { return &hub.Auth{} }, true),
-		Connect: func(ctx context.Context, p *sio.Peer, id sio.Identity, _ sio.Handshake) (sio.Handler, error) {
-			return s.core.ConnectHub(ctx, p, user(id))
-		},
-		MessageBytes: small,
-	}, opts)
-}
-
-func user(id sio.Identity) core.User { return core.User{ID: id.UserID, Name: id.UserName} }
-
-// authenticate returns a namespace's handshake check: the auth object must match the contract,
-// and identify a user by its API key or (when cookies are allowed) the browser session.
-func (s *Server) authenticate(shape func() json.Unmarshaler, cookie bool) func(context.Context, sio.Handshake) (sio.Identity, error) {
-	return func(ctx context.Context, hs sio.Handshake) (sio.Identity, error) {
-		key, _ := hs.Auth["apiKey"].(string)
-		if key == "" && !cookie {
-			return sio.Identity{}, accounts.ErrUnauthorized
-		}
-		if err := decodeAuth(hs, shape()); err != nil {
-			return sio.Identity{}, err
-		}
-		var acc accounts.Account
-		var err error
-		if key != "" {
-			acc, err = s.accounts.ByAPIKey(ctx, key)
-		} else {
-			acc, err = s.accounts.BySession(ctx, hs.Request)
-		}
-		if err != nil {
-			return sio.Identity{}, err
-		}
-		return sio.Identity{UserID: acc.ID, UserName: acc.Name}, nil
-	}
-}
-
-// decodeAuth checks the handshake auth object against the namespace's Auth type.
-func decodeAuth(hs sio.Handshake, into json.Unmarshaler) error {
-	auth := hs.Auth
-	if auth == nil {
-		auth = map[string]any{}
-	}
-	raw, err := json.Marshal(auth)
-	if err != nil {
-		return protocol.NewError(protocol.ErrorCodeInvalid, "invalid handshake auth")
-	}
-	if err := into.UnmarshalJSON(raw); err != nil {
-		var ve *protocol.ValidationError
-		if errors.As(err, &ve) {
-			return protocol.Errorf(protocol.ErrorCodeInvalid, "invalid handshake auth at %s: %s", ve.Pointer, ve.Message)
-		}
-		return protocol.NewError(protocol.ErrorCodeInvalid, "invalid handshake auth")
-	}
-	return nil
 }
 
 // knownEvent reports whether any namespace of the contract defines an event (for metric labels).

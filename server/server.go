@@ -142,8 +142,9 @@ func (s *Server) start(ls live.Store, b bus.Bus, node string) {
 		Logger:         s.log,
 	}, s.live, s.db, s.bus, s.notifier(), s.metrics)
 	s.io = s.newSocketServer()
-	s.mountNamespaces()
+	s.mountNamespaces(sio.NewMounter(s.io, s.socketOptions()))
 	s.legacy = s.newLegacy()
+	s.mountNamespaces(s.legacy)
 	app := s.appRoutes()
 	s.app.Store(&app)
 	sio.LogRefusedPackets(s.io.Engine(), s.log, s.metrics) // the routes created the engine
@@ -186,7 +187,7 @@ const recoveryWindow = 2 * time.Minute
 func (s *Server) newSocketServer() *socket.Server {
 	o := socket.DefaultServerOptions()
 	// A connection may send only small messages until one of its sockets authenticates
-	// (sio.Namespace.MessageBytes); this is also the polling transport's limit until then.
+	// (sio.Options.MessageBytes); this is also the polling transport's limit until then.
 	s.limits = wstransport.NewLimits(int64(s.cfg.UnauthenticatedMessageBytes), s.cfg.LargeMessageBudget, 10*time.Second)
 	o.SetTransports(types.NewSet[transports.TransportCtor](socket.Polling, wstransport.NewBuilder(wstransport.Options{
 		Limits:       s.limits,

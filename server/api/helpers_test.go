@@ -287,12 +287,6 @@ func (c *fakeConn) Deliver(m *bus.Message) {
 	}
 }
 
-// socket is the core's handler of a fake connection.
-type socket interface {
-	Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error)
-	Disconnected(reason string, clientLeft bool)
-}
-
 // answer is a reply the fake runner sends; an empty event sends nothing.
 type answer struct {
 	event   string
@@ -304,7 +298,7 @@ type answer struct {
 type fakeRunner struct {
 	id   string
 	conn *fakeConn
-	h    socket
+	h    runner.ServerSocket
 
 	mu       sync.Mutex
 	respond  func(event string, payload []byte) answer
@@ -318,7 +312,7 @@ func (e *env) connectRunner(t *testing.T, u user, roots []string, skills []proto
 	r.h = e.core.ConnectRunner(r.conn, core.User{ID: u.ID, Name: u.Name})
 	reg := runner.RegisterRunner{RunnerID: protocol.Some(r.id), RunnerSecret: protocol.Some(auth.NewToken(32)),
 		Name: protocol.Some("box-" + u.Name), Roots: protocol.Some(roots), Skills: protocol.Some(skills)}
-	if _, err := r.h.Dispatch(context.Background(), runner.EventRegisterRunner, reg.AppendJSON(nil)); err != nil {
+	if _, err := runner.DispatchServer(context.Background(), r.h, runner.EventRegisterRunner, reg.AppendJSON(nil)); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
@@ -358,7 +352,7 @@ func (r *fakeRunner) serve(done chan struct{}) {
 				p["sessionId"] = ids.SessionID
 			}
 			data, _ := json.Marshal(p)
-			_, _ = r.h.Dispatch(context.Background(), a.event, data)
+			_, _ = runner.DispatchServer(context.Background(), r.h, a.event, data)
 		}
 	}
 }
@@ -397,7 +391,7 @@ func (e *env) connectCLI(t *testing.T, u user, cwd string) string {
 	t.Helper()
 	h := e.core.ConnectCLI(newConn(), core.User{ID: u.ID, Name: u.Name})
 	reg := relay.Register{Cwd: cwd}
-	ack, err := h.Dispatch(context.Background(), relay.EventRegister, reg.AppendJSON(nil))
+	ack, err := relay.DispatchServer(context.Background(), h, relay.EventRegister, reg.AppendJSON(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

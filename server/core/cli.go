@@ -44,11 +44,6 @@ func (c *Core) ConnectCLI(conn Conn, u User) *cliSocket {
 	return h
 }
 
-// Dispatch implements sio.Handler.
-func (h *cliSocket) Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error) {
-	return relay.DispatchServer(ctx, h, event, payload)
-}
-
 // registration returns the session registered on this socket and its token.
 func (h *cliSocket) registration() (string, string) {
 	h.mu.Lock()
@@ -363,7 +358,7 @@ func (h *cliSocket) SessionMessage(ctx context.Context, p *relay.SendSessionMess
 	return &relay.DeliveryAck{OK: true}, nil
 }
 
-// Disconnected implements sio.Handler. A CLI that closed the namespace on purpose ends its
+// Disconnected implements relay.ServerSocket. A CLI that closed the namespace on purpose ends its
 // session; one whose connection dropped gets the reconnect grace period to resume it.
 func (h *cliSocket) Disconnected(reason string, clientLeft bool) {
 	id := h.detach()

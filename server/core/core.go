@@ -6,6 +6,7 @@ package core
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -41,6 +42,18 @@ type Conn interface {
 type User struct {
 	ID   string
 	Name string
+}
+
+// Client is a socket connecting to a namespace as a transport (Socket.IO or PizzaPi's legacy
+// WebSocket) hands it to the relay: the C of the generated Mount functions.
+type Client struct {
+	// Conn is the socket's connection.
+	Conn Conn
+	// User is the user the transport authenticated.
+	User User
+	// Query is the query of the handshake request (PizzaPi's viewers and terminals may name their
+	// session or terminal there instead of in the handshake auth); nil when there is none.
+	Query url.Values
 }
 
 // Options configures the core.

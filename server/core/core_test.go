@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pizzapi/pizzapi/protocol/relay"
 	"github.com/pizzapi/pizzapi/server/bus"
 	"github.com/pizzapi/pizzapi/server/live"
 	"github.com/pizzapi/pizzapi/server/store/sqlstore"
@@ -73,11 +74,9 @@ func newTestCore(t *testing.T) (*Core, *countingBus, *recordingNotifier) {
 	return c, b, n
 }
 
-func dispatch(t *testing.T, h interface {
-	Dispatch(context.Context, string, []byte) ([]byte, error)
-}, event, payload string) []byte {
+func dispatch(t *testing.T, h relay.ServerHandler, event, payload string) []byte {
 	t.Helper()
-	ack, err := h.Dispatch(context.Background(), event, []byte(payload))
+	ack, err := relay.DispatchServer(context.Background(), h, event, []byte(payload))
 	if err != nil {
 		t.Fatalf("%s: %v", event, err)
 	}

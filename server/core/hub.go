@@ -33,12 +33,7 @@ func (c *Core) ConnectHub(ctx context.Context, conn Conn, u User) (*hubSocket, e
 	return &hubSocket{c: c, conn: conn, user: u}, nil
 }
 
-// Dispatch implements sio.Handler.
-func (h *hubSocket) Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error) {
-	return hub.DispatchServer(ctx, h, event, payload)
-}
-
-// Disconnected implements sio.Handler.
+// Disconnected implements hub.ServerSocket.
 func (h *hubSocket) Disconnected(string, bool) {
 	h.c.bus.Leave(bus.UserHub+h.user.ID, h.conn)
 }

@@ -61,11 +61,6 @@ func (h *runnerSocket) control(m *bus.Message) {
 	}
 }
 
-// Dispatch implements sio.Handler.
-func (h *runnerSocket) Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error) {
-	return runner.DispatchServer(ctx, h, event, payload)
-}
-
 // normalizeRoot turns a workspace root into a clean, slash-separated path.
 func normalizeRoot(r string) string {
 	r = strings.ReplaceAll(strings.TrimSpace(r), `\`, "/")
@@ -303,7 +298,7 @@ func (c *Core) spawnReport(ctx context.Context, sessionID, event string, payload
 	_, _ = c.bus.Publish(ctx, bus.Spawn+sessionID, &bus.Message{Event: event, Payload: payload})
 }
 
-// Disconnected implements sio.Handler: the runner is gone, and so are its terminals. A runner
+// Disconnected implements runner.ServerSocket: the runner is gone, and so are its terminals. A runner
 // that has already registered again on another connection is left alone.
 func (h *runnerSocket) Disconnected(string, bool) {
 	h.mu.Lock()

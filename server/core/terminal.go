@@ -122,11 +122,6 @@ func (h *terminalSocket) control(m *bus.Message) {
 	}
 }
 
-// Dispatch implements sio.Handler.
-func (h *terminalSocket) Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error) {
-	return terminal.DispatchServer(ctx, h, event, payload)
-}
-
 // errTerminalNotFound answers an event about a terminal that is gone.
 var errTerminalNotFound = protocol.NewError(protocol.ErrorCodeTerminalNotFound, "Terminal not found")
 
@@ -190,7 +185,7 @@ func (h *terminalSocket) KillTerminal(ctx context.Context, _ *terminal.KillTermi
 	return h.toRunner(ctx, t, runner.EventKillTerminal, k.AppendJSON(nil))
 }
 
-// Disconnected implements sio.Handler: an exited terminal goes with its viewer.
+// Disconnected implements terminal.ServerSocket: an exited terminal goes with its viewer.
 func (h *terminalSocket) Disconnected(string, bool) {
 	h.c.bus.Leave(bus.Terminal+h.id, h.conn)
 	ctx, cancel := background()

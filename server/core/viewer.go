@@ -349,11 +349,6 @@ func (h *viewerSocket) isWaiting() bool {
 	return h.waiting
 }
 
-// Dispatch implements sio.Handler.
-func (h *viewerSocket) Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error) {
-	return viewer.DispatchServer(ctx, h, event, payload)
-}
-
 // Connected implements viewer.ServerHandler: the viewer's greeting asks the CLI for its
 // capabilities and a fresh snapshot.
 func (h *viewerSocket) Connected(ctx context.Context, _ *viewer.Greeting) error {
@@ -444,7 +439,7 @@ func (h *viewerSocket) Exec(ctx context.Context, p *protocol.Exec) (*viewer.Comm
 	return h.forward(ctx, relay.EventExec, p.AppendJSON(nil))
 }
 
-// Disconnected implements sio.Handler.
+// Disconnected implements viewer.ServerSocket.
 func (h *viewerSocket) Disconnected(string, bool) {
 	h.c.timers.cancel("await:" + h.conn.ID())
 	id := h.leave()

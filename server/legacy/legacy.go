@@ -23,7 +23,10 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/protocol/hub"
 	"github.com/pizzapi/pizzapi/protocol/legacy"
+	"github.com/pizzapi/pizzapi/protocol/relay"
+	"github.com/pizzapi/pizzapi/protocol/runner"
 	"github.com/pizzapi/pizzapi/protocol/terminal"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/accounts"
@@ -70,13 +73,16 @@ type Options struct {
 	Metrics Metrics
 }
 
-// Handler serves the legacy paths (mount it on /ws/).
+// Handler serves the legacy paths (mount it on /ws/). It implements protocol.Mounter: the
+// namespaces' generated Mount functions register the same connect functions on it as on
+// Socket.IO, and a legacy connection is connected to its role's namespace with the handshake auth
+// it stands for (the credential of its headers, the session or terminal of its path).
 type Handler struct {
-	core     *core.Core
-	accounts Accounts
-	opts     Options
-	upgrader websocket.Upgrader
-	refused  throttle
+	namespaces map[string]protocol.Namespace[core.Client]
+	accounts   Accounts
+	opts       Options
+	upgrader   websocket.Upgrader
+	refused    throttle
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
@@ -84,10 +90,10 @@ type Handler struct {
 	wg     sync.WaitGroup
 }
 
-// New returns the handler of the legacy paths.
-func New(c *core.Core, acc Accounts, opts Options) *Handler {
+// New returns the handler of the legacy paths; mount the namespaces on it before serving.
+func New(acc Accounts, opts Options) *Handler {
 	opts.MaxFrameBytes = max(opts.MaxFrameBytes, MinFrameBytes)
-	h := &Handler{core: c, accounts: acc, opts: opts, conns: map[*conn]struct{}{}}
+	h := &Handler{namespaces: map[string]protocol.Namespace[core.Client]{}, accounts: acc, opts: opts, conns: map[*conn]struct{}{}}
 	h.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
 		// The credential is checked before the upgrade; the origin check is for cookies.
@@ -96,10 +102,9 @@ func New(c *core.Core, acc Accounts, opts Options) *Handler {
 	return h
 }
 
-// handler is what the core returns for a connection: the namespace's event handler.
-type handler interface {
-	Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error)
-	Disconnected(reason string, clientLeft bool)
+// MountNamespace implements protocol.Mounter. Call it before serving.
+func (h *Handler) MountNamespace(ns protocol.Namespace[core.Client]) {
+	h.namespaces[ns.Path] = ns
 }
 
 // ServeHTTP authenticates an upgrade request as its role requires and serves the connection.
@@ -123,7 +128,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusBadRequest, "Missing "+what+" ID")
 		return
 	}
-	acc, cookie, msg := h.authenticate(r, role)
+	acc, key, msg := h.authenticate(r, role)
+	cookie := key == "" && msg == ""
 	if msg != "" {
 		h.refuse(w, r, http.StatusUnauthorized, msg)
 		return
@@ -154,7 +160,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader answered
 	}
-	h.serve(ws, role, id, core.User{ID: acc.ID, Name: acc.Name})
+	h.serve(ws, role, id, handshakeAuth(role, key, id), core.User{ID: acc.ID, Name: acc.Name})
 }
 
 // Close closes every legacy connection with 1001 (going away: old clients connect again, to
@@ -204,12 +210,12 @@ func route(path string) (*legacy.Role, string, bool) {
 
 // authenticate identifies the user as the role's legacy client sends its credential: the CLI
 // and the runner an API key in x-api-key (the runner's Authorization: Bearer is taken as an API
-// key too), the browser roles their session cookie or an API key. It returns the failure text
-// PizzaPi answered with.
-func (h *Handler) authenticate(r *http.Request, role *legacy.Role) (acc accounts.Account, cookie bool, msg string) {
+// key too), the browser roles their session cookie or an API key. It returns the API key the user
+// was identified by ("" for the cookie) or the failure text PizzaPi answered with.
+func (h *Handler) authenticate(r *http.Request, role *legacy.Role) (acc accounts.Account, key, msg string) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	key := r.Header.Get("x-api-key")
+	key = r.Header.Get("x-api-key")
 	if key == "" && role == legacy.Runner {
 		if t, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 			key = strings.TrimSpace(t)
@@ -219,23 +225,45 @@ func (h *Handler) authenticate(r *http.Request, role *legacy.Role) (acc accounts
 		acc, err := h.accounts.ByAPIKey(ctx, key)
 		if err != nil {
 			if role == legacy.Runner && r.Header.Get("x-api-key") == "" {
-				return acc, false, "Unauthorized"
+				return acc, "", "Unauthorized"
 			}
-			return acc, false, "Invalid or expired API key"
+			return acc, "", "Invalid or expired API key"
 		}
-		return acc, false, ""
+		return acc, key, ""
 	}
 	switch role {
 	case legacy.Tui:
-		return acc, false, "Missing API key (x-api-key header)"
+		return acc, "", "Missing API key (x-api-key header)"
 	case legacy.Runner:
-		return acc, false, "Unauthorized"
+		return acc, "", "Unauthorized"
 	}
 	acc, err := h.accounts.BySession(ctx, r)
 	if err != nil {
-		return acc, true, "Unauthorized"
+		return acc, "", "Unauthorized"
 	}
-	return acc, true, ""
+	return acc, "", ""
+}
+
+// handshakeAuth is the handshake auth object a legacy connection stands for on its role's
+// namespace: the API key it was authenticated with and the session or terminal of its path.
+func handshakeAuth(role *legacy.Role, key, id string) []byte {
+	optional := func(v string) protocol.Optional[string] {
+		if v == "" {
+			return protocol.Optional[string]{}
+		}
+		return protocol.Some(v)
+	}
+	switch role {
+	case legacy.Tui:
+		return (&relay.Auth{APIKey: key}).AppendJSON(nil)
+	case legacy.Runner:
+		return (&runner.Auth{APIKey: key}).AppendJSON(nil)
+	case legacy.Viewer:
+		return (&viewer.Auth{APIKey: optional(key), SessionID: optional(id)}).AppendJSON(nil)
+	case legacy.Terminal:
+		return (&terminal.Auth{APIKey: optional(key), TerminalID: optional(id)}).AppendJSON(nil)
+	}
+	return (&hub.Auth{APIKey: optional(key)}).AppendJSON(nil)
 }
 
 // originAllowed reports whether a cookie-authenticated upgrade comes from the relay's own pages
@@ -274,9 +302,10 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, msg
 	_, _ = w.Write([]byte(msg))
 }
 
-// serve runs one legacy connection: it attaches it to the core as its role, then reads frames
-// one at a time, in order, until the connection ends.
-func (h *Handler) serve(ws *websocket.Conn, role *legacy.Role, id string, u core.User) {
+// serve runs one legacy connection: it connects it to its role's namespace with auth (id is
+// the session or terminal of its path), then reads frames one at a time, in order, until the
+// connection ends.
+func (h *Handler) serve(ws *websocket.Conn, role *legacy.Role, id string, auth []byte, u core.User) {
 	log := h.opts.Logger
 	m := h.opts.Metrics
 	ws.SetReadLimit(h.opts.MaxFrameBytes)
@@ -296,31 +325,14 @@ func (h *Handler) serve(ws *websocket.Conn, role *legacy.Role, id string, u core
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	var hd handler
 	switch role {
-	case legacy.Tui:
-		hd = h.core.ConnectCLI(c, u)
-	case legacy.Runner:
-		hd = h.core.ConnectRunner(c, u)
-	case legacy.Viewer:
+	case legacy.Viewer, legacy.Terminal, legacy.Hub:
 		dep.warn(id)
-		if v := h.core.ConnectViewer(ctx, c, u, &viewer.Auth{SessionID: protocol.Some(id)}); v != nil {
-			hd = v
-		}
-	case legacy.Terminal:
-		dep.warn(id)
-		if t := h.core.ConnectTerminal(ctx, c, u, &terminal.Auth{TerminalID: protocol.Some(id)}); t != nil {
-			hd = t
-		}
-	case legacy.Hub:
-		dep.warn("")
-		hub, err := h.core.ConnectHub(ctx, c, u)
-		if err != nil {
-			log.Warn("legacy hub connection failed", "user", u.ID, "error", err)
-			c.closeWith(websocket.CloseInternalServerErr, "Failed to load sessions")
-		} else {
-			hd = hub
-		}
+	}
+	hd, err := h.namespaces[role.Namespace].Connect(ctx, core.Client{Conn: c, User: u}, auth)
+	if err != nil {
+		log.Warn("legacy connection refused", "role", role.Name, "user", u.ID, "error", err)
+		c.closeWith(websocket.CloseInternalServerErr, connectFailure(role, err))
 	}
 	if hd != nil {
 		m.Connections(role.Namespace, 1)
@@ -333,6 +345,15 @@ func (h *Handler) serve(ws *websocket.Conn, role *legacy.Role, id string, u core
 		hd.Disconnected("transport close", false)
 	}
 	dep.warn("") // a CLI or runner that never registered
+}
+
+// connectFailure is the close reason of a connection its namespace refused: PizzaPi's text for
+// the hub, which fails only when the session list cannot be loaded, what went wrong otherwise.
+func connectFailure(role *legacy.Role, err error) string {
+	if role == legacy.Hub {
+		return "Failed to load sessions"
+	}
+	return sio.ErrorMessage(err).Message
 }
 
 // deprecation logs the one deprecation warning of a connection. The CLI's and the runner's are

@@ -61,7 +61,7 @@ func TestRefusalThrottle(t *testing.T) {
 }
 
 func TestOriginAllowed(t *testing.T) {
-	h := New(nil, nil, Options{Origins: []string{"https://app.example"}})
+	h := New(nil, Options{Origins: []string{"https://app.example"}})
 	for _, tc := range []struct {
 		origin, host string
 		ok           bool

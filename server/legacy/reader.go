@@ -19,7 +19,7 @@ import (
 type reader struct {
 	h   *Handler
 	c   *conn
-	hd  handler // nil when the core refused the connection (it is closing)
+	hd  protocol.Socket // nil when the namespace refused the connection (it is closing)
 	dep *deprecation
 }
 

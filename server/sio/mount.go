@@ -15,56 +15,27 @@ import (
 
 	"github.com/pizzapi/pizzapi/internal/sioparser"
 	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/server/accounts"
+	"github.com/pizzapi/pizzapi/server/core"
 	"github.com/pizzapi/pizzapi/server/wstransport"
 )
 
-// Identity is the authenticated user of a socket.
-type Identity struct {
-	UserID   string
-	UserName string
-}
-
-// Handshake is what a client sent when it connected to a namespace.
-type Handshake struct {
-	Auth    map[string]any
-	Query   url.Values
-	Request *http.Request // the Engine.IO handshake request (cookies, headers)
-	Address string
-}
-
-// AuthString returns a string field of the handshake auth object, falling back to the query.
-func (h Handshake) AuthString(key string) string {
-	if v, ok := h.Auth[key].(string); ok {
-		return v
-	}
-	return h.Query.Get(key)
-}
-
-// Handler handles the events of one socket. Dispatch is called for each event in the order the
-// client sent them; Disconnected once, when the socket is gone: clientLeft says that the client
-// closed the namespace on purpose, reason is Socket.IO's description, for logs.
-type Handler interface {
-	Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error)
-	Disconnected(reason string, clientLeft bool)
-}
-
-// Namespace says how one namespace authenticates sockets and handles their events.
-type Namespace struct {
-	// Path is the namespace, e.g. "/relay".
-	Path string
-	// Authenticate identifies the user of a connecting socket; an error refuses the connection
-	// with connect_error "unauthorized", unless it is a *protocol.Error with another code (a
-	// malformed handshake is ErrorCodeInvalid), whose code and message the client gets.
-	Authenticate func(ctx context.Context, hs Handshake) (Identity, error)
-	// Connect returns the handler of an authenticated socket. It may send events on the peer.
-	Connect func(ctx context.Context, p *Peer, id Identity, hs Handshake) (Handler, error)
-	// MessageBytes is the largest message the connection of an authenticated socket may send
-	// (Options.Limits); until then the connection is held to the unauthenticated limit.
-	MessageBytes int64
+// Accounts identifies the user of a connecting socket.
+type Accounts interface {
+	// ByAPIKey returns the owner of an API key.
+	ByAPIKey(ctx context.Context, key string) (accounts.Account, error)
+	// BySession returns the user of the browser session cookie of a request.
+	BySession(ctx context.Context, r *http.Request) (accounts.Account, error)
 }
 
 // Options configures the mounted namespaces.
 type Options struct {
+	// Accounts authenticates connecting sockets.
+	Accounts Accounts
+	// MessageBytes returns the largest message the connection of an authenticated socket of a
+	// namespace may send (Limits); until then the connection is held to the unauthenticated
+	// limit.
+	MessageBytes func(nsp string) int64
 	// MaxMessageBytes is the largest event payload accepted; larger ones get an error event.
 	MaxMessageBytes int
 	// MaxPendingBytes is how far a client may fall behind (bytes not yet sent, single messages
@@ -76,47 +47,114 @@ type Options struct {
 	Metrics Metrics
 }
 
+// Mounter mounts the namespaces' generated glue on the zishang520 Socket.IO server: it implements
+// protocol.Mounter[core.Client]. A connecting socket is authenticated by the credential of its
+// handshake auth, or by the browser session cookie where the namespace allows one; then its
+// events go to the namespace's Socket one at a time, in arrival order, and their errors and
+// acknowledgements back to the client.
+type Mounter struct {
+	io   *socket.Server
+	opts Options
+}
+
+// NewMounter returns a Mounter of namespaces on io.
+func NewMounter(io *socket.Server, opts Options) *Mounter {
+	return &Mounter{io: io, opts: opts}
+}
+
 // connectError is the connect_error a refused handshake gets: its message (PizzaPi's clients
-// read "unauthorized") and, as data, the protocol.ErrorMessage with the code. Credential failures
-// are always reported as "unauthorized", whatever the cause.
+// read "unauthorized") and, as data, the protocol.ErrorMessage with the code (and the JSON
+// pointer of a mismatch). Credential failures are always reported as "unauthorized", whatever
+// the cause.
 func connectError(err error) *socket.ExtendedError {
 	e := protocol.ErrorMessage{Code: protocol.ErrorCodeUnauthorized, Message: "unauthorized"}
 	var pe *protocol.Error
 	if errors.As(err, &pe) && pe.Code != protocol.ErrorCodeUnauthorized && pe.Code != protocol.ErrorCodeInternal {
 		e.Code, e.Message = pe.Code, pe.Error()
+		var ve *protocol.ValidationError
+		if errors.As(err, &ve) {
+			e.Pointer = protocol.Some(ve.Pointer)
+		}
 	}
 	return socket.NewExtendedError(e.Message, json.RawMessage(e.AppendJSON(nil)))
 }
 
-// Mount registers a namespace on io.
-func Mount(io *socket.Server, ns Namespace, opts Options) {
-	log := opts.Logger.With("namespace", ns.Path)
-	nsp := io.Of(ns.Path, nil)
+// MountNamespace implements protocol.Mounter.
+func (m *Mounter) MountNamespace(ns protocol.Namespace[core.Client]) {
+	log := m.opts.Logger.With("namespace", ns.Path)
+	limit := m.opts.MessageBytes(ns.Path)
+	nsp := m.io.Of(ns.Path, nil)
 	nsp.Use(func(s *socket.Socket, next func(*socket.ExtendedError)) {
 		hs := handshakeOf(s)
-		id, err := ns.Authenticate(context.Background(), hs)
+		u, err := m.authenticate(ns, hs)
 		if err != nil {
-			log.Debug("connection refused", "address", hs.Address, "reason", err)
+			log.Debug("connection refused", "address", hs.address, "reason", err)
 			next(connectError(err))
 			return
 		}
-		s.SetData(map[string]any{"userId": id.UserID, "userName": id.UserName})
-		opts.Limits.Raise(s.Conn(), ns.MessageBytes)
+		s.SetData(socketData{UserID: u.ID, UserName: u.Name})
+		m.opts.Limits.Raise(s.Conn(), limit)
 		next(nil)
 	})
 	_ = nsp.On("connection", func(args ...any) {
 		s := args[0].(*socket.Socket)
-		data, _ := s.Data().(map[string]any)
-		id := Identity{}
-		id.UserID, _ = data["userId"].(string)
-		id.UserName, _ = data["userName"].(string)
 		// Again for a socket recovered after a disconnection, which skips the middleware.
-		opts.Limits.Raise(s.Conn(), ns.MessageBytes)
-		serve(s, ns, id, opts, log)
+		m.opts.Limits.Raise(s.Conn(), limit)
+		serve(s, ns, dataOf(s).user(), m.opts, log)
 	})
 }
 
-func handshakeOf(s *socket.Socket) Handshake {
+// authenticate identifies the user of a connecting socket by the credential of its handshake
+// auth, or by its session cookie when it has none and the namespace allows it.
+func (m *Mounter) authenticate(ns protocol.Namespace[core.Client], hs handshake) (core.User, error) {
+	key, err := ns.Credential(hs.auth)
+	if err != nil {
+		return core.User{}, err
+	}
+	var acc accounts.Account
+	switch {
+	case key != "":
+		acc, err = m.opts.Accounts.ByAPIKey(context.Background(), key)
+	case ns.CredentialRequired:
+		return core.User{}, protocol.ErrUnauthorized
+	default:
+		acc, err = m.opts.Accounts.BySession(context.Background(), hs.request)
+	}
+	if err != nil {
+		return core.User{}, err
+	}
+	return core.User{ID: acc.ID, Name: acc.Name}, nil
+}
+
+// socketData is what the relay keeps on an authenticated socket (the library's socket data), to
+// find its user again when the socket connects. After a Connection State Recovery the library
+// hands it back as a map (decoded from Redis), so it is read through JSON; the msgpack names are
+// the ones it is stored under.
+type socketData struct {
+	UserID   string `json:"userId" msgpack:"userId"`
+	UserName string `json:"userName" msgpack:"userName"`
+}
+
+func (d socketData) user() core.User { return core.User{ID: d.UserID, Name: d.UserName} }
+
+// dataOf reads back the socketData of s.
+func dataOf(s *socket.Socket) socketData {
+	var d socketData
+	if raw, err := json.Marshal(s.Data()); err == nil {
+		_ = json.Unmarshal(raw, &d)
+	}
+	return d
+}
+
+// handshake is what a client sent when it connected to a namespace.
+type handshake struct {
+	auth    []byte // the handshake auth object as JSON, without the parser's routing field
+	query   url.Values
+	request *http.Request // the Engine.IO handshake request (cookies, headers)
+	address string
+}
+
+func handshakeOf(s *socket.Socket) handshake {
 	hs := s.Handshake()
 	auth := make(map[string]any, len(hs.Auth))
 	for k, v := range hs.Auth {
@@ -124,25 +162,30 @@ func handshakeOf(s *socket.Socket) Handshake {
 			auth[k] = v
 		}
 	}
-	h := Handshake{Auth: auth, Address: hs.Address}
+	raw, err := json.Marshal(auth)
+	if err != nil {
+		raw = []byte("null") // not an object: the namespace refuses it as invalid
+	}
+	h := handshake{auth: raw, address: hs.Address}
 	if hs.Query != nil {
-		h.Query = hs.Query.Query()
+		h.query = hs.Query.Query()
 	}
 	if r := s.Request(); r != nil {
-		h.Request = r.Request()
+		h.request = r.Request()
 	}
-	if h.Request == nil {
-		h.Request = &http.Request{Header: http.Header{}}
+	if h.request == nil {
+		h.request = &http.Request{Header: http.Header{}}
 	}
 	return h
 }
 
-// serve runs one connected socket: it asks the namespace for a handler, then feeds it the
+// serve runs one connected socket: it connects it to the namespace, then feeds its Socket the
 // client's events and finally the disconnect, one at a time and strictly in arrival order.
-func serve(s *socket.Socket, ns Namespace, id Identity, opts Options, log *slog.Logger) {
+func serve(s *socket.Socket, ns protocol.Namespace[core.Client], u core.User, opts Options, log *slog.Logger) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := newPeer(s, ns.Path, opts.MaxPendingBytes, opts.Logger, opts.Metrics)
-	h, err := ns.Connect(ctx, p, id, handshakeOf(s))
+	hs := handshakeOf(s)
+	h, err := ns.Connect(ctx, core.Client{Conn: p, User: u, Query: hs.query}, hs.auth)
 	if err != nil {
 		cancel()
 		sendError(p, "", err, log)
@@ -155,7 +198,7 @@ func serve(s *socket.Socket, ns Namespace, id Identity, opts Options, log *slog.
 	}
 	opts.Metrics.Connections(ns.Path, 1)
 	untrack := opts.Metrics.TrackBacklog(ns.Path, p.Pending)
-	log.Debug("connected", "socket", p.ID(), "user", id.UserID)
+	log.Debug("connected", "socket", p.ID(), "user", u.ID)
 	in := &inbox{}
 	auth := s.Handshake().Auth
 	in.handle = func(pkt *parser.Packet) { handleEvent(ctx, p, h, pkt, ns.Path, opts, log) }
@@ -170,7 +213,7 @@ func serve(s *socket.Socket, ns Namespace, id Identity, opts Options, log *slog.
 			reason, _ := args[0].(string)
 			if len(args) > 1 {
 				if e, ok := args[1].(error); ok && errors.Is(e, wstransport.ErrFrameTooLarge) {
-					log.Warn("message over the transport limit; connection closed", "socket", p.ID(), "user", id.UserID)
+					log.Warn("message over the transport limit; connection closed", "socket", p.ID(), "user", u.ID)
 					opts.Metrics.Invalid(ns.Path, "")
 				}
 			}
@@ -192,7 +235,7 @@ func serve(s *socket.Socket, ns Namespace, id Identity, opts Options, log *slog.
 		// The library closes the connection after a packet it cannot decode outside a joined
 		// namespace: say so in the log and, if it still gets there, to the client.
 		err, _ := args[0].(error)
-		log.Warn("malformed packet; connection closed", "socket", p.ID(), "user", id.UserID, "address", s.Handshake().Address, "error", err)
+		log.Warn("malformed packet; connection closed", "socket", p.ID(), "user", u.ID, "address", s.Handshake().Address, "error", err)
 		opts.Metrics.Invalid(ns.Path, "")
 		e := protocol.ErrorMessage{Code: protocol.ErrorCodeInvalid, Message: "malformed packet; the connection is closed"}
 		_ = p.Send("error", e.AppendJSON(nil))
@@ -253,7 +296,7 @@ func (in *inbox) run() {
 // handleEvent dispatches one client event and answers its acknowledgement. An event that is
 // refused gets an `error` event saying why, and the same ErrorMessage as its acknowledgement when
 // the client asked for one.
-func handleEvent(ctx context.Context, p *Peer, h Handler, pkt *parser.Packet, nsp string, opts Options, log *slog.Logger) {
+func handleEvent(ctx context.Context, p *Peer, h protocol.Socket, pkt *parser.Packet, nsp string, opts Options, log *slog.Logger) {
 	if pkt.Type != parser.EVENT && pkt.Type != parser.BINARY_EVENT {
 		return // the relay asks clients for no acknowledgements
 	}
