@@ -19,7 +19,7 @@ var errOffline = errors.New("not connected to the relay")
 
 // conn is one connection to the relay; Run replaces it after it ends.
 type conn struct {
-	client     *sioclient.Client
+	client     *rproto.Client
 	end        chan error // one value: nil to reconnect, an error to stop
 	registered atomic.Bool
 	closed     atomic.Bool
@@ -44,14 +44,11 @@ func (c *conn) close() {
 func (d *Daemon) dial(ctx context.Context) (*conn, error) {
 	c := &conn{end: make(chan error, 1)}
 	h := &handler{d: d, c: c}
-	ready := make(chan struct{})
-	auth := map[string]any{"apiKey": d.cfg.APIKey, "runnerId": d.state.RunnerID, "runnerSecret": d.state.RunnerSecret}
-	client, err := sioclient.Dial(sioclient.Options{URL: d.cfg.RelayURL, Namespace: rproto.Namespace, Auth: auth, ConnectTimeout: d.cfg.ConnectTimeout}, sioclient.Handler{
-		OnConnect: func() {
-			<-ready
-			d.connected(c)
-		},
-		OnConnectError: func(err error) {
+	auth := &rproto.Auth{APIKey: d.cfg.APIKey, RunnerID: protocol.Some(d.state.RunnerID), RunnerSecret: protocol.Some(d.state.RunnerSecret)}
+	dialer := sioclient.Dialer{URL: d.cfg.RelayURL, ConnectTimeout: d.cfg.ConnectTimeout}
+	client, err := rproto.Dial(ctx, dialer, auth, h, protocol.Hooks{
+		Connected: func() { d.connected(c) },
+		ConnectFailed: func(err error) {
 			if errors.Is(err, protocol.ErrUnauthorized) {
 				c.finish(errors.New("the relay refused the API key (unauthorized): run `pizzapi login` again or set PIZZAPI_RUNNER_API_KEY"))
 				return
@@ -59,8 +56,7 @@ func (d *Daemon) dial(ctx context.Context) (*conn, error) {
 			d.log.Warn("cannot connect to the relay", "url", d.cfg.RelayURL, "error", err)
 			c.finish(nil)
 		},
-		OnDisconnect: func(reason string) {
-			<-ready
+		Disconnected: func(reason string, _ bool) {
 			d.out.detach(c.client)
 			if c.closed.Load() {
 				return
@@ -70,20 +66,15 @@ func (d *Daemon) dial(ctx context.Context) (*conn, error) {
 			d.async(d.terms.stopAll)
 			c.finish(nil)
 		},
-		OnEvent: func(event string, payload []byte) {
-			if c.closed.Load() {
-				return
-			}
-			if _, err := rproto.DispatchClient(ctx, h, event, payload); err != nil {
-				d.log.Warn("cannot handle an event from the relay", "event", event, "error", err)
-			}
+		EventFailed: func(event string, err error) {
+			d.log.Warn("cannot handle an event from the relay", "event", event, "error", err)
 		},
 	})
 	if err != nil {
 		return nil, err
 	}
 	c.client = client
-	close(ready)
+	client.Connect()
 	return c, nil
 }
 
@@ -108,7 +99,7 @@ func (d *Daemon) connected(c *conn) {
 // sender sends on the current connection, and nothing while there is none.
 type sender struct {
 	mu sync.Mutex
-	c  *sioclient.Client
+	c  *rproto.Client
 }
 
 // Send implements protocol.Sender.
@@ -118,19 +109,19 @@ func (s *sender) Send(event string, payload []byte) error {
 	if s.c == nil {
 		return errOffline
 	}
-	return s.c.Send(event, payload)
+	return s.c.S.Send(event, payload)
 }
 
 // attach makes c the current connection, sending reg on it before anything else.
-func (s *sender) attach(c *sioclient.Client, reg *rproto.RegisterRunner) error {
+func (s *sender) attach(c *rproto.Client, reg *rproto.RegisterRunner) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.c = c
-	return rproto.ClientEmitter{S: c}.RegisterRunner(reg)
+	return c.RegisterRunner(reg)
 }
 
 // detach forgets c when it is the current connection.
-func (s *sender) detach(c *sioclient.Client) {
+func (s *sender) detach(c *rproto.Client) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.c == c {

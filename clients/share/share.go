@@ -208,8 +208,8 @@ type publisher struct {
 	logMu             sync.Mutex
 
 	mu             sync.Mutex
-	client         *sioclient.Client // the current connection
-	clientNo       int               // numbers the clients; callbacks of replaced ones are ignored
+	client         *relay.Client // the current connection
+	clientNo       int           // numbers the clients; callbacks of replaced ones are ignored
 	connected      bool
 	attemptSince   time.Time // when the current connection attempt began
 	sessionID      string
@@ -325,21 +325,20 @@ func (p *publisher) dial() error {
 	no := p.clientNo
 	p.mu.Unlock()
 	o := p.o
-	c, err := sioclient.New(sioclient.Options{
+	d := sioclient.Dialer{
 		URL:               o.RelayURL,
-		Namespace:         relay.Namespace,
-		Auth:              map[string]any{"apiKey": o.APIKey},
 		Reconnect:         true,
 		ReconnectDelay:    o.ReconnectDelay,
 		ReconnectDelayMax: o.ReconnectDelayMax,
 		ConnectTimeout:    o.ConnectTimeout,
-	}, sioclient.Handler{
-		OnConnect:      func() { p.onConnect(no) },
-		OnConnectError: func(err error) { p.onConnectError(no, err) },
-		OnDisconnect:   func(reason string) { p.onDisconnect(no, reason) },
-		OnEvent: func(event string, payload []byte) {
+	}
+	c, err := relay.Dial(p.bg, d, &relay.Auth{APIKey: o.APIKey}, relayHandler{p: p}, protocol.Hooks{
+		Connected:     func() { p.onConnect(no) },
+		ConnectFailed: func(err error) { p.onConnectError(no, err) },
+		Disconnected:  func(reason string, serverClosed bool) { p.onDisconnect(no, reason, serverClosed) },
+		EventFailed: func(event string, err error) {
 			if p.current(no) {
-				p.onEvent(event, payload)
+				p.logf("ignored a %q event from the relay: %v", event, err)
 			}
 		},
 	})
@@ -354,14 +353,16 @@ func (p *publisher) dial() error {
 	p.attemptSince = time.Now()
 	p.mu.Unlock()
 	if old != nil {
-		old.Abandon() // the session continues on the new connection: the old one does not leave
+		// The session continues on the new connection: the old one does not leave, and its
+		// handler gets no more events.
+		old.Abandon()
 	}
 	c.Connect()
 	return nil
 }
 
 // conn returns the current connection.
-func (p *publisher) conn() *sioclient.Client {
+func (p *publisher) conn() *relay.Client {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.client
@@ -369,7 +370,7 @@ func (p *publisher) conn() *sioclient.Client {
 
 // emitter returns an emitter on the current connection.
 func (p *publisher) emitter() relay.ClientEmitter {
-	return relay.ClientEmitter{S: p.conn()}
+	return p.conn().ClientEmitter
 }
 
 // current reports whether no is the current connection.
@@ -445,7 +446,7 @@ func (p *publisher) onConnectError(no int, err error) {
 }
 
 // onDisconnect stops sending until the next registration.
-func (p *publisher) onDisconnect(no int, reason string) {
+func (p *publisher) onDisconnect(no int, reason string, serverClosed bool) {
 	p.mu.Lock()
 	if no != p.clientNo {
 		p.mu.Unlock()
@@ -459,7 +460,7 @@ func (p *publisher) onDisconnect(no int, reason string) {
 	if closing {
 		return
 	}
-	if reason == sioclient.ReasonServerDisconnect {
+	if serverClosed {
 		// The relay closed the connection on purpose (another publisher took the session over,
 		// or it expired): the client does not reconnect by itself.
 		p.fail(errors.New("the relay closed the connection"))
@@ -585,7 +586,7 @@ func (p *publisher) sendLoop(ctx context.Context) {
 			}
 			continue
 		}
-		err := relay.ClientEmitter{S: client}.Event(&relay.EventMessage{
+		err := client.Event(&relay.EventMessage{
 			SessionID: id,
 			Token:     token,
 			Event:     protocol.AgentEvent{Raw: e.raw},
@@ -669,7 +670,7 @@ func (p *publisher) end(timeout time.Duration, final bool) {
 	// that does not answer costs the rest of the timeout.
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if _, err := p.conn().SendWithAck(ctx, relay.EventSessionEnd, msg.AppendJSON(nil)); err != nil {
+	if _, err := p.conn().S.SendWithAck(ctx, relay.EventSessionEnd, msg.AppendJSON(nil)); err != nil {
 		p.logf("the relay did not confirm the end of the session: %v", err)
 		return
 	}
@@ -679,13 +680,6 @@ func (p *publisher) end(timeout time.Duration, final bool) {
 // requestEnd ends Run (end_session), once.
 func (p *publisher) requestEnd() {
 	p.endOnce.Do(func() { close(p.endRequested) })
-}
-
-// onEvent decodes and handles what the relay sends.
-func (p *publisher) onEvent(event string, payload []byte) {
-	if _, err := relay.DispatchClient(p.bg, relayHandler{p: p}, event, payload); err != nil {
-		p.logf("ignored a %q event from the relay: %v", event, err)
-	}
 }
 
 // relayHandler handles the events the relay sends on /relay. Its methods run on the client's

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pizzapi/pizzapi/internal/sioclient"
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/commands"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
@@ -22,13 +21,13 @@ const execTimeout = 2 * time.Minute
 // executor runs exec commands on the session's agent over the viewer connection: it implements
 // commands.Executor, so that commands.Caller{X: executor} decodes each result with its type.
 type executor struct {
-	client  *sioclient.Client
+	client  protocol.AckSender
 	mu      sync.Mutex
 	n       int
 	pending map[string]chan *protocol.ExecResult
 }
 
-func newExecutor(c *sioclient.Client) *executor {
+func newExecutor(c protocol.AckSender) *executor {
 	return &executor{client: c, pending: map[string]chan *protocol.ExecResult{}}
 }
 

@@ -34,7 +34,8 @@ var ErrUnauthorized = errors.New("the relay refused the API key: run `pizzapi lo
 type follower struct {
 	viewer.UnimplementedClientHandler
 	r       *Renderer
-	client  *sioclient.Client
+	client  *viewer.Client
+	auth    viewer.Auth // sent again, with the last sequence number seen, on a reconnection
 	exec    *executor
 	mu      sync.Mutex
 	lastSeq int64
@@ -46,33 +47,27 @@ type follower struct {
 // It reconnects by itself and, with the last sequence number it saw, gets exactly what it missed.
 func Follow(ctx context.Context, o Options, sessionID string) error {
 	f := &follower{r: NewRenderer(o.Out, o.Color), done: make(chan error, 1)}
-	c, err := sioclient.New(sioclient.Options{
-		URL: o.URL, Namespace: viewer.Namespace, Reconnect: true,
-		Auth: map[string]any{"apiKey": o.APIKey, "sessionId": sessionID},
-	}, sioclient.Handler{
-		OnConnectError: func(err error) {
+	f.auth = viewer.Auth{APIKey: protocol.Some(o.APIKey), SessionID: protocol.Some(sessionID)}
+	c, err := viewer.Dial(ctx, sioclient.Dialer{URL: o.URL, Reconnect: true}, &f.auth, f, protocol.Hooks{
+		ConnectFailed: func(err error) {
 			if errors.Is(err, protocol.ErrUnauthorized) {
 				f.finish(ErrUnauthorized)
 			}
 		},
-		OnDisconnect: func(reason string) {
-			if reason == sioclient.ReasonServerDisconnect {
+		Disconnected: func(reason string, serverClosed bool) {
+			if serverClosed {
 				f.finish(nil)
 				return
 			}
 			f.r.Line("connection lost (%s); reconnecting…", reason)
 		},
-		OnEvent: func(event string, payload []byte) {
-			if _, err := viewer.DispatchClient(ctx, f, event, payload); err != nil {
-				f.r.Line("unexpected %s event: %v", event, err)
-			}
-		},
+		EventFailed: func(event string, err error) { f.r.Line("unexpected %s event: %v", event, err) },
 	})
 	if err != nil {
 		return err
 	}
 	f.client = c
-	f.exec = newExecutor(c)
+	f.exec = newExecutor(c.S)
 	c.Connect()
 	defer c.Close()
 	if o.Input != nil {
@@ -128,11 +123,11 @@ func (f *follower) Event(_ context.Context, p *viewer.ViewerEvent) error {
 		case seq <= f.lastSeq && p.Event.Type != "session_active" && p.Event.Type != "heartbeat":
 			return nil
 		case seq > f.lastSeq+1:
-			resync := viewer.Resync{LastSeq: protocol.Some(f.lastSeq)}
-			return f.client.Send(viewer.EventResync, resync.AppendJSON(nil))
+			return f.client.Resync(&viewer.Resync{LastSeq: protocol.Some(f.lastSeq)})
 		}
 		f.lastSeq = max(f.lastSeq, seq)
-		f.client.SetAuth("lastSeq", f.lastSeq)
+		f.auth.LastSeq = protocol.Some(f.lastSeq)
+		f.client.SetAuth(&f.auth)
 	}
 	f.r.Event(p.Event.Raw)
 	return nil
@@ -189,7 +184,7 @@ func (f *follower) sendInput(ctx context.Context, in io.Reader) {
 		}
 		payload := (&protocol.Input{Text: line, Client: protocol.Some("cli")}).AppendJSON(nil)
 		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		raw, err := f.client.SendWithAck(actx, viewer.EventInput, payload)
+		raw, err := f.client.S.SendWithAck(actx, viewer.EventInput, payload)
 		cancel()
 		var ack viewer.CommandAck
 		switch {

@@ -26,25 +26,21 @@ type lister struct {
 func List(ctx context.Context, o Options) error {
 	l := &lister{r: NewRenderer(o.Out, o.Color), o: o, sessions: map[string]protocol.SessionInfo{}}
 	done := make(chan error, 1)
-	c, err := sioclient.Dial(sioclient.Options{URL: o.URL, Namespace: hub.Namespace, Reconnect: true, Auth: map[string]any{"apiKey": o.APIKey}},
-		sioclient.Handler{
-			OnConnectError: func(err error) {
-				if errors.Is(err, protocol.ErrUnauthorized) {
-					select {
-					case done <- ErrUnauthorized:
-					default:
-					}
+	c, err := hub.Dial(ctx, sioclient.Dialer{URL: o.URL, Reconnect: true}, &hub.Auth{APIKey: protocol.Some(o.APIKey)}, l, protocol.Hooks{
+		ConnectFailed: func(err error) {
+			if errors.Is(err, protocol.ErrUnauthorized) {
+				select {
+				case done <- ErrUnauthorized:
+				default:
 				}
-			},
-			OnEvent: func(event string, payload []byte) {
-				if _, err := hub.DispatchClient(ctx, l, event, payload); err != nil {
-					l.r.Line("unexpected %s event: %v", event, err)
-				}
-			},
-		})
+			}
+		},
+		EventFailed: func(event string, err error) { l.r.Line("unexpected %s event: %v", event, err) },
+	})
 	if err != nil {
 		return err
 	}
+	c.Connect()
 	defer c.Close()
 	select {
 	case err := <-done:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pizzapi/pizzapi/clients/share"
 	"github.com/pizzapi/pizzapi/internal/sioclient"
+	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/commands"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/servertest"
@@ -86,7 +87,8 @@ func startPublisher(t *testing.T, url string, u servertest.User, sessionID strin
 // each accepted once and in order. It reconnects by itself, naming the last seq it has, and
 // counts what would break the promise: a repeated or out-of-order seq, a gap.
 type seqViewer struct {
-	c *sioclient.Client
+	c    *sioclient.Client
+	auth viewer.Auth // the next handshake's
 
 	mu           sync.Mutex
 	last         int64
@@ -106,11 +108,11 @@ type seqViewer struct {
 
 func dialSeqViewer(t *testing.T, url string, u servertest.User, sessionID string) *seqViewer {
 	t.Helper()
-	v := &seqViewer{snapshot: -1}
+	v := &seqViewer{snapshot: -1, auth: viewer.Auth{SessionID: protocol.Some(sessionID)}}
 	c, err := sioclient.New(sioclient.Options{
 		URL: url, Namespace: viewer.Namespace, Reconnect: true,
 		Header: u.CookieHeader(),
-		Auth:   map[string]any{"sessionId": sessionID},
+		Auth:   v.auth.AppendJSON(nil),
 	}, sioclient.Handler{
 		OnConnect: func() {
 			v.mu.Lock()
@@ -191,7 +193,8 @@ func (v *seqViewer) onEvent(name string, payload []byte) {
 		v.last = seq
 		// The next handshake asks from here. (Set now rather than when the disconnection is
 		// reported: the client library may still hand over events it read before it.)
-		v.c.SetAuth("lastSeq", seq)
+		v.auth.LastSeq = protocol.Some(seq)
+		v.c.SetAuth(v.auth.AppendJSON(nil))
 		var tick struct {
 			Type string `json:"type"`
 			N    int64  `json:"n"`

@@ -1,7 +1,8 @@
 // Package sioclient connects Go programs to a relay namespace with the zishang520 Socket.IO
-// client, websocket transport only. Events arrive as raw JSON for the generated client
-// dispatchers, and Client implements protocol.AckSender for the generated emitters. The Go
-// clients and the relay's test support (server/servertest) both use it.
+// client, websocket transport only. Dialer implements protocol.Dialer, on which the Go clients
+// dial through the namespaces' generated Dial functions; Client implements protocol.ClientConn.
+// The relay's test support (server/servertest) uses Client directly, to send what the generated
+// code would refuse to.
 package sioclient
 
 import (
@@ -9,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -28,8 +30,9 @@ type Options struct {
 	URL string
 	// Namespace is the namespace path, e.g. "/relay".
 	Namespace string
-	// Auth is the handshake auth object; Auth may be changed later with SetAuth.
-	Auth map[string]any
+	// Auth is the handshake auth object as JSON (nil sends an empty one); SetAuth replaces it
+	// later.
+	Auth []byte
 	// Header holds extra HTTP headers of the handshake (a Cookie, for example).
 	Header http.Header
 	// Reconnect turns on automatic reconnection with exponential backoff (and ±50 % jitter)
@@ -50,9 +53,9 @@ const (
 	DefaultConnectTimeout    = 5 * time.Second
 )
 
-// ReasonServerDisconnect is the disconnect reason of a socket the server closed on purpose;
+// reasonServerDisconnect is the disconnect reason of a socket the server closed on purpose;
 // Socket.IO does not reconnect it by itself.
-const ReasonServerDisconnect = "io server disconnect"
+const reasonServerDisconnect = "io server disconnect"
 
 // Handler receives what happens on the connection. The callbacks run one at a time on the
 // client's event goroutine, in the order things happened; they must not block for long.
@@ -92,7 +95,11 @@ func New(o Options, h Handler) (*Client, error) {
 	opts.SetTransports(types.NewSet[engine.TransportCtor](wsTransportCtor{connectTimeout: orDefault(o.ConnectTimeout, DefaultConnectTimeout)}))
 	opts.SetParser(sioparser.New(sioparser.Options{StringsAsGo: true}))
 	opts.SetForceNew(true)
-	opts.SetAuth(o.Auth)
+	auth, err := authObject(o.Auth)
+	if err != nil {
+		return nil, err
+	}
+	opts.SetAuth(auth)
 	if o.Header != nil {
 		opts.SetExtraHeaders(o.Header)
 	}
@@ -139,6 +146,18 @@ func New(o Options, h Handler) (*Client, error) {
 		h.OnEvent(event, payload)
 	})
 	return c, nil
+}
+
+// authObject decodes a handshake auth object for the library, which sends a map.
+func authObject(raw []byte) (map[string]any, error) {
+	auth := map[string]any{}
+	if len(raw) == 0 {
+		return auth, nil
+	}
+	if err := json.Unmarshal(raw, &auth); err != nil || auth == nil {
+		return nil, fmt.Errorf("the handshake auth must be a JSON object: %s", raw)
+	}
+	return auth, nil
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -239,13 +258,18 @@ func (c *Client) SendWithAck(ctx context.Context, event string, payload []byte) 
 	}
 }
 
-// SetAuth replaces a field of the handshake auth object sent on the next (re)connection.
-func (c *Client) SetAuth(key string, value any) {
+// SetAuth replaces the handshake auth object (JSON) sent on the next (re)connection. It
+// implements protocol.ClientConn; an auth that is not a JSON object is ignored.
+func (c *Client) SetAuth(raw []byte) {
+	next, err := authObject(raw)
+	if err != nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if auth := c.s.Auth(); auth != nil {
-		auth[key] = value
-	}
+	auth := c.s.Auth()
+	clear(auth)
+	maps.Copy(auth, next)
 }
 
 // Connected reports whether the socket is connected now.

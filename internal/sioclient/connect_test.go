@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/pizzapi/pizzapi/internal/sioclient"
+	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/protocol/hub"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
 
@@ -29,7 +31,7 @@ func dialHub(t *testing.T, url, apiKey string, reconnect bool) (*sioclient.Clien
 	c, err := sioclient.Dial(sioclient.Options{
 		URL:       url,
 		Namespace: "/hub",
-		Auth:      map[string]any{"apiKey": apiKey},
+		Auth:      (&hub.Auth{APIKey: protocol.Some(apiKey)}).AppendJSON(nil),
 		Reconnect: reconnect,
 	}, sioclient.Handler{
 		OnConnect: func() {

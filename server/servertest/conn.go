@@ -36,7 +36,9 @@ type Conn struct {
 // DialOptions adjusts a connection.
 type DialOptions struct {
 	// URL overrides the node's URL (to connect through a Proxy).
-	URL       string
+	URL string
+	// Auth is the handshake auth object, as the test wants it sent (also what the contract
+	// refuses).
 	Auth      map[string]any
 	User      *User // sends the user's API key when Auth has none, or its cookie with Cookie set
 	Cookie    bool
@@ -72,7 +74,7 @@ func (n *Node) dial(t testing.TB, nsp string, o DialOptions) *Conn {
 	if o.URL != "" {
 		url = o.URL
 	}
-	opts := sioclient.Options{URL: url, Namespace: nsp, Auth: auth, Reconnect: o.Reconnect, ReconnectDelay: 100 * time.Millisecond, ReconnectDelayMax: 500 * time.Millisecond, ConnectTimeout: 2 * time.Second}
+	opts := sioclient.Options{URL: url, Namespace: nsp, Reconnect: o.Reconnect, ReconnectDelay: 100 * time.Millisecond, ReconnectDelayMax: 500 * time.Millisecond, ConnectTimeout: 2 * time.Second}
 	if o.User != nil {
 		if o.Cookie {
 			opts.Header = o.User.CookieHeader()
@@ -80,6 +82,11 @@ func (n *Node) dial(t testing.TB, nsp string, o DialOptions) *Conn {
 			auth["apiKey"] = o.User.APIKey
 		}
 	}
+	raw, err := json.Marshal(auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Auth = raw
 	c := &Conn{t: t, cond: make(chan struct{})}
 	client, err := sioclient.Dial(opts, sioclient.Handler{
 		OnConnect: func() {

@@ -26,19 +26,21 @@ func main() {
 		os.Exit(43)
 	}
 	connected := make(chan struct{}, 1)
-	c, err := sioclient.Dial(sioclient.Options{URL: env("PIZZAPI_RELAY_URL"), Namespace: relay.Namespace, Auth: map[string]any{"apiKey": env("PIZZAPI_API_KEY")}, Reconnect: true}, sioclient.Handler{
-		OnConnect: func() {
+	auth := &relay.Auth{APIKey: env("PIZZAPI_API_KEY")}
+	c, err := relay.Dial(ctx, sioclient.Dialer{URL: env("PIZZAPI_RELAY_URL"), Reconnect: true}, auth, printer{}, protocol.Hooks{
+		Connected: func() {
 			select {
 			case connected <- struct{}{}:
 			default:
 			}
 		},
-		OnEvent: func(event string, payload []byte) { fmt.Printf("%s %s\n", event, payload) },
+		EventFailed: func(event string, _ error) { fmt.Println(event) },
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	c.Connect()
 	defer c.Close()
 	reg := relay.Register{SessionID: protocol.Some(env("PIZZAPI_SESSION_ID")), Cwd: env("PIZZAPI_WORKER_CWD")}
 	for {
@@ -47,9 +49,21 @@ func main() {
 			fmt.Println("worker stopping")
 			return
 		case <-connected:
-			if err := c.Send(relay.EventRegister, reg.AppendJSON(nil)); err != nil {
+			if err := c.S.Send(relay.EventRegister, reg.AppendJSON(nil)); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 			}
 		}
 	}
+}
+
+// printer prints the relay's answer to the registration; the events the worker does not handle
+// are printed by name (Hooks.EventFailed).
+type printer struct {
+	relay.UnimplementedClientHandler
+}
+
+// Registered implements relay.ClientHandler.
+func (printer) Registered(_ context.Context, r *relay.Registered) error {
+	fmt.Printf("%s %s\n", relay.EventRegistered, r.AppendJSON(nil))
+	return nil
 }
