@@ -3,11 +3,13 @@ package server_test
 import (
 	"encoding/json"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/config"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
@@ -89,8 +91,9 @@ func TestAuthFailures(t *testing.T) {
 	u := n.NewUser(t)
 	for _, nsp := range []string{"/relay", "/viewer", "/runner", "/terminal", "/hub"} {
 		for name, auth := range map[string]map[string]any{
-			"none":    {},
-			"bad key": {"apiKey": "pzp_not_a_key"},
+			"none":          {},
+			"bad key":       {"apiKey": "pzp_not_a_key"},
+			"malformed key": {"apiKey": 5},
 		} {
 			if err := n.Refused(t, nsp, servertest.DialOptions{Auth: auth}); err.Error() != "unauthorized" || !errors.Is(err, protocol.ErrUnauthorized) {
 				t.Errorf("%s with %s: %v", nsp, name, err)
@@ -103,5 +106,25 @@ func TestAuthFailures(t *testing.T) {
 	}
 	if err := n.Refused(t, "/viewer", servertest.DialOptions{User: &u, Auth: map[string]any{"sessionId": "s", "lastSeq": "x"}}); !strings.Contains(err.Error(), "/lastSeq") || !errors.Is(err, protocol.ErrInvalid) {
 		t.Errorf("malformed handshake: %v", err)
+	}
+}
+
+// TestQueryNamesSessionOrTerminal: PizzaPi's viewers and terminals may name their session or
+// terminal in the handshake query instead of the auth object.
+func TestQueryNamesSessionOrTerminal(t *testing.T) {
+	n := servertest.Start(t)
+	u := n.NewUser(t)
+	cli(t, n, u, "s-query")
+	v := n.Dial(t, "/viewer", servertest.DialOptions{User: &u, Query: url.Values{"sessionId": {"s-query"}}})
+	var hello viewer.SessionConnected
+	v.NextInto(t, "connected", &hello)
+	if hello.SessionID != "s-query" {
+		t.Errorf("connected to %s", hello.AppendJSON(nil))
+	}
+	term := n.Dial(t, "/terminal", servertest.DialOptions{User: &u, Query: url.Values{"terminalId": {"t-none"}}})
+	var e protocol.TerminalError
+	term.NextInto(t, "terminal_error", &e)
+	if e.TerminalID != "t-none" || e.Code.Or("") != protocol.ErrorCodeTerminalNotFound {
+		t.Errorf("terminal error %s, want terminal_not_found for the query's terminal", e.AppendJSON(nil))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,8 @@ type Options struct {
 	Auth []byte
 	// Header holds extra HTTP headers of the handshake (a Cookie, for example).
 	Header http.Header
+	// Query holds extra query parameters of the handshake request.
+	Query url.Values
 	// Reconnect turns on automatic reconnection with exponential backoff (and ±50 % jitter)
 	// between ReconnectDelay (default DefaultReconnectDelay) and ReconnectDelayMax (default
 	// DefaultReconnectDelayMax).
@@ -102,6 +105,9 @@ func New(o Options, h Handler) (*Client, error) {
 	opts.SetAuth(auth)
 	if o.Header != nil {
 		opts.SetExtraHeaders(o.Header)
+	}
+	if o.Query != nil {
+		opts.SetQuery(o.Query)
 	}
 	opts.SetReconnection(o.Reconnect)
 	if o.Reconnect {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -39,7 +40,9 @@ type DialOptions struct {
 	URL string
 	// Auth is the handshake auth object, as the test wants it sent (also what the contract
 	// refuses).
-	Auth      map[string]any
+	Auth map[string]any
+	// Query holds extra query parameters of the handshake request.
+	Query     url.Values
 	User      *User // sends the user's API key when Auth has none, or its cookie with Cookie set
 	Cookie    bool
 	Reconnect bool
@@ -74,7 +77,7 @@ func (n *Node) dial(t testing.TB, nsp string, o DialOptions) *Conn {
 	if o.URL != "" {
 		url = o.URL
 	}
-	opts := sioclient.Options{URL: url, Namespace: nsp, Reconnect: o.Reconnect, ReconnectDelay: 100 * time.Millisecond, ReconnectDelayMax: 500 * time.Millisecond, ConnectTimeout: 2 * time.Second}
+	opts := sioclient.Options{URL: url, Namespace: nsp, Query: o.Query, Reconnect: o.Reconnect, ReconnectDelay: 100 * time.Millisecond, ReconnectDelayMax: 500 * time.Millisecond, ConnectTimeout: 2 * time.Second}
 	if o.User != nil {
 		if o.Cookie {
 			opts.Header = o.User.CookieHeader()
