@@ -101,21 +101,20 @@ func (g *goGen) glueFile(ns *Namespace) *jen.File {
 	)
 	f.Line()
 
-	credential, credentialPointer, cookie := "", "", "; no credential is defined, so the session cookie of the handshake request identifies the user"
+	credential, credentialPointer := "; the namespace has no credential, so m identifies the user by the session cookie", ""
 	required := false
 	if c := ns.Credential; c != nil {
 		required = c.Required
 		credentialPointer = "/" + escapePointer(c.Name)
-		credential = fmt.Sprintf(" and carry the credential %q, which m authenticates", c.Name)
-		cookie = " (a browser's session cookie may stand in for it)"
-		if required {
-			cookie = " (no session cookie may stand in for it)"
+		credential = fmt.Sprintf(" and carry the credential %q, which m authenticates (no session cookie may stand in for it)", c.Name)
+		if !required {
+			credential = fmt.Sprintf("; m authenticates its credential %q, or a browser's session cookie when it is left out", c.Name)
 		}
 	}
-	f.Add(doc(fmt.Sprintf("Mount registers %s on m. The handshake auth of a connecting socket must match %s%s%s; "+
+	f.Add(doc(fmt.Sprintf("Mount registers %s on m. The handshake auth of a connecting socket must match %s%s; "+
 		"a mismatch is refused (see protocol.AuthError). connect then returns the socket's ServerSocket, whose events "+
 		"go through DispatchServer, or nil when it answered the client and closed the socket itself.",
-		ns.Path, ns.Auth.Name, credential, cookie)))
+		ns.Path, ns.Auth.Name, credential)))
 	credentialValue := jen.Lit("")
 	if c := ns.Credential; c != nil {
 		credentialValue = jen.Id("a").Dot(c.GoName)

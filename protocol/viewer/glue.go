@@ -18,11 +18,11 @@ type ServerSocket interface {
 	Disconnected(reason string, clientLeft bool)
 }
 
-// Mount registers /viewer on m. The handshake auth of a connecting socket must match Auth and
-// carry the credential "apiKey", which m authenticates (a browser's session cookie may stand in
-// for it); a mismatch is refused (see protocol.AuthError). connect then returns the socket's
-// ServerSocket, whose events go through DispatchServer, or nil when it answered the client and
-// closed the socket itself.
+// Mount registers /viewer on m. The handshake auth of a connecting socket must match Auth; m
+// authenticates its credential "apiKey", or a browser's session cookie when it is left out; a
+// mismatch is refused (see protocol.AuthError). connect then returns the socket's ServerSocket,
+// whose events go through DispatchServer, or nil when it answered the client and closed the socket
+// itself.
 func Mount[C any](m protocol.Mounter[C], connect func(ctx context.Context, c C, auth *Auth) (ServerSocket, error)) {
 	m.MountNamespace(protocol.Namespace[C]{
 		Path: Namespace,
