@@ -13,7 +13,7 @@ import (
 // connection of eng that the library closes because of a packet the client sent outside its
 // namespaces (an Engine.IO packet it cannot parse, a Socket.IO packet it cannot decode, or one
 // for a namespace the connection has not joined). The library closes such a connection without
-// telling anyone; inside a joined namespace the relay answers bad packets itself (see Mount).
+// telling anyone; inside a joined namespace the relay answers bad packets itself (see Mounter).
 // Metrics count them as invalid events of the namespace "".
 func LogRefusedPackets(eng engine.BaseServer, log *slog.Logger, m Metrics) {
 	_ = eng.On("connection", func(args ...any) {
