@@ -66,9 +66,9 @@ func (g *goGen) sharedGlueFile() *jen.File {
 	alias("Dialer", "Dialer opens Go clients' connections for the namespaces' Dial functions; internal/sioclient "+
 		"implements it over Socket.IO.", false)
 
-	f.Add(doc("AuthError is how the Mount functions refuse a handshake auth object that does not match the contract. "+
-		"A problem with the credential (credential is its JSON pointer, \"\" when the namespace has none) is code "+
-		"unauthorized, whatever the problem, as for a credential the server does not accept; any other is code invalid "+
+	f.Add(doc("AuthError is how the Mount functions refuse a handshake auth object that does not match the contract. " +
+		"A problem with the credential (credential is its JSON pointer, \"\" when the namespace has none) is code " +
+		"unauthorized, whatever the problem, as for a credential the server does not accept; any other is code invalid " +
 		"and wraps the *ValidationError naming the JSON pointer of the problem."))
 	f.Func().Id("AuthError").Params(jen.Id("err").Error(), jen.Id("credential").String()).Error().Block(
 		jen.Var().Id("ve").Op("*").Id("ValidationError"),
