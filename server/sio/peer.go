@@ -1,6 +1,7 @@
-// Package sio mounts the relay on the zishang520 Socket.IO server: namespaces with their
-// authentication, the raw-JSON parser, dispatch of every incoming event through the generated
-// protocol dispatchers, and Peer, the relay's handle on one connected socket.
+// Package sio mounts the relay on the zishang520 Socket.IO server: Mounter takes the namespaces'
+// generated Mount functions (protocol.Mounter), authenticates connecting sockets and feeds each
+// socket's events, in order, to its generated Socket; Peer is the relay's handle on one connected
+// socket.
 package sio
 
 import (
