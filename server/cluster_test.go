@@ -75,8 +75,8 @@ func TestClusterSessionAcrossNodes(t *testing.T) {
 	c.Emit(t, "session_end", map[string]any{"sessionId": "s-cluster", "token": reg.Token})
 	var d viewer.Disconnected
 	v.NextInto(t, "disconnected", &d)
-	if d.Reason != "Session ended" {
-		t.Fatalf("reason %q", d.Reason)
+	if d.Reason != "Session ended" || d.Code.Or("") != viewer.DisconnectCodeSessionEnded {
+		t.Fatalf("disconnected %s", d.AppendJSON(nil))
 	}
 	var removed hub.SessionRemoved
 	h.NextInto(t, "session_removed", &removed)

@@ -557,7 +557,7 @@ func TestJSRelayAndViewer(t *testing.T) {
 	})
 
 	t.Run("session_end", func(t *testing.T) {
-		wantJSON(t, "disconnected", out.V2Disconnected, `{"reason":"Session ended"}`)
+		wantJSON(t, "disconnected", out.V2Disconnected, `{"reason":"Session ended","code":"session_ended"}`)
 		ack := decode[struct {
 			OK    bool    `json:"ok"`
 			Error *string `json:"error"`

@@ -37,8 +37,8 @@ func TestExpirySweep(t *testing.T) {
 	}
 	var d viewer.Disconnected
 	v.NextInto(t, "disconnected", &d)
-	if d.Reason != "Session expired" {
-		t.Fatalf("viewer reason %q", d.Reason)
+	if d.Reason != "Session expired" || d.Code.Or("") != viewer.DisconnectCodeSessionExpired {
+		t.Fatalf("viewer disconnected %s", d.AppendJSON(nil))
 	}
 	h.Next(t, "session_removed")
 }
@@ -162,7 +162,7 @@ func TestReconnectGrace(t *testing.T) {
 	v.None(t, "disconnected", 150*time.Millisecond)
 	var d viewer.Disconnected
 	v.NextInto(t, "disconnected", &d)
-	if d.Reason != "Session ended" {
-		t.Fatalf("reason %q", d.Reason)
+	if d.Reason != "Session ended" || d.Code.Or("") != viewer.DisconnectCodeSessionEnded {
+		t.Fatalf("disconnected %s", d.AppendJSON(nil))
 	}
 }

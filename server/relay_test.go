@@ -183,8 +183,8 @@ func TestReregisterWithoutResumeReplaces(t *testing.T) {
 	_, reg2 := cli(t, n, u, "s-again")
 	var d viewer.Disconnected
 	v.NextInto(t, "disconnected", &d)
-	if d.Reason != "Session reconnected" || reg2.Resumed.Or(true) || reg2.AckedSeq.Or(-1) != 0 {
-		t.Fatalf("reason %q, registered %s", d.Reason, reg2.AppendJSON(nil))
+	if d.Reason != "Session reconnected" || d.Code.Or("") != viewer.DisconnectCodeSessionReconnected || reg2.Resumed.Or(true) || reg2.AckedSeq.Or(-1) != 0 {
+		t.Fatalf("disconnected %s, registered %s", d.AppendJSON(nil), reg2.AppendJSON(nil))
 	}
 }
 

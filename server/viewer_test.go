@@ -117,8 +117,8 @@ func TestEndedSessionReplay(t *testing.T) {
 	}
 	var d viewer.Disconnected
 	v.NextInto(t, "disconnected", &d)
-	if d.Reason != "Session is no longer live (snapshot replay)." {
-		t.Fatalf("reason %q", d.Reason)
+	if d.Reason != "Session is no longer live (snapshot replay)." || d.Code.Or("") != viewer.DisconnectCodeReplayOnly {
+		t.Fatalf("disconnected %s", d.AppendJSON(nil))
 	}
 	if r := v.WaitDisconnect(t); r != "io server disconnect" {
 		t.Fatalf("disconnect %q", r)

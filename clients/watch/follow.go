@@ -40,7 +40,10 @@ type follower struct {
 	mu      sync.Mutex
 	lastSeq int64
 	synced  bool
-	done    chan error
+	// rejoining is set while the connection is closed to follow a new registration of the
+	// session, so that closing it is not reported as a lost connection.
+	rejoining bool
+	done      chan error
 }
 
 // Follow prints one session until it ends (nil), ctx ends (nil) or the relay refuses (error).
@@ -55,6 +58,9 @@ func Follow(ctx context.Context, o Options, sessionID string) error {
 			}
 		},
 		Disconnected: func(reason string, serverClosed bool) {
+			if f.rejoined() {
+				return
+			}
 			if serverClosed {
 				f.finish(nil)
 				return
@@ -133,11 +139,36 @@ func (f *follower) Event(_ context.Context, p *viewer.ViewerEvent) error {
 	return nil
 }
 
-// Disconnected implements viewer.ClientHandler: the session ended.
+// Disconnected implements viewer.ClientHandler: the session ended, unless its agent registered it
+// again without resuming it (code session_reconnected): the new registration is a new session
+// under the same id, followed by connecting again from its first event.
 func (f *follower) Disconnected(_ context.Context, p *viewer.Disconnected) error {
-	f.r.Line("%s", p.Reason)
-	f.finish(nil)
+	if p.Code.Or("") != viewer.DisconnectCodeSessionReconnected {
+		f.r.Line("%s", p.Reason)
+		f.finish(nil)
+		return nil
+	}
+	f.r.Line("the agent registered the session again; following it")
+	f.mu.Lock()
+	f.lastSeq, f.rejoining = 0, true
+	f.auth.LastSeq = protocol.Some[int64](0)
+	f.client.SetAuth(&f.auth)
+	f.mu.Unlock()
+	// The relay attaches a viewer to its session when it connects: the connection is dropped
+	// and made again (the client reconnects by itself), off the event goroutine the drop reports
+	// to.
+	go f.client.DropTransport()
 	return nil
+}
+
+// rejoined reports whether a disconnect is the one Disconnected caused to follow a new
+// registration, and clears the mark.
+func (f *follower) rejoined() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.rejoining
+	f.rejoining = false
+	return r
 }
 
 // ExecResult implements viewer.ClientHandler: the answer to one of our commands goes to the

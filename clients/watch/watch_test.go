@@ -12,6 +12,7 @@ import (
 	"github.com/pizzapi/pizzapi/internal/syncbuf"
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/relay"
+	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
 
@@ -126,5 +127,74 @@ func TestFollowAndList(t *testing.T) {
 	// A session that never existed is an error with its code, not a silent end.
 	if err := Follow(context.Background(), Options{URL: n.URL, APIKey: u.APIKey, Out: &out}, "s-never"); !errors.Is(err, protocol.ErrSessionNotFound) {
 		t.Fatalf("unknown session: %v", err)
+	}
+}
+
+// TestFollowReregisteredSession: when the agent registers the session again without resuming it
+// (disconnected with code session_reconnected), watch follows the new registration from its first
+// event instead of ending; another code ends it, whatever the reason's text.
+func TestFollowReregisteredSession(t *testing.T) {
+	n := servertest.Start(t)
+	u := n.NewUser(t)
+	register := func() (*servertest.Conn, relay.Registered) {
+		c := n.Dial(t, "/relay", servertest.DialOptions{User: &u})
+		var reg relay.Registered
+		if err := reg.UnmarshalJSON(c.Ack(t, "register", map[string]any{"sessionId": "s-again", "cwd": "/w"})); err != nil {
+			t.Fatal(err)
+		}
+		return c, reg
+	}
+	send := func(c *servertest.Conn, reg relay.Registered, seq int, text string) {
+		c.Emit(t, "event", fmt.Sprintf(`{"sessionId":"s-again","token":%q,"seq":%d,"event":{"type":"message_update","assistantMessageEvent":{"type":"text_delta","delta":%q}}}`, reg.Token, seq, text))
+		c.Next(t, "event_ack")
+	}
+	c1, reg1 := register()
+	send(c1, reg1, 1, "first run")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncbuf.Buffer
+	done := make(chan error, 1)
+	go func() { done <- Follow(ctx, Options{URL: n.URL, APIKey: u.APIKey, Out: &out}, "s-again") }()
+	waitFor(t, &out, "watching session s-again")
+	send(c1, reg1, 2, "still first")
+	waitFor(t, &out, "still first")
+
+	c2, reg2 := register()
+	waitFor(t, &out, "the agent registered the session again")
+	waitFor(t, &out, "reconnected")
+	send(c2, reg2, 1, "second run")
+	waitFor(t, &out, "second run")
+	if strings.Contains(out.String(), "Session reconnected") || strings.Contains(out.String(), "connection lost") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	c2.Emit(t, "session_end", map[string]any{"sessionId": "s-again", "token": reg2.Token})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(servertest.Timeout):
+		t.Fatalf("watch did not end with the session:\n%s", out.String())
+	}
+	waitFor(t, &out, "Session ended")
+}
+
+// TestDisconnectedDecidesOnCode: a disconnected event ends the watch by its code, whatever its
+// reason says.
+func TestDisconnectedDecidesOnCode(t *testing.T) {
+	var out bytes.Buffer
+	f := &follower{r: NewRenderer(&out, false), done: make(chan error, 1)}
+	d := viewer.Disconnected{Reason: "Session reconnected", Code: protocol.Some(viewer.DisconnectCodeSessionEnded)}
+	if err := f.Disconnected(context.Background(), &d); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-f.done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatal("the watch goes on after its session ended")
 	}
 }

@@ -505,6 +505,12 @@ func (v *Disconnected) ReadJSON(d *wire.Decoder) {
 		case "reason":
 			seen |= 1 << 0
 			v.Reason = d.String()
+		case "code":
+			x := DisconnectCode(d.String())
+			if !x.Valid() {
+				d.NotOneOf("\"session_ended\", \"session_reconnected\", \"session_expired\", \"replay_only\"")
+			}
+			v.Code = protocol.Some(x)
 		default:
 			d.Unknown()
 		}
@@ -521,6 +527,10 @@ func (v *Disconnected) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
 	b = wire.Field(b, start, "\"reason\":")
 	b = wire.AppendString(b, v.Reason)
+	if x, ok := v.Code.Get(); ok {
+		b = wire.Field(b, start, "\"code\":")
+		b = wire.AppendString(b, string(x))
+	}
 	return append(b, '}')
 }
 

@@ -213,7 +213,37 @@ type ViewerEvent struct {
 // The session is over for this viewer; the socket leaves the session but stays connected (after a
 // snapshot replay the relay also disconnects it).
 type Disconnected struct {
-	// Why: `Session ended`, `Session reconnected`, `Session expired` or `Session is no longer live
-	// (snapshot replay).`.
+	// Why, for people: `Session ended`, `Session reconnected`, `Session expired` or `Session is no
+	// longer live (snapshot replay).`.
 	Reason string `json:"reason"`
+	// Why, for programs. Additive: PizzaPi's relay does not send it.
+	Code protocol.Optional[DisconnectCode] `json:"code,omitzero"`
+}
+
+// DisconnectCode is why a viewer's session is over, for programs: the `code` of `disconnected`
+// beside its `reason` for people.
+type DisconnectCode string
+
+// The values of DisconnectCode.
+const (
+	// DisconnectCodeSessionEnded: The session ended: its agent ended it or left, or did not come back
+	// within the reconnect grace.
+	DisconnectCodeSessionEnded DisconnectCode = "session_ended"
+	// DisconnectCodeSessionReconnected: The agent registered the session again without resuming it:
+	// the viewer follows the new registration by connecting again.
+	DisconnectCodeSessionReconnected DisconnectCode = "session_reconnected"
+	// DisconnectCodeSessionExpired: The ephemeral session passed its expiry.
+	DisconnectCodeSessionExpired DisconnectCode = "session_expired"
+	// DisconnectCodeReplayOnly: The session is not live: the viewer got its stored snapshot and the
+	// relay closes the socket.
+	DisconnectCodeReplayOnly DisconnectCode = "replay_only"
+)
+
+// Valid reports whether e is one of the values of DisconnectCode.
+func (e DisconnectCode) Valid() bool {
+	switch e {
+	case DisconnectCodeSessionEnded, DisconnectCodeSessionReconnected, DisconnectCodeSessionExpired, DisconnectCodeReplayOnly:
+		return true
+	}
+	return false
 }

@@ -111,7 +111,7 @@ func (h *cliSocket) Register(ctx context.Context, p *relay.Register) (*relay.Reg
 		return nil, protocol.NewError(protocol.ErrorCodeForbidden, "session id "+id+" belongs to another user")
 	}
 	if prev, _ := h.registration(); prev != "" && prev != id {
-		h.leaveSession(ctx, prev, reasonEnded)
+		h.leaveSession(ctx, prev, viewer.DisconnectCodeSessionEnded)
 	}
 	token := auth.NewToken(32)
 	existing, err := c.live.Session(ctx, id)
@@ -135,7 +135,7 @@ func (h *cliSocket) Register(ctx context.Context, p *relay.Register) (*relay.Reg
 			// The connection that held the session (a stale socket of the same CLI, say) must not
 			// publish into the new one with its old token.
 			_, _ = c.bus.Publish(ctx, bus.SessionCLI+id, &bus.Message{Nsp: relay.Namespace, Control: bus.ControlDetach, From: c.connID(h.conn)})
-			c.endSession(ctx, id, reasonReconnected)
+			c.endSession(ctx, id, viewer.DisconnectCodeSessionReconnected)
 		}
 		s, err = c.createSession(ctx, id, token, c.connID(h.conn), h.user, p)
 		if err != nil {
@@ -309,15 +309,15 @@ func (h *cliSocket) SessionEnd(ctx context.Context, p *relay.SessionEnd) error {
 	if err != nil {
 		return err
 	}
-	h.leaveSession(ctx, id, reasonEnded)
+	h.leaveSession(ctx, id, viewer.DisconnectCodeSessionEnded)
 	return nil
 }
 
 // leaveSession ends the session registered on this socket.
-func (h *cliSocket) leaveSession(ctx context.Context, id, reason string) {
+func (h *cliSocket) leaveSession(ctx context.Context, id string, why viewer.DisconnectCode) {
 	h.detach()
 	h.c.bus.Leave(bus.SessionCLI+id, h.conn)
-	h.c.endSession(ctx, id, reason)
+	h.c.endSession(ctx, id, why)
 }
 
 // ExecResult implements relay.ServerHandler: the reply to a viewer's command goes to the viewers.
@@ -370,7 +370,7 @@ func (h *cliSocket) Disconnected(reason string, clientLeft bool) {
 	ctx, cancel := background()
 	defer cancel()
 	if clientLeft {
-		c.endSession(ctx, id, reasonEnded)
+		c.endSession(ctx, id, viewer.DisconnectCodeSessionEnded)
 		return
 	}
 	now := c.now()
@@ -404,5 +404,5 @@ func (c *Core) endIfStillDisconnected(ctx context.Context, id string) {
 	if err != nil || s.Conn != "" || s.DisconnectedAt == nil {
 		return
 	}
-	c.endSession(ctx, id, reasonEnded)
+	c.endSession(ctx, id, viewer.DisconnectCodeSessionEnded)
 }

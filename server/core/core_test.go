@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pizzapi/pizzapi/protocol/relay"
+	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/bus"
 	"github.com/pizzapi/pizzapi/server/live"
 	"github.com/pizzapi/pizzapi/server/store/sqlstore"
@@ -140,7 +141,7 @@ func TestPushDecision(t *testing.T) {
 	c.bus.Join(bus.SessionViewers+"s1-0123456789", &fakeConn{id: "viewer"})
 	event(56, `{"type":"cli_error","message":"boom"}`)
 	event(57, `{"type":"agent_end","messages":[]}`)
-	c.endSession(context.Background(), "s1-0123456789", reasonEnded)
+	c.endSession(context.Background(), "s1-0123456789", viewer.DisconnectCodeSessionEnded)
 	select {
 	case got := <-n.got:
 		t.Fatalf("notified while watched: %+v", got)
@@ -156,8 +157,8 @@ func TestPushSessionEnded(t *testing.T) {
 	if got := <-n.got; got.Kind != NotifySessionStarted {
 		t.Fatalf("first notification %+v", got)
 	}
-	c.endSession(context.Background(), "s2", reasonEnded)
-	c.endSession(context.Background(), "s2", reasonEnded)
+	c.endSession(context.Background(), "s2", viewer.DisconnectCodeSessionEnded)
+	c.endSession(context.Background(), "s2", viewer.DisconnectCodeSessionEnded)
 	if got := <-n.got; got.Kind != NotifySessionEnded || got.Body != `Session "nightly" has ended.` || got.ID == "" {
 		t.Fatalf("end: %+v", got)
 	}

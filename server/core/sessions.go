@@ -14,13 +14,20 @@ import (
 	"github.com/pizzapi/pizzapi/server/store"
 )
 
-// Reasons viewers are given when a session ends.
-const (
-	reasonEnded       = "Session ended"
-	reasonReconnected = "Session reconnected"
-	reasonExpired     = "Session expired"
-	reasonReplay      = "Session is no longer live (snapshot replay)."
-)
+// disconnected is the payload of `disconnected` telling viewers why their session is over: the
+// code for programs, PizzaPi's text beside it for people.
+func disconnected(code viewer.DisconnectCode) *viewer.Disconnected {
+	reason := "Session ended"
+	switch code {
+	case viewer.DisconnectCodeSessionReconnected:
+		reason = "Session reconnected"
+	case viewer.DisconnectCodeSessionExpired:
+		reason = "Session expired"
+	case viewer.DisconnectCodeReplayOnly:
+		reason = "Session is no longer live (snapshot replay)."
+	}
+	return &viewer.Disconnected{Reason: reason, Code: protocol.Some(code)}
+}
 
 // shareURL is the browser URL of a session.
 func (c *Core) shareURL(id string) string {
@@ -56,7 +63,7 @@ func (c *Core) ownerOf(ctx context.Context, id string) (string, error) {
 // endSession ends a live session for everyone: viewers are told why and leave, the durable record
 // is marked ended, the hub drops it. Only the caller that actually removes the session acts, so
 // several nodes may race to end it.
-func (c *Core) endSession(ctx context.Context, id, reason string) {
+func (c *Core) endSession(ctx context.Context, id string, why viewer.DisconnectCode) {
 	s, deleted, err := c.live.DeleteSession(ctx, id)
 	if err != nil {
 		c.log.Error("ending session", "session", id, "error", err)
@@ -70,8 +77,7 @@ func (c *Core) endSession(ctx context.Context, id, reason string) {
 	_, _, _ = c.live.TakeLink(ctx, id)
 	// Viewers are still counted before they are told to leave.
 	c.notifySession(ctx, NotifySessionEnded, s)
-	disc := viewer.Disconnected{Reason: reason}
-	m := bus.NewMessage(viewer.Namespace, viewer.EventDisconnected, disc.AppendJSON(nil), 0)
+	m := bus.NewMessage(viewer.Namespace, viewer.EventDisconnected, disconnected(why).AppendJSON(nil), 0)
 	m.Control = bus.ControlLeave
 	if _, err := c.bus.Publish(ctx, bus.SessionViewers+id, m); err != nil {
 		c.log.Warn("telling viewers the session ended", "session", id, "error", err)
@@ -82,7 +88,7 @@ func (c *Core) endSession(ctx context.Context, id, reason string) {
 	}
 	removed := hub.SessionRemoved{SessionID: id}
 	c.publishHub(ctx, s.UserID, hub.EventSessionRemoved, removed.AppendJSON(nil))
-	c.log.Info("session ended", "session", id, "user", s.UserID, "reason", reason)
+	c.log.Info("session ended", "session", id, "user", s.UserID, "reason", why)
 }
 
 // publishHub sends an event to the hub sockets of a user.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pizzapi/pizzapi/protocol/relay"
+	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/bus"
 	"github.com/pizzapi/pizzapi/server/live"
 )
@@ -28,10 +29,10 @@ func (c *Core) Sweep(ctx context.Context) (int, error) {
 			m := bus.NewMessage(relay.Namespace, relay.EventSessionExpired, exp.AppendJSON(nil), 0)
 			m.Control = bus.ControlClose
 			_, _ = c.bus.Publish(ctx, bus.SessionCLI+s.ID, m)
-			c.endSession(ctx, s.ID, reasonExpired)
+			c.endSession(ctx, s.ID, viewer.DisconnectCodeSessionExpired)
 			ended++
 		case s.Conn == "" && s.DisconnectedAt != nil && !s.DisconnectedAt.Add(c.opts.ReconnectGrace).After(now):
-			c.endSession(ctx, s.ID, reasonEnded)
+			c.endSession(ctx, s.ID, viewer.DisconnectCodeSessionEnded)
 			ended++
 		}
 	}

@@ -163,7 +163,7 @@ func (h *viewerSocket) giveUp(ctx context.Context) {
 			c.log.Error("recording the end of a session that did not come back", "session", id, "error", err)
 		}
 	}
-	h.sessionGone(reasonEnded)
+	h.sessionGone(viewer.DisconnectCodeSessionEnded)
 }
 
 // extendExpiry pushes back the expiry of an ephemeral session a viewer opened, and returns the
@@ -211,7 +211,7 @@ func (c *Core) replayEnded(ctx context.Context, conn Conn, u User, id string) {
 	}
 	_ = emit.Connected(&viewer.SessionConnected{SessionID: id, ReplayOnly: protocol.Some(true)})
 	_ = conn.Send(viewer.EventEvent, viewerEventPayload(sessionActive(state), 0, false))
-	_ = emit.Disconnected(&viewer.Disconnected{Reason: reasonReplay})
+	_ = emit.Disconnected(disconnected(viewer.DisconnectCodeReplayOnly))
 }
 
 // catchUp brings a paused viewer up to date and resumes deliveries: the missed events after
@@ -221,7 +221,7 @@ func (h *viewerSocket) catchUp(ctx context.Context, id string, lastSeq *int64, c
 	c := h.c
 	s, err := c.live.Session(ctx, id)
 	if err != nil {
-		h.sessionGone(reasonEnded)
+		h.sessionGone(viewer.DisconnectCodeSessionEnded)
 		return false
 	}
 	hello := viewer.SessionConnected{
@@ -255,7 +255,7 @@ func (h *viewerSocket) catchUp(ctx context.Context, id string, lastSeq *int64, c
 	}
 	hb, state, seq, err := c.live.Snapshot(ctx, id)
 	if err != nil {
-		h.sessionGone(reasonEnded)
+		h.sessionGone(viewer.DisconnectCodeSessionEnded)
 		return false
 	}
 	if connected {
@@ -292,13 +292,12 @@ func (c *Core) snapshotFromHistory(ctx context.Context, id string) []byte {
 }
 
 // sessionGone tells the viewer its session ended and stops following it.
-func (h *viewerSocket) sessionGone(reason string) {
+func (h *viewerSocket) sessionGone(why viewer.DisconnectCode) {
 	id := h.leave()
 	if id == "" {
 		return
 	}
-	d := viewer.Disconnected{Reason: reason}
-	_ = h.conn.Send(viewer.EventDisconnected, d.AppendJSON(nil))
+	_ = h.conn.Send(viewer.EventDisconnected, disconnected(why).AppendJSON(nil))
 	h.conn.Resume(0)
 }
 

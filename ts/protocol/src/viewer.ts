@@ -168,11 +168,29 @@ export interface ViewerEvent {
  */
 export interface Disconnected {
   /**
-   * Why: `Session ended`, `Session reconnected`, `Session expired` or `Session is no longer live
-   * (snapshot replay).`.
+   * Why, for people: `Session ended`, `Session reconnected`, `Session expired` or `Session is no
+   * longer live (snapshot replay).`.
    */
   reason: string;
+  /**
+   * Why, for programs. Additive: PizzaPi's relay does not send it.
+   */
+  code?: DisconnectCode;
 }
+
+/**
+ * DisconnectCode is why a viewer's session is over, for programs: the `code` of `disconnected`
+ * beside its `reason` for people.
+ *
+ * - `session_ended`: The session ended: its agent ended it or left, or did not come back within
+ * the reconnect grace.
+ * - `session_reconnected`: The agent registered the session again without resuming it: the viewer
+ * follows the new registration by connecting again.
+ * - `session_expired`: The ephemeral session passed its expiry.
+ * - `replay_only`: The session is not live: the viewer got its stored snapshot and the relay
+ * closes the socket.
+ */
+export type DisconnectCode = "session_ended" | "session_reconnected" | "session_expired" | "replay_only";
 
 /**
  * Events the server sends to clients: the first type argument of socket.io-client's `Socket` and

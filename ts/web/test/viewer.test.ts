@@ -77,7 +77,7 @@ describe("openSession", () => {
     const view = openSession("s1");
     const c = opened[0]!;
     c.socket.serve("connected", { sessionId: "s1", lastSeq: 0, isActive: true });
-    c.socket.serve("disconnected", { reason: "Session ended" });
+    c.socket.serve("disconnected", { reason: "Session ended", code: "session_ended" });
     expect(view.phase.value).toEqual({ kind: "ended", reason: "Session ended" });
     expect(view.state.value.active).toBe(false);
     expect(c.close).toHaveBeenCalled();
@@ -88,7 +88,7 @@ describe("openSession", () => {
     const c = opened[0]!;
     c.socket.serve("connected", { sessionId: "s1", replayOnly: true });
     c.socket.serve("event", { event: snapshot });
-    c.socket.serve("disconnected", { reason: "Session is no longer live (snapshot replay)." });
+    c.socket.serve("disconnected", { reason: "Session is no longer live (snapshot replay).", code: "replay_only" });
     expect(view.phase.value).toEqual({ kind: "replay" });
     expect(view.state.value.messages).toHaveLength(1);
     expect(c.socket.emitted).toEqual([]);
@@ -99,9 +99,23 @@ describe("openSession", () => {
   it("follows a session that registered again from a fresh connection", () => {
     openSession("s1");
     opened[0]!.socket.serve("connected", { sessionId: "s1", lastSeq: 9 });
-    opened[0]!.socket.serve("disconnected", { reason: "Session reconnected" });
+    opened[0]!.socket.serve("disconnected", { reason: "Session reconnected", code: "session_reconnected" });
     expect(opened).toHaveLength(2);
     expect(opened[1]!.auth()).toEqual({ sessionId: "s1" });
+  });
+
+  it("decides on the disconnected code, not on the reason text", () => {
+    const followed = openSession("s1");
+    opened[0]!.socket.serve("connected", { sessionId: "s1", lastSeq: 9 });
+    opened[0]!.socket.serve("disconnected", { reason: "Sitzung neu verbunden", code: "session_reconnected" });
+    expect(opened).toHaveLength(2);
+    expect(followed.phase.value).toEqual({ kind: "connecting" });
+    const ended = openSession("s2");
+    opened[2]!.socket.serve("connected", { sessionId: "s2", lastSeq: 1 });
+    opened[2]!.socket.serve("disconnected", { reason: "Session reconnected", code: "session_expired" });
+    expect(opened).toHaveLength(3);
+    expect(ended.phase.value).toEqual({ kind: "ended", reason: "Session reconnected" });
+    expect(opened[2]!.close).toHaveBeenCalled();
   });
 
   it("waits for a session that does not exist yet, and opens it again on request", () => {

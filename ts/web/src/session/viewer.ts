@@ -133,13 +133,13 @@ export function openSession(sessionId: string): SessionView {
         if (left.length !== queued.value.length) queued.value = left;
       }
     });
-    s.on("disconnected", ({ reason }) => {
+    s.on("disconnected", ({ reason, code }) => {
       // After a replay the relay closes the socket itself; a live session's viewer stays connected.
       if (phase.value.kind === "replay") {
         c.release();
         return;
       }
-      if (reason === "Session reconnected") {
+      if (code === "session_reconnected") {
         // The agent registered the session again: follow the new registration from its snapshot.
         reopen();
         return;
