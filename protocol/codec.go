@@ -26,7 +26,7 @@ func (v *ErrorMessage) ReadJSON(d *wire.Decoder) {
 			seen |= 1 << 0
 			v.Code = ErrorCode(d.String())
 			if !v.Code.Valid() {
-				d.NotOneOf("\"unauthorized\", \"forbidden\", \"not_found\", \"invalid\", \"too_large\", \"rate_limited\", \"conflict\", \"unavailable\", \"timeout\", \"internal\", \"unsupported\", \"invalid_token\", \"session_not_found\", \"session_expired\", \"session_ended\", \"agent_offline\", \"collab_disabled\", \"runner_not_found\", \"runner_offline\", \"runner_secret_mismatch\", \"terminal_not_found\"")
+				d.NotOneOf("\"unauthorized\", \"forbidden\", \"not_found\", \"invalid\", \"too_large\", \"rate_limited\", \"conflict\", \"unavailable\", \"timeout\", \"internal\", \"unsupported\", \"invalid_token\", \"session_not_found\", \"session_expired\", \"session_ended\", \"agent_offline\", \"collab_disabled\", \"runner_not_found\", \"runner_offline\", \"runner_secret_mismatch\", \"terminal_not_found\", \"command_failed\"")
 			}
 		case "message":
 			seen |= 1 << 1
@@ -920,6 +920,12 @@ func (v *ExecResult) ReadJSON(d *wire.Decoder) {
 		case "error":
 			x := d.String()
 			v.Error = Some(x)
+		case "code":
+			x := ErrorCode(d.String())
+			if !x.Valid() {
+				d.NotOneOf("\"unauthorized\", \"forbidden\", \"not_found\", \"invalid\", \"too_large\", \"rate_limited\", \"conflict\", \"unavailable\", \"timeout\", \"internal\", \"unsupported\", \"invalid_token\", \"session_not_found\", \"session_expired\", \"session_ended\", \"agent_offline\", \"collab_disabled\", \"runner_not_found\", \"runner_offline\", \"runner_secret_mismatch\", \"terminal_not_found\", \"command_failed\"")
+			}
+			v.Code = Some(x)
 		default:
 			d.Unknown()
 		}
@@ -953,6 +959,10 @@ func (v *ExecResult) AppendJSON(b []byte) []byte {
 	if x, ok := v.Error.Get(); ok {
 		b = wire.Field(b, start, "\"error\":")
 		b = wire.AppendString(b, x)
+	}
+	if x, ok := v.Code.Get(); ok {
+		b = wire.Field(b, start, "\"code\":")
+		b = wire.AppendString(b, string(x))
 	}
 	return append(b, '}')
 }
@@ -1176,7 +1186,7 @@ func (v *TerminalError) ReadJSON(d *wire.Decoder) {
 		case "code":
 			x := ErrorCode(d.String())
 			if !x.Valid() {
-				d.NotOneOf("\"unauthorized\", \"forbidden\", \"not_found\", \"invalid\", \"too_large\", \"rate_limited\", \"conflict\", \"unavailable\", \"timeout\", \"internal\", \"unsupported\", \"invalid_token\", \"session_not_found\", \"session_expired\", \"session_ended\", \"agent_offline\", \"collab_disabled\", \"runner_not_found\", \"runner_offline\", \"runner_secret_mismatch\", \"terminal_not_found\"")
+				d.NotOneOf("\"unauthorized\", \"forbidden\", \"not_found\", \"invalid\", \"too_large\", \"rate_limited\", \"conflict\", \"unavailable\", \"timeout\", \"internal\", \"unsupported\", \"invalid_token\", \"session_not_found\", \"session_expired\", \"session_ended\", \"agent_offline\", \"collab_disabled\", \"runner_not_found\", \"runner_offline\", \"runner_secret_mismatch\", \"terminal_not_found\", \"command_failed\"")
 			}
 			v.Code = Some(x)
 		case "message":

@@ -104,7 +104,8 @@ var (
 	// logged there.
 	ErrInternal = &Error{Code: ErrorCodeInternal}
 	// ErrUnsupported matches the errors with code "unsupported": the receiver does not support the
-	// event or command (an event the relay does not implement, an unknown `exec` command).
+	// event or command (an event the relay does not implement, an `exec` command the contract does not
+	// define or the agent does not implement).
 	ErrUnsupported = &Error{Code: ErrorCodeUnsupported}
 	// ErrInvalidToken matches the errors with code "invalid_token": the session token sent with a
 	// `/relay` event is not the one of the socket's current registration (PizzaPi's `Invalid token`).
@@ -137,4 +138,7 @@ var (
 	// ErrTerminalNotFound matches the errors with code "terminal_not_found": the terminal does not
 	// exist (any more).
 	ErrTerminalNotFound = &Error{Code: ErrorCodeTerminalNotFound}
+	// ErrCommandFailed matches the errors with code "command_failed": the agent tried to carry out an
+	// `exec` command and could not (the model refused, nothing to resume, ...); the message says why.
+	ErrCommandFailed = &Error{Code: ErrorCodeCommandFailed}
 )

@@ -36,7 +36,8 @@ const (
 	// ErrorCodeInternal: An unexpected failure on the relay; it is logged there.
 	ErrorCodeInternal ErrorCode = "internal"
 	// ErrorCodeUnsupported: The receiver does not support the event or command (an event the relay
-	// does not implement, an unknown `exec` command).
+	// does not implement, an `exec` command the contract does not define or the agent does not
+	// implement).
 	ErrorCodeUnsupported ErrorCode = "unsupported"
 	// ErrorCodeInvalidToken: The session token sent with a `/relay` event is not the one of the
 	// socket's current registration (PizzaPi's `Invalid token`).
@@ -62,12 +63,15 @@ const (
 	ErrorCodeRunnerSecretMismatch ErrorCode = "runner_secret_mismatch"
 	// ErrorCodeTerminalNotFound: The terminal does not exist (any more).
 	ErrorCodeTerminalNotFound ErrorCode = "terminal_not_found"
+	// ErrorCodeCommandFailed: The agent tried to carry out an `exec` command and could not (the model
+	// refused, nothing to resume, ...); the message says why.
+	ErrorCodeCommandFailed ErrorCode = "command_failed"
 )
 
 // Valid reports whether e is one of the values of ErrorCode.
 func (e ErrorCode) Valid() bool {
 	switch e {
-	case ErrorCodeUnauthorized, ErrorCodeForbidden, ErrorCodeNotFound, ErrorCodeInvalid, ErrorCodeTooLarge, ErrorCodeRateLimited, ErrorCodeConflict, ErrorCodeUnavailable, ErrorCodeTimeout, ErrorCodeInternal, ErrorCodeUnsupported, ErrorCodeInvalidToken, ErrorCodeSessionNotFound, ErrorCodeSessionExpired, ErrorCodeSessionEnded, ErrorCodeAgentOffline, ErrorCodeCollabDisabled, ErrorCodeRunnerNotFound, ErrorCodeRunnerOffline, ErrorCodeRunnerSecretMismatch, ErrorCodeTerminalNotFound:
+	case ErrorCodeUnauthorized, ErrorCodeForbidden, ErrorCodeNotFound, ErrorCodeInvalid, ErrorCodeTooLarge, ErrorCodeRateLimited, ErrorCodeConflict, ErrorCodeUnavailable, ErrorCodeTimeout, ErrorCodeInternal, ErrorCodeUnsupported, ErrorCodeInvalidToken, ErrorCodeSessionNotFound, ErrorCodeSessionExpired, ErrorCodeSessionEnded, ErrorCodeAgentOffline, ErrorCodeCollabDisabled, ErrorCodeRunnerNotFound, ErrorCodeRunnerOffline, ErrorCodeRunnerSecretMismatch, ErrorCodeTerminalNotFound, ErrorCodeCommandFailed:
 		return true
 	}
 	return false
@@ -241,8 +245,14 @@ type ExecResult struct {
 	Command string `json:"command"`
 	// Command-specific result on success.
 	Result json.RawMessage `json:"result,omitempty"`
-	// Why the command failed.
+	// Why the command failed, for people.
 	Error Optional[string] `json:"error,omitzero"`
+	// When the command failed: what kind of failure it is, for programs: `unsupported` for a command
+	// the contract does not define (PizzaPi's `Unknown exec command: NAME`) or the agent does not
+	// implement, `invalid` for parameters that do not match the contract, `command_failed` when the
+	// agent tried and could not, `agent_offline` when the agent is not running. Additive: PizzaPi's
+	// agents do not send it.
+	Code Optional[ErrorCode] `json:"code,omitzero"`
 }
 
 // TerminalReady is the payload of "terminal_ready" on /runner (client to server) and on /terminal

@@ -50,7 +50,11 @@ func (s sink) sendSessionMessage(ctx context.Context, target, message string) er
 		return fmt.Errorf("the relay did not confirm the message: %w", err)
 	}
 	if !ack.OK {
-		return errors.New(ack.Error.Or("the message was not delivered"))
+		message := ack.Error.Or("the message was not delivered")
+		if code, ok := ack.Code.Get(); ok {
+			return protocol.NewError(code, message)
+		}
+		return errors.New(message)
 	}
 	return nil
 }

@@ -77,13 +77,32 @@ func (p *publisher) exec(ctx context.Context, e *protocol.Exec) {
 	}
 	reply := protocol.ExecResult{ID: e.ID, OK: err == nil, Command: e.Command}
 	if err != nil {
-		reply.Error = protocol.Some(err.Error())
+		reply.Error, reply.Code = protocol.Some(err.Error()), protocol.Some(failureCode(err))
 	} else if len(res) > 0 && string(res) != "null" {
 		reply.Result = res
 	}
 	if err := p.emitter().ExecResult(&reply); err != nil {
 		p.logf("answering %s: %v", e.Command, err)
 	}
+}
+
+// failureCode is the code of a failed command's exec_result: a coded error keeps its code; a
+// command the contract does not define (PizzaPi's "Unknown exec command: NAME") or the agent does
+// not implement is unsupported; parameters that do not match the contract are invalid; a command
+// for an agent that is not running finds it offline; any other failure is the agent's own.
+func failureCode(err error) protocol.ErrorCode {
+	var ce *commands.CommandError
+	switch {
+	case protocol.CodeOf(err) != "":
+		return protocol.CodeOf(err)
+	case errors.Is(err, commands.ErrUnknownCommand), errors.Is(err, protocol.ErrUnimplemented):
+		return protocol.ErrorCodeUnsupported
+	case errors.As(err, &ce):
+		return protocol.ErrorCodeInvalid
+	case errors.Is(err, ErrNotRunning):
+		return protocol.ErrorCodeAgentOffline
+	}
+	return protocol.ErrorCodeCommandFailed
 }
 
 // agentCommands are the source's commands as viewers reach them: the publisher ends the session

@@ -3,6 +3,7 @@ package share
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -50,7 +51,7 @@ func TestRPCEveryCommand(t *testing.T) {
 	}
 	needsExtension := func(what string, err error) {
 		t.Helper()
-		if err == nil || !strings.Contains(err.Error(), "needs PizzaPi's extension") {
+		if !errors.Is(err, protocol.ErrUnsupported) || !strings.Contains(err.Error(), "needs PizzaPi's extension") {
 			t.Errorf("%s: %v", what, err)
 		}
 	}
@@ -111,14 +112,15 @@ func TestRPCEveryCommand(t *testing.T) {
 	if file.Path != "/tmp/out.html" {
 		t.Errorf("export_html: %+v", file)
 	}
-	if _, err := rec.Exec(ctx, "fly", []byte(`{}`)); err == nil || err.Error() != "Unknown exec command: fly" {
+	// exec_result carries a code beside PizzaPi's text.
+	if _, err := rec.Exec(ctx, "fly", []byte(`{}`)); !errors.Is(err, protocol.ErrUnsupported) || err.Error() != "Unknown exec command: fly" {
 		t.Errorf("unknown command: %v", err)
 	}
-	if _, err := rec.Exec(ctx, commands.CommandSetModel, []byte(`{"provider":"fake"}`)); err == nil || !strings.Contains(err.Error(), `invalid parameters for set_model`) {
+	if _, err := rec.Exec(ctx, commands.CommandSetModel, []byte(`{"provider":"fake"}`)); !errors.Is(err, protocol.ErrInvalid) || !strings.Contains(err.Error(), `invalid parameters for set_model`) {
 		t.Errorf("invalid parameters: %v", err)
 	}
 	err = c.ExtensionUIResponse(ctx, &commands.ExtensionUIResponseParams{RequestID: "d1", Cancelled: protocol.Some(true)})
-	if err == nil || !strings.Contains(err.Error(), "no such dialog") {
+	if !errors.Is(err, protocol.ErrCommandFailed) || !strings.Contains(err.Error(), "no such dialog") {
 		t.Errorf("extension_ui_response: %v", err)
 	}
 	// The agent stops (its input ends) and starts again; what the first one received is checked.

@@ -24,7 +24,7 @@ func (r *RPC) extension() (*extensionHost, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.host == nil {
-		return nil, errors.New("this needs PizzaPi's extension in the agent (share runs pi without --no-tools)")
+		return nil, protocol.NewError(protocol.ErrorCodeUnsupported, "this needs PizzaPi's extension in the agent (share runs pi without --no-tools)")
 	}
 	return r.host, nil
 }
@@ -104,7 +104,7 @@ func resumePage(sessions []piext.SavedSession, p *commands.ListResumeSessionsPar
 	if c, ok := p.Cursor.Get(); ok && c != "" {
 		n, err := strconv.Atoi(c)
 		if err != nil || n < 0 {
-			return nil, nil, fmt.Errorf("cursor %q is not one of list_resume_sessions", c)
+			return nil, nil, protocol.Errorf(protocol.ErrorCodeInvalid, "cursor %q is not one of list_resume_sessions", c)
 		}
 		offset = n
 	}

@@ -46,26 +46,36 @@ func (x *executor) Exec(ctx context.Context, command string, params []byte) (jso
 	}()
 	ctx, cancel := context.WithTimeout(ctx, execTimeout)
 	defer cancel()
-	raw, err := x.client.SendWithAck(ctx, viewer.EventExec, commands.AppendExec(nil, id, command, params))
+	e := &protocol.Exec{ID: id, Command: command}
+	if err := json.Unmarshal(params, &e.Extra); err != nil {
+		return nil, fmt.Errorf("the parameters of %s: %w", command, err)
+	}
+	ack, err := viewer.ClientEmitter{S: x.client}.Exec(ctx, e)
 	if err != nil {
 		return nil, fmt.Errorf("not sent: %w", err)
 	}
-	var ack viewer.CommandAck
-	if err := ack.UnmarshalJSON(raw); err != nil {
-		return nil, fmt.Errorf("unexpected answer from the relay: %w", err)
-	}
 	if !ack.OK {
-		return nil, errors.New(ack.Error.Or("the relay did not pass the command on"))
+		return nil, failure(ack.Code, ack.Error.Or("the relay did not pass the command on"))
 	}
 	select {
 	case r := <-ch:
 		if !r.OK {
-			return nil, errors.New(r.Error.Or("the command failed"))
+			return nil, failure(r.Code, r.Error.Or("the command failed"))
 		}
 		return r.Result, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("no answer from the agent: %w", ctx.Err())
 	}
+}
+
+// failure is the error of a failure the relay or the agent reported: a *protocol.Error with its
+// code, so that callers decide on the code, or a plain error when the peer sent none (PizzaPi's
+// agents).
+func failure(code protocol.Optional[protocol.ErrorCode], message string) error {
+	if c, ok := code.Get(); ok {
+		return protocol.NewError(c, message)
+	}
+	return errors.New(message)
 }
 
 // resolve hands an exec_result to the command waiting for it; it reports false when none is.

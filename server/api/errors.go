@@ -109,7 +109,7 @@ func statusOf(code protocol.ErrorCode) int {
 		return http.StatusGatewayTimeout
 	case protocol.ErrorCodeUnsupported:
 		return http.StatusNotImplemented
-	case protocol.ErrorCodeRunnerOffline, protocol.ErrorCodeAgentOffline:
+	case protocol.ErrorCodeRunnerOffline, protocol.ErrorCodeAgentOffline, protocol.ErrorCodeCommandFailed:
 		return http.StatusBadGateway
 	}
 	return http.StatusInternalServerError

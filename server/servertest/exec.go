@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/pizzapi/pizzapi/protocol"
-	"github.com/pizzapi/pizzapi/protocol/commands"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 )
 
@@ -23,20 +22,20 @@ type Executor struct {
 
 // Exec implements commands.Executor: it sends the command, checks that the relay forwarded it
 // and waits for the agent's exec_result with its id (or the test's timeout). A failed command is
-// an error carrying the agent's message.
+// an error carrying the agent's message and, when the agent sent one, its code.
 func (x *Executor) Exec(ctx context.Context, command string, params []byte) (json.RawMessage, error) {
 	x.n++
 	id := fmt.Sprintf("exec-%d", x.n)
-	raw, err := x.C.SendWithAck(ctx, viewer.EventExec, commands.AppendExec(nil, id, command, params))
+	e := &protocol.Exec{ID: id, Command: command}
+	if err := json.Unmarshal(params, &e.Extra); err != nil {
+		return nil, fmt.Errorf("the parameters of %s: %w", command, err)
+	}
+	ack, err := viewer.ClientEmitter{S: x.C}.Exec(ctx, e)
 	if err != nil {
 		return nil, err
 	}
-	var ack viewer.CommandAck
-	if err := ack.UnmarshalJSON(raw); err != nil {
-		return nil, err
-	}
 	if !ack.OK {
-		return nil, fmt.Errorf("the relay did not forward %s: %s", command, ack.Error.Or("no reason"))
+		return nil, fmt.Errorf("the relay did not forward %s: %w", command, failure(ack.Code, ack.Error.Or("no reason")))
 	}
 	for {
 		var r protocol.ExecResult
@@ -48,8 +47,17 @@ func (x *Executor) Exec(ctx context.Context, command string, params []byte) (jso
 			return nil, fmt.Errorf("exec_result of %s answers %s", id, r.Command)
 		}
 		if !r.OK {
-			return nil, errors.New(r.Error.Or("the command failed"))
+			return nil, failure(r.Code, r.Error.Or("the command failed"))
 		}
 		return r.Result, nil
 	}
+}
+
+// failure is the error of a failure the relay or the agent reported: a *protocol.Error when it
+// came with a code.
+func failure(code protocol.Optional[protocol.ErrorCode], message string) error {
+	if c, ok := code.Get(); ok {
+		return protocol.NewError(c, message)
+	}
+	return errors.New(message)
 }

@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -108,7 +109,7 @@ func TestEveryCommand(t *testing.T) {
 		t.Error("resume_session found a session that does not exist")
 	}
 	check("new_session", c.NewSession(ctx, &commands.NewSessionParams{}))
-	if _, err := c.ExportHtml(ctx, &commands.ExportHtmlParams{}); err == nil || !strings.Contains(err.Error(), "not implemented") {
+	if _, err := c.ExportHtml(ctx, &commands.ExportHtmlParams{}); !errors.Is(err, protocol.ErrUnsupported) || !strings.Contains(err.Error(), "not implemented") {
 		t.Errorf("export_html: %v", err)
 	}
 	check("restart", c.Restart(ctx, &commands.RestartParams{}))
@@ -117,10 +118,10 @@ func TestEveryCommand(t *testing.T) {
 	}
 
 	// What the contract does not allow is refused by share, with the viewer told why.
-	if _, err := rec.Exec(ctx, "fly", []byte(`{}`)); err == nil || err.Error() != "Unknown exec command: fly" {
+	if _, err := rec.Exec(ctx, "fly", []byte(`{}`)); !errors.Is(err, protocol.ErrUnsupported) || err.Error() != "Unknown exec command: fly" {
 		t.Errorf("unknown command: %v", err)
 	}
-	if _, err := rec.Exec(ctx, commands.CommandSetThinkingLevel, []byte(`{"level":"max"}`)); err == nil || !strings.Contains(err.Error(), "invalid parameters for set_thinking_level") || !strings.Contains(err.Error(), "/level") {
+	if _, err := rec.Exec(ctx, commands.CommandSetThinkingLevel, []byte(`{"level":"max"}`)); !errors.Is(err, protocol.ErrInvalid) || !strings.Contains(err.Error(), "invalid parameters for set_thinking_level") || !strings.Contains(err.Error(), "/level") {
 		t.Errorf("invalid parameters: %v", err)
 	}
 

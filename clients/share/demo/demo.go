@@ -223,7 +223,7 @@ func (d *Demo) SetModel(_ context.Context, p *commands.SetModelParams) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("Model not found: %s/%s", p.Provider, p.ModelID)
+	return protocol.Errorf(protocol.ErrorCodeNotFound, "Model not found: %s/%s", p.Provider, p.ModelID)
 }
 
 // CycleModel implements commands.Handler.
@@ -427,7 +427,7 @@ func (d *Demo) EndSession(context.Context, *commands.EndSessionParams) error {
 
 // ExportHtml implements commands.Handler: the demo agent writes no files, as PizzaPi's agent.
 func (d *Demo) ExportHtml(context.Context, *commands.ExportHtmlParams) (*commands.ExportedFile, error) {
-	return nil, errors.New("export_html is not implemented for remote exec yet")
+	return nil, protocol.NewError(protocol.ErrorCodeUnsupported, "export_html is not implemented for remote exec yet")
 }
 
 // Restart implements commands.Handler: the demo agent "restarts" by stopping its run and

@@ -24,7 +24,7 @@
  * - `timeout`: The peer that had to answer (a runner, an agent) did not answer in time.
  * - `internal`: An unexpected failure on the relay; it is logged there.
  * - `unsupported`: The receiver does not support the event or command (an event the relay does not
- * implement, an unknown `exec` command).
+ * implement, an `exec` command the contract does not define or the agent does not implement).
  * - `invalid_token`: The session token sent with a `/relay` event is not the one of the socket's
  * current registration (PizzaPi's `Invalid token`).
  * - `session_not_found`: The session is not live: it never was, it ended, or it belongs to someone
@@ -39,8 +39,10 @@
  * - `runner_secret_mismatch`: The relay knows this runner id with another secret (or as another
  * user's); the runner must register under a new id.
  * - `terminal_not_found`: The terminal does not exist (any more).
+ * - `command_failed`: The agent tried to carry out an `exec` command and could not (the model
+ * refused, nothing to resume, ...); the message says why.
  */
-export type ErrorCode = "unauthorized" | "forbidden" | "not_found" | "invalid" | "too_large" | "rate_limited" | "conflict" | "unavailable" | "timeout" | "internal" | "unsupported" | "invalid_token" | "session_not_found" | "session_expired" | "session_ended" | "agent_offline" | "collab_disabled" | "runner_not_found" | "runner_offline" | "runner_secret_mismatch" | "terminal_not_found";
+export type ErrorCode = "unauthorized" | "forbidden" | "not_found" | "invalid" | "too_large" | "rate_limited" | "conflict" | "unavailable" | "timeout" | "internal" | "unsupported" | "invalid_token" | "session_not_found" | "session_expired" | "session_ended" | "agent_offline" | "collab_disabled" | "runner_not_found" | "runner_offline" | "runner_secret_mismatch" | "terminal_not_found" | "command_failed";
 
 /**
  * ErrorMessage is the payload of "error" on /relay, /runner and /viewer (server to client).
@@ -312,9 +314,17 @@ export interface ExecResult {
    */
   result?: unknown;
   /**
-   * Why the command failed.
+   * Why the command failed, for people.
    */
   error?: string;
+  /**
+   * When the command failed: what kind of failure it is, for programs: `unsupported` for a command
+   * the contract does not define (PizzaPi's `Unknown exec command: NAME`) or the agent does not
+   * implement, `invalid` for parameters that do not match the contract, `command_failed` when the
+   * agent tried and could not, `agent_offline` when the agent is not running. Additive: PizzaPi's
+   * agents do not send it.
+   */
+  code?: ErrorCode;
 }
 
 /**

@@ -146,6 +146,15 @@ describe("Composer", () => {
     expect(f.state.value.notice).toEqual({ text: "/end failed: collab mode is off", tone: "error" });
   });
 
+  it("says a command is not supported by its code, whatever the agent's text", async () => {
+    const f = fakeView({ new_session: { ok: false, code: "unsupported", error: "Unknown exec command: new_session" } });
+    await mount(<Composer sessionId="s" view={f.view} state={f.state.value} />);
+    await type(textarea(), "/new");
+    await key(textarea(), "Enter");
+    expect(f.execs).toEqual([["new_session", {}]]);
+    expect(f.state.value.notice).toEqual({ text: "/new is not supported by this agent.", tone: "error" });
+  });
+
   it("sends an agent command as a message, and steers while the agent works", async () => {
     const f = fakeView({});
     await mount(<Composer sessionId="s" view={f.view} state={{ ...f.state.value, active: true }} />);

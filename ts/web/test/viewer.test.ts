@@ -183,6 +183,15 @@ describe("openSession", () => {
     const id = (c.socket.emitted.at(-1)?.[1] as { id: string }).id;
     c.socket.serve("exec_result", { id, ok: false, command: "export_html", error: "not implemented" });
     expect(await failing).toEqual({ ok: false, error: "not implemented" });
+
+    const unknown = view.exec({ command: "export_html" });
+    await Promise.resolve();
+    const id2 = (c.socket.emitted.at(-1)?.[1] as { id: string }).id;
+    c.socket.serve("exec_result", { id: id2, ok: false, command: "export_html", code: "unsupported", error: "Unknown exec command: export_html" });
+    expect(await unknown).toEqual({ ok: false, code: "unsupported", error: "Unknown exec command: export_html" });
+
+    c.socket.ack = { ok: false, code: "collab_disabled", error: "Collab mode is off" };
+    expect(await view.exec({ command: "abort" })).toEqual({ ok: false, code: "collab_disabled", error: "Collab mode is off" });
   });
 
   it("keeps steer and follow-up messages queued until the transcript shows them", async () => {

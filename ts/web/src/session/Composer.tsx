@@ -41,7 +41,10 @@ export function Composer({ sessionId, view, state }: { sessionId: string; view: 
     const outcome = await view.exec(request);
     setBusy(false);
     if (!outcome.ok) {
-      view.notify({ text: `/${command.name} failed: ${outcome.error}`, tone: "error" });
+      // An agent without the command (an older one, or PizzaPi's, which may not know it) says so
+      // in its own words; the code says what it means.
+      const text = outcome.code === "unsupported" ? `/${command.name} is not supported by this agent.` : `/${command.name} failed: ${outcome.error}`;
+      view.notify({ text, tone: "error" });
       return;
     }
     const d = describeResult(request.command, outcome.result);

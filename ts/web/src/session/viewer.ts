@@ -1,7 +1,7 @@
 // One session followed on /viewer: the snapshot and live events folded into a SessionState, gap
 // detection with exact resync, reconnection with `auth.lastSeq`, and the collab-mode commands.
 
-import type { Attachment, commands, DeliverAs, ExecResult, Input, ModelInfo, viewer } from "@pizzapi/protocol";
+import type { Attachment, commands, DeliverAs, ErrorCode, ExecResult, Input, ModelInfo, viewer } from "@pizzapi/protocol";
 import { signal, type ReadonlySignal } from "@preact/signals";
 import { connectErrorCode } from "../errors";
 import { connectViewer, type Connection, type ViewerSocket } from "../sockets";
@@ -25,8 +25,13 @@ export interface Queued {
   readonly deliverAs: DeliverAs;
 }
 
-/** The outcome of an `exec` command: its result (of the command's type in the contract), or why it failed. */
-export type ExecOutcome<R = unknown> = { readonly ok: true; readonly result: R } | { readonly ok: false; readonly error: string };
+/**
+ * The outcome of an `exec` command: its result (of the command's type in the contract), or why it
+ * failed: the code for the UI to decide on (absent when the agent sent none) and the text for people.
+ */
+export type ExecOutcome<R = unknown> =
+  | { readonly ok: true; readonly result: R }
+  | { readonly ok: false; readonly code?: ErrorCode; readonly error: string };
 
 export interface SessionView {
   readonly state: ReadonlySignal<SessionState>;
@@ -203,16 +208,16 @@ export function openSession(sessionId: string): SessionView {
       ack = await conn.socket.timeout(ackTimeoutMs).emitWithAck("exec", { ...request, id });
     } catch {
       pending.delete(id);
-      return { ok: false, error: "The relay did not answer." };
+      return { ok: false, code: "timeout", error: "The relay did not answer." };
     }
     if (!ack.ok) {
       pending.delete(id);
-      return { ok: false, error: ack.error ?? "The relay did not forward the command." };
+      return failed(ack.code, ack.error ?? "The relay did not forward the command.");
     }
     const r = await result;
-    if (!r) return { ok: false, error: "The agent did not answer in time." };
+    if (!r) return { ok: false, code: "timeout", error: "The agent did not answer in time." };
     // The result is the agent's: the contract gives its type, the UI reads it defensively.
-    return r.ok ? { ok: true, result: r.result as commands.ExecResultOf<K> } : { ok: false, error: r.error ?? "The agent refused the command." };
+    return r.ok ? { ok: true, result: r.result as commands.ExecResultOf<K> } : failed(r.code, r.error ?? "The agent refused the command.");
   }
 
   async function send(text: string, attachments: Attachment[], deliverAs?: DeliverAs): Promise<boolean> {
@@ -243,6 +248,11 @@ export function openSession(sessionId: string): SessionView {
     reopen,
     close: () => conn.close(),
   };
+}
+
+/** A failed outcome, with its code when the relay or the agent sent one. */
+function failed(code: ErrorCode | undefined, error: string): ExecOutcome<never> {
+  return code === undefined ? { ok: false, error } : { ok: false, code, error };
 }
 
 function execNotice(command: string, ok: boolean, error: string | undefined): Notice {
