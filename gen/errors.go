@@ -12,6 +12,11 @@ import (
 // sentinel per code for errors.Is.
 const errorCodeType = "ErrorCode"
 
+// errorMessageType is the name of the shared error payload. When it has a required code of the
+// error code enum and a required message, errors.go also gets RefusedAck, and the emitters of
+// events with an acknowledgement return a receiver's refusal as an *Error.
+const errorMessageType = "ErrorMessage"
+
 // enumDescriptions reads x-enum-descriptions, which describes each value of an enum: an object
 // with one non-empty string per value, and nothing else.
 func (b *builder) enumDescriptions(l loc, n *node, t *Type) error {
@@ -72,12 +77,38 @@ func (c *Contract) errorCodes() *Type {
 	return nil
 }
 
+// errorMessage returns the shared error payload with a required code of codes and a required
+// string message, or nil when the contract has none.
+func (c *Contract) errorMessage(codes *Type) *Type {
+	if codes == nil {
+		return nil
+	}
+	for _, t := range c.Shared.Types {
+		if t.Name != errorMessageType || t.Kind != KindObject {
+			continue
+		}
+		code, message := false, false
+		for _, f := range t.Fields {
+			switch {
+			case f.Name == "code" && f.Required && f.Ref.Type == codes && !f.Ref.Nullable:
+				code = true
+			case f.Name == "message" && f.Required && f.Ref.Type.Kind == KindString && !f.Ref.Type.IsEnum() && !f.Ref.Nullable:
+				message = true
+			}
+		}
+		if code && message {
+			return t
+		}
+	}
+	return nil
+}
+
 // sentinelName is the Go name of the sentinel error of one code.
 func sentinelName(code string) string { return "Err" + goName(code) }
 
 // checkSentinels makes sure that the sentinels' names are free in the shared package.
 func (g *goGen) checkSentinels(codes *Type) error {
-	used := map[string]bool{"Error": true, "NewError": true, "Errorf": true, "CodeOf": true, "ErrUnimplemented": true}
+	used := map[string]bool{"Error": true, "NewError": true, "Errorf": true, "CodeOf": true, "RefusedAck": true, "ErrUnimplemented": true}
 	for _, t := range g.c.Shared.Types {
 		used[t.Name] = true
 	}
@@ -90,9 +121,9 @@ func (g *goGen) checkSentinels(codes *Type) error {
 	return nil
 }
 
-// errorsFile writes errors.go of the shared package: the Error type, its constructors, CodeOf
-// and the sentinels of the codes.
-func (g *goGen) errorsFile(codes *Type) *jen.File {
+// errorsFile writes errors.go of the shared package: the Error type, its constructors, CodeOf,
+// RefusedAck when the contract has an error payload (msg) and the sentinels of the codes.
+func (g *goGen) errorsFile(codes, msg *Type) *jen.File {
 	f := g.newFile(g.c.Shared)
 	code := jen.Id(codes.Name)
 
@@ -155,6 +186,19 @@ func (g *goGen) errorsFile(codes *Type) *jen.File {
 		jen.Return(jen.Lit("")),
 	)
 	f.Line()
+
+	if msg != nil {
+		f.Add(doc("RefusedAck returns the error of an acknowledgement that is an " + msg.Name + ": the answer of a " +
+			"receiver that refused the event (its payload did not match the contract, the sender may not send it) " +
+			"instead of the acknowledgement the event defines. It returns nil when raw is not one. The generated " +
+			"emitters call it when an acknowledgement does not decode, so that a refusal is an *Error with its code."))
+		f.Func().Id("RefusedAck").Params(jen.Id("raw").Index().Byte()).Op("*").Id("Error").Block(
+			jen.Var().Id("m").Id(msg.Name),
+			jen.If(jen.Id("m").Dot("UnmarshalJSON").Call(jen.Id("raw")).Op("!=").Nil()).Block(jen.Return(jen.Nil())),
+			jen.Return(jen.Id("NewError").Call(jen.Id("m").Dot("Code"), jen.Id("m").Dot("Message"))),
+		)
+		f.Line()
+	}
 
 	f.Add(doc("The sentinel errors, one per " + codes.Name + ": errors.Is(err, ErrNotFound) holds for every error whose " +
 		"code is " + codes.Name + "NotFound."))

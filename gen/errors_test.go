@@ -39,3 +39,17 @@ func TestCodedErrors(t *testing.T) {
 		t.Error("two errors with a message match because their codes do")
 	}
 }
+
+// TestRefusedAck checks that an ErrorMessage in place of an acknowledgement is read as the error
+// it carries, and that anything else is not.
+func TestRefusedAck(t *testing.T) {
+	err := protocol.RefusedAck([]byte(`{"code":"forbidden","message":"session id s1 belongs to another user","event":"register"}`))
+	if !errors.Is(err, protocol.ErrForbidden) || err.Message != "session id s1 belongs to another user" {
+		t.Errorf("refusal read as %#v", err)
+	}
+	for _, raw := range []string{`{"ok":false,"code":"collab_disabled","error":"Collab mode is off"}`, `{"code":"no_such_code","message":"x"}`, `{"message":"x"}`, `null`, `not json`} {
+		if err := protocol.RefusedAck([]byte(raw)); err != nil {
+			t.Errorf("%s read as a refusal: %v", raw, err)
+		}
+	}
+}

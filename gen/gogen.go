@@ -50,7 +50,7 @@ func GenerateGo(c *Contract, opts GoOptions) (map[string][]byte, error) {
 		if err := g.checkSentinels(codes); err != nil {
 			return nil, err
 		}
-		if err := add("errors.go", g.errorsFile(codes)); err != nil {
+		if err := add("errors.go", g.errorsFile(codes, c.errorMessage(codes))); err != nil {
 			return nil, err
 		}
 	}

@@ -81,6 +81,7 @@ func (g *goGen) sideFile(ns *Namespace, s side) *jen.File {
 	f.Line()
 
 	emitter := s.name + "Emitter"
+	refusals := g.c.errorMessage(g.c.errorCodes()) != nil
 	senderType := "Sender"
 	for _, ev := range emitted {
 		if ev.Ack != nil {
@@ -104,7 +105,17 @@ func (g *goGen) sideFile(ns *Namespace, s side) *jen.File {
 			f.Line()
 			continue
 		}
-		f.Add(doc(fmt.Sprintf("%s sends %q and waits for its acknowledgement, which it decodes and checks.", name, ev.Name), ev.Description))
+		what := fmt.Sprintf("%s sends %q and waits for its acknowledgement, which it decodes and checks.", name, ev.Name)
+		failed := []jen.Code{jen.Return(jen.Nil(), jen.Err())}
+		if refusals {
+			what += " A refusal (an " + errorMessageType + " in place of the acknowledgement) is returned as a *protocol.Error with its code."
+			failed = append([]jen.Code{
+				jen.If(jen.Id("refused").Op(":=").Add(g.shared("RefusedAck")).Call(jen.Id("raw")), jen.Id("refused").Op("!=").Nil()).Block(
+					jen.Return(jen.Nil(), jen.Id("refused")),
+				),
+			}, failed...)
+		}
+		f.Add(doc(what, ev.Description))
 		f.Func().Params(jen.Id("e").Id(emitter)).Id(name).Params(
 			jen.Id("ctx").Qual("context", "Context"),
 			jen.Id("p").Op("*").Add(g.qual(ev.Payload)),
@@ -112,9 +123,7 @@ func (g *goGen) sideFile(ns *Namespace, s side) *jen.File {
 			jen.List(jen.Id("raw"), jen.Err()).Op(":=").Id("e").Dot("S").Dot("SendWithAck").Call(jen.Id("ctx"), jen.Id(eventConst(ev.Name)), jen.Id("p").Dot("AppendJSON").Call(jen.Nil())),
 			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 			jen.Id("ack").Op(":=").New(g.qual(ev.Ack)),
-			jen.If(jen.Err().Op(":=").Add(g.wire("DecodeAck")).Call(jen.Id("Namespace"), jen.Id(eventConst(ev.Name)), jen.Id("raw"), jen.Id("ack")), jen.Err().Op("!=").Nil()).Block(
-				jen.Return(jen.Nil(), jen.Err()),
-			),
+			jen.If(jen.Err().Op(":=").Add(g.wire("DecodeAck")).Call(jen.Id("Namespace"), jen.Id(eventConst(ev.Name)), jen.Id("raw"), jen.Id("ack")), jen.Err().Op("!=").Nil()).Block(failed...),
 			jen.Return(jen.Id("ack"), jen.Nil()),
 		)
 		f.Line()

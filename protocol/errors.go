@@ -70,6 +70,19 @@ func CodeOf(err error) ErrorCode {
 	return ""
 }
 
+// RefusedAck returns the error of an acknowledgement that is an ErrorMessage: the answer of a
+// receiver that refused the event (its payload did not match the contract, the sender may not send
+// it) instead of the acknowledgement the event defines. It returns nil when raw is not one. The
+// generated emitters call it when an acknowledgement does not decode, so that a refusal is an
+// *Error with its code.
+func RefusedAck(raw []byte) *Error {
+	var m ErrorMessage
+	if m.UnmarshalJSON(raw) != nil {
+		return nil
+	}
+	return NewError(m.Code, m.Message)
+}
+
 // The sentinel errors, one per ErrorCode: errors.Is(err, ErrNotFound) holds for every error whose
 // code is ErrorCodeNotFound.
 var (

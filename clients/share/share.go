@@ -495,6 +495,12 @@ func (p *publisher) register(gen int64) {
 	ctx, cancel := context.WithTimeout(p.bg, 10*time.Second)
 	defer cancel()
 	reg, err := p.emitter().Register(ctx, &req)
+	var refused *protocol.Error
+	if errors.As(err, &refused) {
+		// The relay refused the registration (its error event says the same): no retry helps.
+		p.fail(fmt.Errorf("the relay refused the session: %w", err))
+		return
+	}
 	if err != nil {
 		p.mu.Lock()
 		retry := gen == p.gen && !p.registered && !p.closing

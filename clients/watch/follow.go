@@ -213,16 +213,12 @@ func (f *follower) sendInput(ctx context.Context, in io.Reader) {
 			f.r.Line("%s", slashCommand(ctx, caller, line))
 			continue
 		}
-		payload := (&protocol.Input{Text: line, Client: protocol.Some("cli")}).AppendJSON(nil)
 		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		raw, err := f.client.S.SendWithAck(actx, viewer.EventInput, payload)
+		ack, err := f.client.Input(actx, &protocol.Input{Text: line, Client: protocol.Some("cli")})
 		cancel()
-		var ack viewer.CommandAck
 		switch {
 		case err != nil:
 			f.r.Line("not sent: %v", err)
-		case ack.UnmarshalJSON(raw) != nil:
-			f.r.Line("unexpected answer: %s", raw)
 		case !ack.OK:
 			f.r.Line("not delivered: %s", ack.Error.Or("unknown reason"))
 		}

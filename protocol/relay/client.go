@@ -186,7 +186,9 @@ type ClientEmitter struct {
 	S protocol.AckSender
 }
 
-// Register sends "register" and waits for its acknowledgement, which it decodes and checks.
+// Register sends "register" and waits for its acknowledgement, which it decodes and checks. A
+// refusal (an ErrorMessage in place of the acknowledgement) is returned as a *protocol.Error with
+// its code.
 //
 // Registers (or re-registers after a reconnect) the session this socket publishes. Sent on every
 // connect; the relay answers with `registered` (and with the same payload as the acknowledgement
@@ -198,6 +200,9 @@ func (e ClientEmitter) Register(ctx context.Context, p *Register) (*Registered, 
 	}
 	ack := new(Registered)
 	if err := wire.DecodeAck(Namespace, EventRegister, raw, ack); err != nil {
+		if refused := protocol.RefusedAck(raw); refused != nil {
+			return nil, refused
+		}
 		return nil, err
 	}
 	return ack, nil
@@ -226,7 +231,8 @@ func (e ClientEmitter) ExecResult(p *protocol.ExecResult) error {
 }
 
 // SessionMessage sends "session_message" and waits for its acknowledgement, which it decodes and
-// checks.
+// checks. A refusal (an ErrorMessage in place of the acknowledgement) is returned as a
+// *protocol.Error with its code.
 //
 // Sends a text message to another session's agent (of the same user).
 func (e ClientEmitter) SessionMessage(ctx context.Context, p *SendSessionMessage) (*DeliveryAck, error) {
@@ -236,6 +242,9 @@ func (e ClientEmitter) SessionMessage(ctx context.Context, p *SendSessionMessage
 	}
 	ack := new(DeliveryAck)
 	if err := wire.DecodeAck(Namespace, EventSessionMessage, raw, ack); err != nil {
+		if refused := protocol.RefusedAck(raw); refused != nil {
+			return nil, refused
+		}
 		return nil, err
 	}
 	return ack, nil

@@ -136,7 +136,9 @@ func (e ClientEmitter) Resync(p *Resync) error {
 	return e.S.Send(EventResync, p.AppendJSON(nil))
 }
 
-// Input sends "input" and waits for its acknowledgement, which it decodes and checks.
+// Input sends "input" and waits for its acknowledgement, which it decodes and checks. A refusal
+// (an ErrorMessage in place of the acknowledgement) is returned as a *protocol.Error with its
+// code.
 //
 // A message for the agent (collab mode only). The relay keeps only attachments with an
 // `attachmentId` or a `url` and forwards the input to the agent as `/relay` `input`.
@@ -147,12 +149,17 @@ func (e ClientEmitter) Input(ctx context.Context, p *protocol.Input) (*CommandAc
 	}
 	ack := new(CommandAck)
 	if err := wire.DecodeAck(Namespace, EventInput, raw, ack); err != nil {
+		if refused := protocol.RefusedAck(raw); refused != nil {
+			return nil, refused
+		}
 		return nil, err
 	}
 	return ack, nil
 }
 
-// ModelSet sends "model_set" and waits for its acknowledgement, which it decodes and checks.
+// ModelSet sends "model_set" and waits for its acknowledgement, which it decodes and checks. A
+// refusal (an ErrorMessage in place of the acknowledgement) is returned as a *protocol.Error with
+// its code.
 //
 // Switches the agent to another model (collab mode only); the agent reports the outcome with a
 // `model_set_result` agent event.
@@ -163,12 +170,16 @@ func (e ClientEmitter) ModelSet(ctx context.Context, p *protocol.ModelSet) (*Com
 	}
 	ack := new(CommandAck)
 	if err := wire.DecodeAck(Namespace, EventModelSet, raw, ack); err != nil {
+		if refused := protocol.RefusedAck(raw); refused != nil {
+			return nil, refused
+		}
 		return nil, err
 	}
 	return ack, nil
 }
 
-// Exec sends "exec" and waits for its acknowledgement, which it decodes and checks.
+// Exec sends "exec" and waits for its acknowledgement, which it decodes and checks. A refusal (an
+// ErrorMessage in place of the acknowledgement) is returned as a *protocol.Error with its code.
 //
 // Runs a remote command in the agent (collab mode only), forwarded verbatim; the agent answers
 // with `exec_result`.
@@ -179,6 +190,9 @@ func (e ClientEmitter) Exec(ctx context.Context, p *protocol.Exec) (*CommandAck,
 	}
 	ack := new(CommandAck)
 	if err := wire.DecodeAck(Namespace, EventExec, raw, ack); err != nil {
+		if refused := protocol.RefusedAck(raw); refused != nil {
+			return nil, refused
+		}
 		return nil, err
 	}
 	return ack, nil
