@@ -40,7 +40,7 @@ func TestRPCEveryCommand(t *testing.T) {
 	s := share(t, n, u, Options{SessionID: "s-rpc-commands", Source: &RPC{Argv: []string{bin, "--log", log}}})
 	s.trace.wait(t, `"fake-model-1"`)
 	v := watch(t, n, u, "s-rpc-commands", s.trace)
-	rec := &recorder{x: &servertest.Executor{C: v.c}}
+	rec := &recorder{x: &servertest.Executor{C: v.C}}
 	c := commands.Caller{X: rec}
 	ctx := context.Background()
 	check := func(what string, err error) {
@@ -127,7 +127,7 @@ func TestRPCEveryCommand(t *testing.T) {
 	check("restart", c.Restart(ctx, &commands.RestartParams{}))
 	check("end_session", c.EndSession(ctx, &commands.EndSessionParams{}))
 	var d struct{ Reason string }
-	if err := json.Unmarshal(v.c.Next(t, "disconnected"), &d); err != nil || d.Reason != "Session ended" {
+	if err := json.Unmarshal(v.C.Next(t, "disconnected"), &d); err != nil || d.Reason != "Session ended" {
 		t.Fatalf("disconnected: %+v %v", d, err)
 	}
 	for _, name := range commands.Names {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pizzapi/pizzapi/clients/share/internal/fakemodel"
 	"github.com/pizzapi/pizzapi/clients/share/internal/pitest"
+	"github.com/pizzapi/pizzapi/clients/share/internal/sharetest"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
@@ -107,11 +108,11 @@ func (s *piSession) waitReady(t *testing.T) {
 }
 
 // execPi runs a remote command through the viewer and returns the exec_result.
-func execPi(t *testing.T, v *testViewer, id string, payload map[string]any) map[string]any {
+func execPi(t *testing.T, v *sharetest.Viewer, id string, payload map[string]any) map[string]any {
 	t.Helper()
 	payload["id"] = id
-	v.command("exec", payload)
-	return v.execResult(id)
+	v.Command("exec", payload)
+	return v.ExecResult(id)
 }
 
 // lateSnapshot connects a viewer that does not greet (as `pizzapi watch` does) and returns the
@@ -142,16 +143,16 @@ func TestPiSession(t *testing.T) {
 	)
 	v := watch(t, n, u, "s-pi", s.trace)
 	s.waitReady(t)
-	v.command("input", map[string]any{"text": "run the command", "attachments": []any{}, "client": "web"})
+	v.Command("input", map[string]any{"text": "run the command", "attachments": []any{}, "client": "web"})
 	var toolEnd json.RawMessage
 	text := ""
-	for _, e := range v.untilType("agent_end") {
+	for _, e := range v.UntilType("agent_end") {
 		if e.Event.Type == "tool_execution_end" {
 			toolEnd = e.Event.Raw
 		}
-		text += assistantText(t, e.Event.Raw)
+		text += sharetest.AssistantText(e.Event.Raw)
 	}
-	if !strings.Contains(string(toolEnd), "tool-output-42") || field[bool](t, toolEnd, "isError") {
+	if !strings.Contains(string(toolEnd), "tool-output-42") || sharetest.Field[bool](t, toolEnd, "isError") {
 		t.Fatalf("tool_execution_end: %s", toolEnd)
 	}
 	if text != "Let me look.The command printed tool-output-42." {
@@ -161,9 +162,9 @@ func TestPiSession(t *testing.T) {
 	if len(reqs) != 2 || !strings.Contains(reqs[1].LastMessage(), "tool-output-42") {
 		t.Fatalf("the model got %d requests; the last one ends with %q", len(reqs), reqs[len(reqs)-1].LastMessage())
 	}
-	snap := v.untilType("session_active")
+	snap := v.UntilType("session_active")
 	state := snap[len(snap)-1].Event.Raw
-	if got := len(field[[]any](t, state, "state", "messages")); got != 4 {
+	if got := len(sharetest.Field[[]any](t, state, "state", "messages")); got != 4 {
 		t.Fatalf("the snapshot after the run has %d messages, want 4 (user, tool call, tool result, answer): %s", got, state)
 	}
 }
@@ -177,10 +178,10 @@ func TestPiThinkingLevelClamped(t *testing.T) {
 	v := watch(t, n, u, "s-pi-level", s.trace)
 	s.waitReady(t)
 	r := execPi(t, v, "l-1", map[string]any{"command": "set_thinking_level", "level": "xhigh"})
-	if r["ok"] != true || field[string](t, mustJSON(t, r), "result", "thinkingLevel") != "high" {
+	if r["ok"] != true || sharetest.Field[string](t, mustJSON(t, r), "result", "thinkingLevel") != "high" {
 		t.Fatalf("set_thinking_level xhigh: %v", r)
 	}
-	if hb := s.trace.lastOfType("heartbeat"); field[string](t, hb, "thinkingLevel") != "high" {
+	if hb := s.trace.lastOfType("heartbeat"); sharetest.Field[string](t, hb, "thinkingLevel") != "high" {
 		t.Fatalf("heartbeat: %s", hb)
 	}
 }
@@ -200,7 +201,7 @@ func TestPiModelSwitchReclamps(t *testing.T) {
 		t.Fatalf("set_model: %v", r)
 	}
 	hb := s.trace.lastOfType("heartbeat")
-	if field[string](t, hb, "model", "id") != pitest.PlainModel || field[string](t, hb, "thinkingLevel") != "off" {
+	if sharetest.Field[string](t, hb, "model", "id") != pitest.PlainModel || sharetest.Field[string](t, hb, "thinkingLevel") != "off" {
 		t.Fatalf("heartbeat after the switch: %s", hb)
 	}
 }
@@ -220,12 +221,12 @@ func TestPiNameFromExtension(t *testing.T) {
 	s := sharePi(t, n, u, "s-pi-name", "-e", ext)
 	v := watch(t, n, u, "s-pi-name", s.trace)
 	s.waitReady(t)
-	v.command("input", map[string]any{"text": "/rename renamed by extension", "attachments": []any{}})
+	v.Command("input", map[string]any{"text": "/rename renamed by extension", "attachments": []any{}})
 	s.trace.waitFor(t, "session_info_changed", isType("session_info_changed"))
 	s.trace.waitFor(t, "a heartbeat with the new name", func(raw json.RawMessage) bool {
 		return isType("heartbeat")(raw) && strings.Contains(string(raw), `"sessionName":"renamed by extension"`)
 	})
-	if snap := lateSnapshot(t, n, u, "s-pi-name"); field[string](t, snap, "state", "sessionName") != "renamed by extension" {
+	if snap := lateSnapshot(t, n, u, "s-pi-name"); sharetest.Field[string](t, snap, "state", "sessionName") != "renamed by extension" {
 		t.Fatalf("the stored snapshot: %s", snap)
 	}
 }
@@ -238,8 +239,8 @@ func TestPiCapabilitiesLate(t *testing.T) {
 	s := sharePi(t, n, u, "s-pi-caps")
 	v := watch(t, n, u, "s-pi-caps", s.trace) // greets at once: pi takes a second or more to answer
 	for {
-		e := v.untilType("capabilities")
-		if models := field[[]any](t, e[len(e)-1].Event.Raw, "models"); len(models) == 2 {
+		e := v.UntilType("capabilities")
+		if models := sharetest.Field[[]any](t, e[len(e)-1].Event.Raw, "models"); len(models) == 2 {
 			return
 		}
 	}
@@ -254,13 +255,13 @@ func TestPiLateWatcher(t *testing.T) {
 	s.model.Script(fakemodel.Reply{Text: "First answer."}, fakemodel.Reply{Text: "Second answer."})
 	v := watch(t, n, u, "s-pi-late", s.trace)
 	s.waitReady(t)
-	v.command("input", map[string]any{"text": "first", "attachments": []any{}})
-	v.untilType("agent_end")
-	v.command("input", map[string]any{"text": "second", "attachments": []any{}})
-	v.untilType("agent_end")
-	v.untilType("session_active")
+	v.Command("input", map[string]any{"text": "first", "attachments": []any{}})
+	v.UntilType("agent_end")
+	v.Command("input", map[string]any{"text": "second", "attachments": []any{}})
+	v.UntilType("agent_end")
+	v.UntilType("session_active")
 	snap := lateSnapshot(t, n, u, "s-pi-late")
-	if got := len(field[[]any](t, snap, "state", "messages")); got != 4 || !strings.Contains(string(snap), "Second answer.") {
+	if got := len(sharetest.Field[[]any](t, snap, "state", "messages")); got != 4 || !strings.Contains(string(snap), "Second answer.") {
 		t.Fatalf("the late watcher's snapshot has %d messages: %s", got, snap)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/pizzapi/pizzapi/clients/runner"
 	"github.com/pizzapi/pizzapi/clients/share/internal/fakemodel"
 	"github.com/pizzapi/pizzapi/clients/share/internal/pitest"
+	"github.com/pizzapi/pizzapi/clients/share/internal/sharetest"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
 
@@ -38,8 +39,8 @@ func TestPiToolsOffered(t *testing.T) {
 	s.model.Script(fakemodel.Reply{Text: "Hello."})
 	v := watch(t, n, u, "s-pi-offer", s.trace)
 	s.waitReady(t)
-	v.command("input", map[string]any{"text": "hi", "attachments": []any{}})
-	v.untilType("agent_end")
+	v.Command("input", map[string]any{"text": "hi", "attachments": []any{}})
+	v.UntilType("agent_end")
 	tools := strings.Join(s.model.Requests()[0].ToolNames(), " ")
 	for _, want := range []string{"bash", "AskUserQuestion", "send_message", "wait_for_message", "check_messages", "spawn_session", "get_session_id", "update_todo", "set_session_name"} {
 		if !strings.Contains(" "+tools+" ", " "+want+" ") {
@@ -61,20 +62,20 @@ func TestPiAskUserQuestion(t *testing.T) {
 	)
 	v := watch(t, n, u, "s-pi-ask", s.trace)
 	s.waitReady(t)
-	v.command("input", map[string]any{"text": "set up the database", "attachments": []any{}})
-	v.until(func(typ string, raw json.RawMessage) bool {
-		return typ == "extension_ui_request" && field[string](t, raw, "title") == "Which database?"
+	v.Command("input", map[string]any{"text": "set up the database", "attachments": []any{}})
+	v.Until(func(typ string, raw json.RawMessage) bool {
+		return typ == "extension_ui_request" && sharetest.Field[string](t, raw, "title") == "Which database?"
 	})
-	if hb := s.trace.lastOfType("heartbeat"); field[string](t, hb, "pendingQuestion", "question") != "Which database?" {
+	if hb := s.trace.lastOfType("heartbeat"); sharetest.Field[string](t, hb, "pendingQuestion", "question") != "Which database?" {
 		t.Fatalf("the heartbeat does not show the question: %s", hb)
 	}
-	v.command("input", map[string]any{"text": "PostgreSQL", "attachments": []any{}})
-	v.untilType("agent_end")
+	v.Command("input", map[string]any{"text": "PostgreSQL", "attachments": []any{}})
+	v.UntilType("agent_end")
 	reqs := s.model.WaitRequests(t, 2, piTimeout)
 	if got := reqs[1].LastMessage(); got != "User answered: PostgreSQL" {
 		t.Fatalf("the model got %q", got)
 	}
-	if hb := s.trace.lastOfType("heartbeat"); string(field[json.RawMessage](t, hb, "pendingQuestion")) != "null" {
+	if hb := s.trace.lastOfType("heartbeat"); string(sharetest.Field[json.RawMessage](t, hb, "pendingQuestion")) != "null" {
 		t.Fatalf("the question is still pending: %s", hb)
 	}
 }
@@ -92,23 +93,23 @@ func TestPiTodoAndName(t *testing.T) {
 	)
 	v := watch(t, n, u, "s-pi-todo", s.trace)
 	s.waitReady(t)
-	v.command("input", map[string]any{"text": "fix the parser", "attachments": []any{}})
-	evs := v.untilType("agent_end")
+	v.Command("input", map[string]any{"text": "fix the parser", "attachments": []any{}})
+	evs := v.UntilType("agent_end")
 	var update json.RawMessage
 	for _, e := range evs {
 		if e.Event.Type == "todo_update" {
 			update = e.Event.Raw
 		}
 	}
-	if got := field[[]map[string]any](t, update, "todos"); len(got) != 2 || got[1]["text"] != "Fix the parser" || got[1]["status"] != "in_progress" {
+	if got := sharetest.Field[[]map[string]any](t, update, "todos"); len(got) != 2 || got[1]["text"] != "Fix the parser" || got[1]["status"] != "in_progress" {
 		t.Fatalf("todo_update: %s", update)
 	}
-	v.untilType("session_active")
+	v.UntilType("session_active")
 	snap := lateSnapshot(t, n, u, "s-pi-todo")
-	if field[string](t, snap, "state", "sessionName") != "Fix the parser" || len(field[[]any](t, snap, "state", "todoList")) != 2 {
+	if sharetest.Field[string](t, snap, "state", "sessionName") != "Fix the parser" || len(sharetest.Field[[]any](t, snap, "state", "todoList")) != 2 {
 		t.Fatalf("the stored snapshot: %s", snap)
 	}
-	if hb := s.trace.lastOfType("heartbeat"); field[string](t, hb, "sessionName") != "Fix the parser" || len(field[[]any](t, hb, "todoList")) != 2 {
+	if hb := s.trace.lastOfType("heartbeat"); sharetest.Field[string](t, hb, "sessionName") != "Fix the parser" || len(sharetest.Field[[]any](t, hb, "todoList")) != 2 {
 		t.Fatalf("heartbeat: %s", hb)
 	}
 }
@@ -132,21 +133,21 @@ func TestPiSessionMessages(t *testing.T) {
 	va := watch(t, n, u, "s-pi-a", a.trace)
 	b.waitReady(t)
 	a.waitReady(t)
-	vb.command("input", map[string]any{"text": "wait for A", "attachments": []any{}})
-	vb.until(func(typ string, raw json.RawMessage) bool {
-		return typ == "tool_execution_start" && field[string](t, raw, "toolName") == "wait_for_message"
+	vb.Command("input", map[string]any{"text": "wait for A", "attachments": []any{}})
+	vb.Until(func(typ string, raw json.RawMessage) bool {
+		return typ == "tool_execution_start" && sharetest.Field[string](t, raw, "toolName") == "wait_for_message"
 	})
-	va.command("input", map[string]any{"text": "tell B", "attachments": []any{}})
+	va.Command("input", map[string]any{"text": "tell B", "attachments": []any{}})
 	results := map[string]string{}
-	for _, e := range va.untilType("agent_end") {
+	for _, e := range va.UntilType("agent_end") {
 		if e.Event.Type == "tool_execution_end" {
-			results[field[string](t, e.Event.Raw, "toolName")] = string(e.Event.Raw)
+			results[sharetest.Field[string](t, e.Event.Raw, "toolName")] = string(e.Event.Raw)
 		}
 	}
 	if !strings.Contains(results["get_session_id"], "Session ID: s-pi-a") || !strings.Contains(results["send_message"], "Message sent to session s-pi-b.") {
 		t.Fatalf("A's tool results: %v", results)
 	}
-	vb.untilType("agent_end")
+	vb.UntilType("agent_end")
 	reqs := b.model.WaitRequests(t, 2, piTimeout)
 	if got := reqs[1].LastMessage(); !strings.Contains(got, "Message from session s-pi-a") || !strings.Contains(got, "hello from A") {
 		t.Fatalf("B's model got %q", got)
@@ -174,13 +175,13 @@ func TestPiExtensionDialogs(t *testing.T) {
 	v := watch(t, n, u, "s-pi-dialog", s.trace)
 	s.waitReady(t)
 
-	v.command("input", map[string]any{"text": "/ask", "attachments": []any{}})
-	evs := v.until(func(typ string, raw json.RawMessage) bool { return typ == "extension_ui_request" })
+	v.Command("input", map[string]any{"text": "/ask", "attachments": []any{}})
+	evs := v.Until(func(typ string, raw json.RawMessage) bool { return typ == "extension_ui_request" })
 	req := evs[len(evs)-1].Event.Raw
-	if field[string](t, req, "method") != "confirm" || field[string](t, req, "title") != "Proceed?" {
+	if sharetest.Field[string](t, req, "method") != "confirm" || sharetest.Field[string](t, req, "title") != "Proceed?" {
 		t.Fatalf("dialog: %s", req)
 	}
-	if r := execPi(t, v, "d-1", map[string]any{"command": "extension_ui_response", "requestId": field[string](t, req, "id"), "confirmed": true}); r["ok"] != true {
+	if r := execPi(t, v, "d-1", map[string]any{"command": "extension_ui_response", "requestId": sharetest.Field[string](t, req, "id"), "confirmed": true}); r["ok"] != true {
 		t.Fatalf("extension_ui_response: %v", r)
 	}
 	s.trace.waitFor(t, "the name the answer set", func(raw json.RawMessage) bool {
@@ -188,7 +189,7 @@ func TestPiExtensionDialogs(t *testing.T) {
 	})
 
 	// Nobody answers the second: it is cancelled after the timeout, and viewers are told.
-	v.command("input", map[string]any{"text": "/ask", "attachments": []any{}})
+	v.Command("input", map[string]any{"text": "/ask", "attachments": []any{}})
 	s.trace.waitFor(t, "the cancellation", func(raw json.RawMessage) bool {
 		return isType("extension_ui_response")(raw) && strings.Contains(string(raw), `"reason":"timeout"`)
 	})
@@ -199,7 +200,7 @@ func TestPiExtensionDialogs(t *testing.T) {
 		t.Fatalf("an answer to no dialog: %v", r)
 	}
 
-	v.command("input", map[string]any{"text": "/plain", "attachments": []any{}})
+	v.Command("input", map[string]any{"text": "/plain", "attachments": []any{}})
 	s.trace.waitFor(t, "a heartbeat with the model pi switched to", func(raw json.RawMessage) bool {
 		return isType("heartbeat")(raw) && strings.Contains(string(raw), `"id":"`+pitest.PlainModel+`"`) && strings.Contains(string(raw), `"thinkingLevel":"off"`)
 	})
@@ -254,14 +255,14 @@ func TestPiSpawnSession(t *testing.T) {
 	)
 	v := watch(t, n, u, "s-pi-spawn", s.trace)
 	s.waitReady(t)
-	v.command("input", map[string]any{"text": "delegate the notes", "attachments": []any{}})
+	v.Command("input", map[string]any{"text": "delegate the notes", "attachments": []any{}})
 	var result json.RawMessage
-	for _, e := range v.untilType("agent_end") {
+	for _, e := range v.UntilType("agent_end") {
 		if e.Event.Type == "tool_execution_end" {
 			result = e.Event.Raw
 		}
 	}
-	spawned := field[string](t, result, "result", "details", "sessionId")
+	spawned := sharetest.Field[string](t, result, "result", "details", "sessionId")
 	if spawned == "" || !strings.Contains(string(result), "/session/"+spawned) {
 		t.Fatalf("spawn_session: %s", result)
 	}
@@ -308,24 +309,24 @@ func TestPiResumeAndRestart(t *testing.T) {
 	s.model.Script(fakemodel.Reply{Text: "First answer."}, fakemodel.Reply{Text: "Second answer."}, fakemodel.Reply{Text: "Third answer."})
 	v := watch(t, n, u, "s-pi-resume", s.trace)
 	s.waitReady(t)
-	v.command("input", map[string]any{"text": "first topic", "attachments": []any{}})
-	v.untilType("agent_end")
+	v.Command("input", map[string]any{"text": "first topic", "attachments": []any{}})
+	v.UntilType("agent_end")
 	if r := execPi(t, v, "r-1", map[string]any{"command": "new_session"}); r["ok"] != true {
 		t.Fatalf("new_session: %v", r)
 	}
-	v.command("input", map[string]any{"text": "second topic", "attachments": []any{}})
-	v.untilType("agent_end")
+	v.Command("input", map[string]any{"text": "second topic", "attachments": []any{}})
+	v.UntilType("agent_end")
 
 	r := execPi(t, v, "r-2", map[string]any{"command": "list_resume_sessions"})
-	sessions := field[[]map[string]any](t, mustJSON(t, r), "result", "sessions")
-	if r["ok"] != true || len(sessions) != 1 || sessions[0]["firstMessage"] != "first topic" || field[string](t, mustJSON(t, r), "result", "currentPath") == "" {
+	sessions := sharetest.Field[[]map[string]any](t, mustJSON(t, r), "result", "sessions")
+	if r["ok"] != true || len(sessions) != 1 || sessions[0]["firstMessage"] != "first topic" || sharetest.Field[string](t, mustJSON(t, r), "result", "currentPath") == "" {
 		t.Fatalf("list_resume_sessions: %v", r)
 	}
 	r = execPi(t, v, "r-3", map[string]any{"command": "resume_session", "query": "FIRST"})
-	if r["ok"] != true || field[string](t, mustJSON(t, r), "result", "session", "path") != sessions[0]["path"] {
+	if r["ok"] != true || sharetest.Field[string](t, mustJSON(t, r), "result", "session", "path") != sessions[0]["path"] {
 		t.Fatalf("resume_session: %v", r)
 	}
-	snap := v.until(func(typ string, raw json.RawMessage) bool {
+	snap := v.Until(func(typ string, raw json.RawMessage) bool {
 		return typ == "session_active" && strings.Contains(string(raw), "First answer.")
 	})
 	if state := string(snap[len(snap)-1].Event.Raw); strings.Contains(state, "Second answer.") {
@@ -343,10 +344,10 @@ func TestPiResumeAndRestart(t *testing.T) {
 	s.trace.waitAfter(t, before, "a snapshot from the restarted agent", func(raw json.RawMessage) bool {
 		return isType("session_active")(raw) && strings.Contains(string(raw), "First answer.")
 	})
-	v.command("input", map[string]any{"text": "third topic", "attachments": []any{}})
+	v.Command("input", map[string]any{"text": "third topic", "attachments": []any{}})
 	text := ""
-	for _, e := range v.untilType("agent_end") {
-		text += assistantText(t, e.Event.Raw)
+	for _, e := range v.UntilType("agent_end") {
+		text += sharetest.AssistantText(e.Event.Raw)
 	}
 	reqs := s.model.Requests()
 	var history string
@@ -397,17 +398,17 @@ func TestPiMcp(t *testing.T) {
 	v := watch(t, n, u, "s-pi-mcp", s.trace)
 	s.waitReady(t)
 	r := execPi(t, v, "p-1", map[string]any{"command": "mcp"})
-	if r["ok"] != true || field[int](t, mustJSON(t, r), "result", "toolCount") != 1 || field[[]string](t, mustJSON(t, r), "result", "toolNames")[0] != "mcp_echo_echo" {
+	if r["ok"] != true || sharetest.Field[int](t, mustJSON(t, r), "result", "toolCount") != 1 || sharetest.Field[[]string](t, mustJSON(t, r), "result", "toolNames")[0] != "mcp_echo_echo" {
 		t.Fatalf("mcp status: %v", r)
 	}
-	loaded := field[string](t, mustJSON(t, r), "result", "loadedAt")
-	v.command("input", map[string]any{"text": "echo ping", "attachments": []any{}})
-	v.untilType("agent_end")
+	loaded := sharetest.Field[string](t, mustJSON(t, r), "result", "loadedAt")
+	v.Command("input", map[string]any{"text": "echo ping", "attachments": []any{}})
+	v.UntilType("agent_end")
 	if got := s.model.WaitRequests(t, 2, piTimeout)[1].LastMessage(); got != "echo: ping" {
 		t.Fatalf("the model got %q", got)
 	}
 	r = execPi(t, v, "p-2", map[string]any{"command": "mcp", "action": "reload"})
-	if r["ok"] != true || field[int](t, mustJSON(t, r), "result", "toolCount") != 1 || field[string](t, mustJSON(t, r), "result", "loadedAt") <= loaded {
+	if r["ok"] != true || sharetest.Field[int](t, mustJSON(t, r), "result", "toolCount") != 1 || sharetest.Field[string](t, mustJSON(t, r), "result", "loadedAt") <= loaded {
 		t.Fatalf("mcp reload (after loading at %s): %v", loaded, r)
 	}
 }

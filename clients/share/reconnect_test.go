@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pizzapi/pizzapi/clients/share/internal/sharetest"
 	"github.com/pizzapi/pizzapi/protocol/commands"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/servertest"
@@ -49,7 +50,7 @@ func tickOf(t *testing.T, e viewer.ViewerEvent) int {
 	if e.Event.Type != "tick" {
 		return 0
 	}
-	return field[int](t, e.Event.Raw, "n")
+	return sharetest.Field[int](t, e.Event.Raw, "n")
 }
 
 // registered reports whether the publisher's connection is registered now.
@@ -79,7 +80,7 @@ func TestReconnectWithoutGaps(t *testing.T) {
 	}()
 	last := 0
 	for last < count {
-		e := v.next() // checks: gap-free, and exactly the event the publisher numbered
+		e := v.Next() // checks: gap-free, and exactly the event the publisher numbered
 		if n := tickOf(t, e); n != 0 {
 			if n != last+1 && last != 0 {
 				t.Fatalf("tick %d after tick %d", n, last)
@@ -87,7 +88,7 @@ func TestReconnectWithoutGaps(t *testing.T) {
 			last = n
 		}
 	}
-	v.c.None(t, "disconnected", 50*time.Millisecond)
+	v.C.None(t, "disconnected", 50*time.Millisecond)
 	log := s.log.String()
 	if got := strings.Count(log, "reconnected; resending"); got != 3 || strings.Contains(log, "snapshot") {
 		t.Fatalf("%d resumptions:\n%s", got, log)
@@ -115,7 +116,9 @@ func TestOverflowFallsBackToSnapshot(t *testing.T) {
 		ReconnectDelay: 500 * time.Millisecond, ReconnectDelayMax: time.Second})
 	v := watch(t, n, u, "s-overflow", s.trace)
 	close(start)
-	v.until(func(typ string, raw json.RawMessage) bool { return typ == "tick" && field[int](t, raw, "n") == 50 })
+	v.Until(func(typ string, raw json.RawMessage) bool {
+		return typ == "tick" && sharetest.Field[int](t, raw, "n") == 50
+	})
 
 	// Cut the connection; 350 events come while it is down, more than the buffer holds, and 50
 	// more once it is back.
@@ -131,11 +134,11 @@ func TestOverflowFallsBackToSnapshot(t *testing.T) {
 
 	// The viewer's numbers stay gap-free (the relay numbers what it publishes); after the
 	// snapshot the ticks resume where the publisher is.
-	last, snapshot, ticksAfter := v.last, false, 0
+	last, snapshot, ticksAfter := v.Last(), false, 0
 	prevTick := 50
 	for prevTick < 450 {
 		var e viewer.ViewerEvent
-		v.c.NextInto(t, "event", &e)
+		v.C.NextInto(t, "event", &e)
 		seq, ok := e.Seq.Get()
 		if !ok || seq <= last {
 			continue
@@ -162,7 +165,7 @@ func TestOverflowFallsBackToSnapshot(t *testing.T) {
 	if !strings.Contains(s.log.String(), "no longer buffered; sent a fresh snapshot") {
 		t.Fatalf("log:\n%s", s.log.String())
 	}
-	v.c.None(t, "disconnected", 50*time.Millisecond)
+	v.C.None(t, "disconnected", 50*time.Millisecond)
 }
 
 func TestResendBuffer(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pizzapi/pizzapi/clients/share/internal/sharetest"
 	"github.com/pizzapi/pizzapi/internal/syncbuf"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
@@ -72,10 +73,10 @@ func TestRPCAgent(t *testing.T) {
 	// The agent's state is read at start and published as a snapshot.
 	s.trace.wait(t, `"fake-model-1"`)
 	v := watch(t, n, u, "s-rpc", s.trace)
-	snap := v.untilType("session_active")
+	snap := v.UntilType("session_active")
 	state := snap[len(snap)-1].Event.Raw
-	if field[string](t, state, "state", "model", "id") != "fake-model-1" || len(field[[]any](t, state, "state", "messages")) != 1 ||
-		field[string](t, state, "state", "thinkingLevel") != "low" || len(field[[]any](t, state, "state", "availableModels")) != 2 {
+	if sharetest.Field[string](t, state, "state", "model", "id") != "fake-model-1" || len(sharetest.Field[[]any](t, state, "state", "messages")) != 1 ||
+		sharetest.Field[string](t, state, "state", "thinkingLevel") != "low" || len(sharetest.Field[[]any](t, state, "state", "availableModels")) != 2 {
 		t.Fatalf("snapshot: %s", state)
 	}
 	if !strings.Contains(agentErr.String(), "not an event: fakeagent starting") {
@@ -85,27 +86,27 @@ func TestRPCAgent(t *testing.T) {
 	// Input: every event the agent prints is relayed.
 	reply := func() string {
 		text := ""
-		for _, e := range v.untilType("agent_end") {
-			text += assistantText(t, e.Event.Raw)
+		for _, e := range v.UntilType("agent_end") {
+			text += sharetest.AssistantText(e.Event.Raw)
 		}
 		return text
 	}
-	v.command("input", map[string]any{"text": "hi", "attachments": []any{}, "client": "web"})
+	v.Command("input", map[string]any{"text": "hi", "attachments": []any{}, "client": "web"})
 	if got := reply(); got != "echo: hi" {
 		t.Fatalf("reply %q", got)
 	}
-	v.command("input", map[string]any{"text": "turn left", "attachments": []any{}, "deliverAs": "steer"})
+	v.Command("input", map[string]any{"text": "turn left", "attachments": []any{}, "deliverAs": "steer"})
 	reply()
-	v.command("input", map[string]any{"text": "then right", "attachments": []any{}, "deliverAs": "followUp"})
+	v.Command("input", map[string]any{"text": "then right", "attachments": []any{}, "deliverAs": "followUp"})
 	reply()
-	v.command("input", map[string]any{"text": "look", "attachments": []any{map[string]any{
+	v.Command("input", map[string]any{"text": "look", "attachments": []any{map[string]any{
 		"url": "data:image/png;base64,iVBORw0KGgo=", "mediaType": "image/png", "filename": "a.png"}}})
 	reply()
 	// Uploaded attachments are fetched from the relay: images go to the agent as images, other
 	// files are described in the text.
 	img := upload(t, n, u, "s-rpc", "shot.png", "image/png", []byte("\x89PNG fake"))
 	txt := upload(t, n, u, "s-rpc", "notes.txt", "text/plain", []byte("hello"))
-	v.command("input", map[string]any{"text": "see files", "attachments": []any{
+	v.Command("input", map[string]any{"text": "see files", "attachments": []any{
 		map[string]any{"attachmentId": img, "filename": "shot.png", "mediaType": "image/png"},
 		map[string]any{"attachmentId": txt, "filename": "notes.txt", "mediaType": "text/plain"},
 	}})
@@ -113,8 +114,8 @@ func TestRPCAgent(t *testing.T) {
 
 	exec := func(id string, payload map[string]any) map[string]any {
 		payload["id"] = id
-		v.command("exec", payload)
-		return v.execResult(id)
+		v.Command("exec", payload)
+		return v.ExecResult(id)
 	}
 	if r := exec("c-1", map[string]any{"command": "abort"}); r["ok"] != true {
 		t.Fatalf("abort: %v", r)
@@ -122,18 +123,18 @@ func TestRPCAgent(t *testing.T) {
 	if r := exec("c-2", map[string]any{"command": "set_model", "provider": "fake", "modelId": "fake-model-2"}); r["ok"] != true {
 		t.Fatalf("set_model: %v", r)
 	}
-	evs := v.untilType("model_set_result")
-	if r := evs[len(evs)-1].Event.Raw; !field[bool](t, r, "ok") || field[string](t, r, "modelId") != "fake-model-2" {
+	evs := v.UntilType("model_set_result")
+	if r := evs[len(evs)-1].Event.Raw; !sharetest.Field[bool](t, r, "ok") || sharetest.Field[string](t, r, "modelId") != "fake-model-2" {
 		t.Fatalf("model_set_result: %s", r)
 	}
-	if hb := evs[len(evs)-2].Event.Raw; field[string](t, hb, "type") != "heartbeat" || field[string](t, hb, "model", "id") != "fake-model-2" {
+	if hb := evs[len(evs)-2].Event.Raw; sharetest.Field[string](t, hb, "type") != "heartbeat" || sharetest.Field[string](t, hb, "model", "id") != "fake-model-2" {
 		t.Fatalf("heartbeat after set_model: %s", hb)
 	}
 	if r := exec("c-3", map[string]any{"command": "set_model", "provider": "nope", "modelId": "x"}); r["ok"] != false || r["error"] != "Model not found: nope/x" {
 		t.Fatalf("set_model: %v", r)
 	}
-	if evs := v.untilType("model_set_result"); field[bool](t, evs[len(evs)-1].Event.Raw, "ok") ||
-		field[string](t, evs[len(evs)-1].Event.Raw, "message") != "Model not found: nope/x" {
+	if evs := v.UntilType("model_set_result"); sharetest.Field[bool](t, evs[len(evs)-1].Event.Raw, "ok") ||
+		sharetest.Field[string](t, evs[len(evs)-1].Event.Raw, "message") != "Model not found: nope/x" {
 		t.Fatalf("model_set_result: %s", evs[len(evs)-1].Event.Raw)
 	}
 	if r := exec("c-4", map[string]any{"command": "x"}); r["ok"] != false || r["error"] != "Unknown exec command: x" {
@@ -149,8 +150,8 @@ func TestRPCAgent(t *testing.T) {
 		t.Fatalf("get_commands: %v", r)
 	}
 	// model_set (the viewer's model picker) is set_model without an exec_result.
-	v.command("model_set", map[string]any{"provider": "fake", "modelId": "fake-model-1"})
-	v.untilType("model_set_result")
+	v.Command("model_set", map[string]any{"provider": "fake", "modelId": "fake-model-1"})
+	v.UntilType("model_set_result")
 
 	if err := s.end(t); err != nil {
 		t.Fatalf("Run: %v", err)
@@ -203,7 +204,7 @@ func TestRPCAgentExit(t *testing.T) {
 		t.Fatal("Run did not return")
 	}
 	var d struct{ Reason string }
-	if err := json.Unmarshal(v.c.Next(t, "disconnected"), &d); err != nil || d.Reason != "Session ended" {
+	if err := json.Unmarshal(v.C.Next(t, "disconnected"), &d); err != nil || d.Reason != "Session ended" {
 		t.Fatalf("disconnected: %+v %v", d, err)
 	}
 }
@@ -261,8 +262,8 @@ func TestRPCStateLoadKeepsLiveMessages(t *testing.T) {
 	s.trace.wait(t, fmt.Sprintf(`"burst %d"`, burst-1))
 	s.trace.wait(t, `"fake-model-1"`)
 	v := watch(t, n, u, "s-burst", s.trace)
-	snap := v.untilType("session_active")
-	if got := len(field[[]any](t, snap[len(snap)-1].Event.Raw, "state", "messages")); got != 1+burst {
+	snap := v.UntilType("session_active")
+	if got := len(sharetest.Field[[]any](t, snap[len(snap)-1].Event.Raw, "state", "messages")); got != 1+burst {
 		t.Fatalf("the snapshot has %d messages, want %d", got, 1+burst)
 	}
 }
@@ -277,8 +278,8 @@ func TestRPCRestartWorker(t *testing.T) {
 	s := share(t, n, u, Options{SessionID: "s-restart", Source: &RPC{Argv: []string{bin, "--log", filepath.Join(t.TempDir(), "log")}}})
 	s.trace.wait(t, `"fake-model-1"`)
 	v := watch(t, n, u, "s-restart", s.trace)
-	v.command("exec", map[string]any{"id": "x-1", "command": "restart"})
-	if r := v.execResult("x-1"); r["ok"] != true {
+	v.Command("exec", map[string]any{"id": "x-1", "command": "restart"})
+	if r := v.ExecResult("x-1"); r["ok"] != true {
 		t.Fatalf("restart: %v", r)
 	}
 	select {
@@ -291,7 +292,7 @@ func TestRPCRestartWorker(t *testing.T) {
 		t.Fatal("Run did not return")
 	}
 	// The relay keeps the session for the worker's next start: the viewer is not told it ended.
-	if names := v.c.Names(); slices.Contains(names, "disconnected") {
+	if names := v.C.Names(); slices.Contains(names, "disconnected") {
 		t.Fatalf("the viewer was told the session ended: %v", names)
 	}
 }
@@ -304,8 +305,8 @@ func TestRPCKeepsGivenName(t *testing.T) {
 	s := share(t, n, u, Options{SessionID: "s-named", SessionName: "given name", Source: &RPC{Argv: []string{bin, "--log", filepath.Join(t.TempDir(), "log"), "--name", ""}}})
 	s.trace.wait(t, `"fake-model-1"`)
 	v := watch(t, n, u, "s-named", s.trace)
-	snap := v.untilType("session_active")
-	if got := field[string](t, snap[len(snap)-1].Event.Raw, "state", "sessionName"); got != "given name" {
+	snap := v.UntilType("session_active")
+	if got := sharetest.Field[string](t, snap[len(snap)-1].Event.Raw, "state", "sessionName"); got != "given name" {
 		t.Fatalf("the snapshot names the session %q", got)
 	}
 }

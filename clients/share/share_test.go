@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pizzapi/pizzapi/clients/share/internal/sharetest"
 	"github.com/pizzapi/pizzapi/internal/syncbuf"
 	"github.com/pizzapi/pizzapi/protocol/commands"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
@@ -20,12 +21,12 @@ func TestEndSession(t *testing.T) {
 	u := n.NewUser(t)
 	s := share(t, n, u, Options{SessionID: "s-end", Source: &recordingSource{}})
 	v := watch(t, n, u, "s-end", s.trace)
-	v.command("exec", map[string]any{"id": "bye", "command": "end_session"})
-	if r := v.execResult("bye"); r["ok"] != true {
+	v.Command("exec", map[string]any{"id": "bye", "command": "end_session"})
+	if r := v.ExecResult("bye"); r["ok"] != true {
 		t.Fatalf("exec_result: %v", r)
 	}
 	var d viewer.Disconnected
-	v.c.NextInto(t, "disconnected", &d)
+	v.C.NextInto(t, "disconnected", &d)
 	if d.Reason != "Session ended" {
 		t.Fatalf("disconnected: %q", d.Reason)
 	}
@@ -91,8 +92,8 @@ func TestJSONL(t *testing.T) {
 	// transcript.
 	s.trace.wait(t, `"agent_end"`)
 	v := watch(t, n, u, "s-jsonl", s.trace)
-	state := v.untilType("session_active")
-	if msgs := field[[]any](t, state[len(state)-1].Event.Raw, "state", "messages"); len(msgs) != 2 {
+	state := v.UntilType("session_active")
+	if msgs := sharetest.Field[[]any](t, state[len(state)-1].Event.Raw, "state", "messages"); len(msgs) != 2 {
 		t.Fatalf("snapshot: %s", state[len(state)-1].Event.Raw)
 	}
 	for _, want := range []string{"rec.jsonl line 2: skipped: not valid JSON", "rec.jsonl line 3: skipped", "rec.jsonl line 6: skipped"} {
@@ -100,8 +101,8 @@ func TestJSONL(t *testing.T) {
 			t.Errorf("no %q in\n%s", want, log.String())
 		}
 	}
-	v.command("exec", map[string]any{"id": "a", "command": "abort"})
-	if r := v.execResult("a"); r["ok"] != false || r["error"] != "abort is not supported by this agent" {
+	v.Command("exec", map[string]any{"id": "a", "command": "abort"})
+	if r := v.ExecResult("a"); r["ok"] != false || r["error"] != "abort is not supported by this agent" {
 		t.Fatalf("exec_result: %v", r)
 	}
 }
@@ -121,7 +122,9 @@ func TestOversizedEvent(t *testing.T) {
 	s := share(t, n, u, Options{SessionID: "s-big", Source: &bigSource{src, big}, MaxEventBytes: 1000})
 	v := watch(t, n, u, "s-big", s.trace)
 	close(start)
-	evs := v.until(func(typ string, raw json.RawMessage) bool { return typ == "tick" && field[int](t, raw, "n") == 3 })
+	evs := v.Until(func(typ string, raw json.RawMessage) bool {
+		return typ == "tick" && sharetest.Field[int](t, raw, "n") == 3
+	})
 	var types []string
 	for _, e := range evs {
 		types = append(types, e.Event.Type)

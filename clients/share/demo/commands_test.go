@@ -33,7 +33,7 @@ func TestEveryCommand(t *testing.T) {
 	u := n.NewUser(t)
 	publish(t, n, u, "s-commands", &Demo{NoOpening: true}, share.Options{})
 	v := watch(t, n, u, "s-commands")
-	rec := &recorder{x: &servertest.Executor{C: v.c}}
+	rec := &recorder{x: &servertest.Executor{C: v.C}}
 	c := commands.Caller{X: rec}
 	ctx := context.Background()
 	check := func(what string, err error) {
@@ -127,7 +127,7 @@ func TestEveryCommand(t *testing.T) {
 
 	check("end_session", c.EndSession(ctx, &commands.EndSessionParams{}))
 	var d viewer.Disconnected
-	v.c.NextInto(t, "disconnected", &d)
+	v.C.NextInto(t, "disconnected", &d)
 	if d.Reason != "Session ended" {
 		t.Fatalf("disconnected: %q", d.Reason)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pizzapi/pizzapi/clients/share"
+	"github.com/pizzapi/pizzapi/clients/share/internal/sharetest"
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/servertest"
@@ -30,8 +31,8 @@ func TestDemoEndToEnd(t *testing.T) {
 	// The greeting is answered with the capabilities and a snapshot; the scripted opening
 	// streams to its end.
 	var types []string
-	for _, e := range v.until(func(typ string, raw json.RawMessage) bool {
-		return typ == "agent_end" && len(field[[]any](t, raw, "messages")) > 5
+	for _, e := range v.Until(func(typ string, raw json.RawMessage) bool {
+		return typ == "agent_end" && len(sharetest.Field[[]any](t, raw, "messages")) > 5
 	}) {
 		types = append(types, e.Event.Type)
 	}
@@ -42,78 +43,78 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	}
 	var caps json.RawMessage
-	for _, e := range v.seen {
+	for _, e := range v.Seen {
 		if e.Event.Type == "capabilities" {
 			caps = e.Event.Raw
 		}
 	}
-	if len(field[[]any](t, caps, "models")) != len(Models) || len(field[[]any](t, caps, "commands")) == 0 {
+	if len(sharetest.Field[[]any](t, caps, "models")) != len(Models) || len(sharetest.Field[[]any](t, caps, "commands")) == 0 {
 		t.Fatalf("capabilities: %s", caps)
 	}
 
 	// Collab input starts a run whose reply streams back and mentions the message.
-	v.command("input", map[string]any{"text": "hello from the test", "attachments": []any{}, "client": "web"})
+	v.Command("input", map[string]any{"text": "hello from the test", "attachments": []any{}, "client": "web"})
 	deltas, reply := 0, ""
-	for _, e := range v.untilType("agent_end") {
-		if e.Event.Type == "message_update" && field[string](t, e.Event.Raw, "assistantMessageEvent", "type") == "text_delta" {
+	for _, e := range v.UntilType("agent_end") {
+		if e.Event.Type == "message_update" && sharetest.Field[string](t, e.Event.Raw, "assistantMessageEvent", "type") == "text_delta" {
 			deltas++
 		}
 		if e.Event.Type == "message_end" {
-			reply += assistantText(t, e.Event.Raw)
+			reply += sharetest.AssistantText(e.Event.Raw)
 		}
 	}
 	if !strings.Contains(reply, "hello from the test") || deltas < 10 {
 		t.Fatalf("reply with %d deltas: %q", deltas, reply)
 	}
-	hb := v.untilType("heartbeat")
-	if field[bool](t, hb[len(hb)-1].Event.Raw, "active") {
+	hb := v.UntilType("heartbeat")
+	if sharetest.Field[bool](t, hb[len(hb)-1].Event.Raw, "active") {
 		t.Fatalf("heartbeat after agent_end: %s", hb[len(hb)-1].Event.Raw)
 	}
 
 	// model_set: model_set_result, then a heartbeat with the new model.
-	v.command("model_set", map[string]any{"provider": "openai", "modelId": "gpt-5"})
-	evs := v.untilType("model_set_result")
-	if len(evs) < 2 || evs[len(evs)-2].Event.Type != "heartbeat" || field[string](t, evs[len(evs)-2].Event.Raw, "model", "id") != "gpt-5" {
+	v.Command("model_set", map[string]any{"provider": "openai", "modelId": "gpt-5"})
+	evs := v.UntilType("model_set_result")
+	if len(evs) < 2 || evs[len(evs)-2].Event.Type != "heartbeat" || sharetest.Field[string](t, evs[len(evs)-2].Event.Raw, "model", "id") != "gpt-5" {
 		t.Fatalf("after model_set: %v", evs)
 	}
-	if r := evs[len(evs)-1].Event.Raw; !field[bool](t, r, "ok") || field[string](t, r, "modelId") != "gpt-5" {
+	if r := evs[len(evs)-1].Event.Raw; !sharetest.Field[bool](t, r, "ok") || sharetest.Field[string](t, r, "modelId") != "gpt-5" {
 		t.Fatalf("model_set_result: %s", r)
 	}
 	// set_model through exec: exec_result too; an unknown model fails.
-	v.command("exec", map[string]any{"id": "c-1", "command": "set_model", "provider": "nope", "modelId": "x"})
-	if r := v.execResult("c-1"); r["ok"] != false || r["error"] != "Model not found: nope/x" {
+	v.Command("exec", map[string]any{"id": "c-1", "command": "set_model", "provider": "nope", "modelId": "x"})
+	if r := v.ExecResult("c-1"); r["ok"] != false || r["code"] != "not_found" || r["error"] != "Model not found: nope/x" {
 		t.Fatalf("exec_result: %v", r)
 	}
-	if r := v.untilType("model_set_result"); field[bool](t, r[len(r)-1].Event.Raw, "ok") {
+	if r := v.UntilType("model_set_result"); sharetest.Field[bool](t, r[len(r)-1].Event.Raw, "ok") {
 		t.Fatalf("model_set_result: %s", r[len(r)-1].Event.Raw)
 	}
-	v.command("exec", map[string]any{"id": "c-2", "command": "get_available_models"})
-	if r := v.execResult("c-2"); len(r["result"].(map[string]any)["models"].([]any)) != len(Models) {
+	v.Command("exec", map[string]any{"id": "c-2", "command": "get_available_models"})
+	if r := v.ExecResult("c-2"); len(r["result"].(map[string]any)["models"].([]any)) != len(Models) {
 		t.Fatalf("exec_result: %v", r)
 	}
-	v.command("exec", map[string]any{"id": "c-3", "command": "get_commands"})
-	if r := v.execResult("c-3"); r["ok"] != true || len(r["result"].(map[string]any)["commands"].([]any)) != len(Commands) {
+	v.Command("exec", map[string]any{"id": "c-3", "command": "get_commands"})
+	if r := v.ExecResult("c-3"); r["ok"] != true || len(r["result"].(map[string]any)["commands"].([]any)) != len(Commands) {
 		t.Fatalf("exec_result: %v", r)
 	}
-	v.command("exec", map[string]any{"id": "c-4", "command": "x"})
-	if r := v.execResult("c-4"); r["ok"] != false || r["error"] != "Unknown exec command: x" {
+	v.Command("exec", map[string]any{"id": "c-4", "command": "x"})
+	if r := v.ExecResult("c-4"); r["ok"] != false || r["code"] != "unsupported" || r["error"] != "Unknown exec command: x" {
 		t.Fatalf("exec_result: %v", r)
 	}
-	v.command("exec", map[string]any{"id": "c-5", "command": "set_session_name", "name": "renamed"})
-	if r := v.execResult("c-5"); r["ok"] != true || r["result"].(map[string]any)["sessionName"] != "renamed" {
+	v.Command("exec", map[string]any{"id": "c-5", "command": "set_session_name", "name": "renamed"})
+	if r := v.ExecResult("c-5"); r["ok"] != true || r["result"].(map[string]any)["sessionName"] != "renamed" {
 		t.Fatalf("exec_result: %v", r)
 	}
-	v.until(func(typ string, raw json.RawMessage) bool {
-		return typ == "heartbeat" && field[string](t, raw, "sessionName") == "renamed"
+	v.Until(func(typ string, raw json.RawMessage) bool {
+		return typ == "heartbeat" && sharetest.Field[string](t, raw, "sessionName") == "renamed"
 	})
 
 	// Ctrl-C: the session ends for the viewer, after a last snapshot, and Run returns nil.
 	if err := s.end(t); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	v.untilType("session_active")
+	v.UntilType("session_active")
 	var d viewer.Disconnected
-	v.c.NextInto(t, "disconnected", &d)
+	v.C.NextInto(t, "disconnected", &d)
 	if d.Reason != "Session ended" {
 		t.Fatalf("disconnected: %q", d.Reason)
 	}
@@ -129,40 +130,40 @@ func TestDemoAbort(t *testing.T) {
 	u := n.NewUser(t)
 	publish(t, n, u, "s-abort", &Demo{Speed: 1, NoOpening: true}, share.Options{})
 	v := watch(t, n, u, "s-abort")
-	v.untilType("session_active")
-	v.command("input", map[string]any{"text": "write a long story", "attachments": []any{}})
-	v.until(func(typ string, raw json.RawMessage) bool {
-		return typ == "message_update" && field[string](t, raw, "assistantMessageEvent", "type") == "thinking_delta"
+	v.UntilType("session_active")
+	v.Command("input", map[string]any{"text": "write a long story", "attachments": []any{}})
+	v.Until(func(typ string, raw json.RawMessage) bool {
+		return typ == "message_update" && sharetest.Field[string](t, raw, "assistantMessageEvent", "type") == "thinking_delta"
 	})
 	start := time.Now()
-	v.command("exec", map[string]any{"id": "stop", "command": "abort"})
-	if r := v.execResult("stop"); r["ok"] != true {
+	v.Command("exec", map[string]any{"id": "stop", "command": "abort"})
+	if r := v.ExecResult("stop"); r["ok"] != true {
 		t.Fatalf("exec_result: %v", r)
 	}
 	var stopReason string
 	var endTypes []string
-	for _, e := range v.untilType("agent_end") {
+	for _, e := range v.UntilType("agent_end") {
 		endTypes = append(endTypes, e.Event.Type)
 		if e.Event.Type == "message_end" {
-			stopReason = field[string](t, e.Event.Raw, "message", "stopReason")
+			stopReason = sharetest.Field[string](t, e.Event.Raw, "message", "stopReason")
 		}
 	}
 	if stopReason != "aborted" {
 		t.Fatalf("stop reason %q; events %v", stopReason, endTypes)
 	}
-	hb := v.untilType("heartbeat")
-	if field[bool](t, hb[len(hb)-1].Event.Raw, "active") {
+	hb := v.UntilType("heartbeat")
+	if sharetest.Field[bool](t, hb[len(hb)-1].Event.Raw, "active") {
 		t.Fatalf("heartbeat after abort: %s", hb[len(hb)-1].Event.Raw)
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("abort took %v", d)
 	}
 	// The agent takes the next message as usual.
-	v.command("input", map[string]any{"text": "short one", "attachments": []any{}})
+	v.Command("input", map[string]any{"text": "short one", "attachments": []any{}})
 	reply := ""
-	for _, e := range v.untilType("agent_end") {
+	for _, e := range v.UntilType("agent_end") {
 		if e.Event.Type == "message_end" {
-			reply += assistantText(t, e.Event.Raw)
+			reply += sharetest.AssistantText(e.Event.Raw)
 		}
 	}
 	if !strings.Contains(reply, "short one") {
@@ -177,21 +178,21 @@ func TestDemoSteerAndFollowUp(t *testing.T) {
 	u := n.NewUser(t)
 	publish(t, n, u, "s-steer", &Demo{Speed: 2, NoOpening: true}, share.Options{})
 	v := watch(t, n, u, "s-steer")
-	v.command("input", map[string]any{"text": "first", "attachments": []any{}})
-	v.untilType("agent_start")
-	v.command("input", map[string]any{"text": "later", "attachments": []any{}, "deliverAs": "followUp"})
-	v.command("input", map[string]any{"text": "change of plan", "attachments": []any{}, "deliverAs": "steer"})
-	run1 := v.untilType("agent_end")
+	v.Command("input", map[string]any{"text": "first", "attachments": []any{}})
+	v.UntilType("agent_start")
+	v.Command("input", map[string]any{"text": "later", "attachments": []any{}, "deliverAs": "followUp"})
+	v.Command("input", map[string]any{"text": "change of plan", "attachments": []any{}, "deliverAs": "steer"})
+	run1 := v.UntilType("agent_end")
 	text1 := ""
 	for _, e := range run1 {
-		text1 += assistantText(t, e.Event.Raw)
+		text1 += sharetest.AssistantText(e.Event.Raw)
 	}
 	if !strings.Contains(text1, "change of plan") || strings.Contains(text1, "later") {
 		t.Fatalf("first run: %q", text1)
 	}
 	// The run's messages hold each user message once.
 	users := 0
-	for _, m := range field[[]map[string]any](t, run1[len(run1)-1].Event.Raw, "messages") {
+	for _, m := range sharetest.Field[[]map[string]any](t, run1[len(run1)-1].Event.Raw, "messages") {
 		if m["role"] == "user" {
 			users++
 		}
@@ -200,8 +201,8 @@ func TestDemoSteerAndFollowUp(t *testing.T) {
 		t.Fatalf("agent_end has %d user messages: %s", users, run1[len(run1)-1].Event.Raw)
 	}
 	text2 := ""
-	for _, e := range v.untilType("agent_end") {
-		text2 += assistantText(t, e.Event.Raw)
+	for _, e := range v.UntilType("agent_end") {
+		text2 += sharetest.AssistantText(e.Event.Raw)
 	}
 	if !strings.Contains(text2, "later") {
 		t.Fatalf("second run: %q", text2)
@@ -220,7 +221,7 @@ func TestInitialPromptDemo(t *testing.T) {
 	})
 	v := watch(t, n, u, "s-initial-demo")
 	close(gate)
-	if evs := v.untilType("agent_end"); !strings.Contains(string(evs[len(evs)-1].Event.Raw), "hello from the runner") {
+	if evs := v.UntilType("agent_end"); !strings.Contains(string(evs[len(evs)-1].Event.Raw), "hello from the runner") {
 		t.Fatalf("agent_end: %s", evs[len(evs)-1].Event.Raw)
 	}
 	deadline := time.Now().Add(servertest.Timeout)
