@@ -132,7 +132,7 @@ func TestFollowAndList(t *testing.T) {
 
 // TestFollowReregisteredSession: when the agent registers the session again without resuming it
 // (disconnected with code session_reconnected), watch follows the new registration from its first
-// event instead of ending; another code ends it, whatever the reason's text.
+// event instead of ending.
 func TestFollowReregisteredSession(t *testing.T) {
 	n := servertest.Start(t)
 	u := n.NewUser(t)
