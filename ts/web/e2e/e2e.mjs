@@ -645,7 +645,8 @@ const steps = {
     await page.getByRole("dialog", { name: "Resume a session" }).getByRole("button", { name: /Speed up the CI pipeline/ }).click();
     await page.locator(".composer .notice").filter({ hasText: "Resumed “Speed up the CI pipeline”." }).waitFor({ timeout: WAIT });
     await page.locator(".msg-user").filter({ hasText: "CI takes 25 minutes" }).waitFor({ timeout: WAIT });
-    await command(page, "/export", "/export failed: export_html is not implemented for remote exec yet");
+    // The demo agent answers export_html as PizzaPi's does, with code unsupported: the UI says so by the code.
+    await command(page, "/export", "/export is not supported by this agent.");
     await command(page, "/steering-mode all", "Steering mode set.");
     await command(page, "/steering-mode fast", "one-at-a-time");
     await command(page, "/nope", "Unknown command /nope");
