@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pizzapi/pizzapi/protocol"
+	"github.com/pizzapi/pizzapi/protocol/commands"
 	"github.com/pizzapi/pizzapi/protocol/relay"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/servertest"
@@ -46,5 +47,16 @@ func TestRefusedAckIsCodedError(t *testing.T) {
 	ack, err := v.Exec(ctx, &protocol.Exec{ID: "c-1", Command: "abort"})
 	if err != nil || !ack.OK {
 		t.Fatalf("exec: %+v %v", ack, err)
+	}
+
+	// A command the relay does not forward reaches commands.Caller with its code.
+	if _, err := cli.Register(ctx, &relay.Register{SessionID: protocol.Some("s-solo"), Cwd: "/w", CollabMode: protocol.Some(false)}); err != nil {
+		t.Fatal(err)
+	}
+	solo := n.Dial(t, "/viewer", servertest.DialOptions{User: &ada, Auth: map[string]any{"sessionId": "s-solo"}})
+	solo.Next(t, "connected")
+	caller := commands.Caller{X: &servertest.Executor{C: solo}}
+	if err := caller.Abort(ctx, &commands.AbortParams{}); !errors.Is(err, protocol.ErrCollabDisabled) {
+		t.Fatalf("abort without collab mode: %v", err)
 	}
 }
