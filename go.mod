@@ -64,3 +64,7 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	resty.dev/v3 v3.0.0-rc.4 // indirect
 )
+
+// A copy of the library's root module with one file patched: its timers use time.AfterFunc
+// instead of a parked goroutine each (see third_party/socket.io-v3/PATCH.md).
+replace github.com/zishang520/socket.io/v3 => ./third_party/socket.io-v3
