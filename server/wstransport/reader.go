@@ -22,11 +22,26 @@ type header struct {
 	mask [4]byte
 }
 
-// read is the reader goroutine. It holds no buffer between messages: it reads each frame's
-// header into a small array and its payload into a buffer of the message's size, checked
-// against the connection's limit before anything is allocated.
+// read is the reader. It holds no buffer between messages: it reads each frame's header into a
+// small array and its payload into a buffer of the message's size, checked against the
+// connection's limit before anything is allocated.
+//
+// Each message is handed to the engine on the goroutine that read it, and reading goes on in a
+// new goroutine: the engine's and the relay's handlers (a namespace's connect, authentication)
+// grow the goroutine's stack to 8 KiB or more, which the runtime never shrinks back to its
+// smallest size, while a goroutine that only waits for the next frame fits in the smallest
+// stack (2 KiB). An idle connection so costs one small stack.
 func (t *transport) read() {
-	defer t.closeAfterWrites()
+	if t.readMessage() {
+		go t.read()
+		return
+	}
+	t.closeAfterWrites()
+}
+
+// readMessage reads frames until a message is complete and hands it to the engine; it reports
+// false when the connection is done.
+func (t *transport) readMessage() bool {
 	var (
 		scratch  [14]byte
 		msg      []byte
@@ -41,21 +56,21 @@ func (t *transport) read() {
 		h, err := readHeader(t.conn, &scratch)
 		if err != nil {
 			t.readFailed(err)
-			return
+			return false
 		}
 		if h.op >= opClose {
 			if !t.handleControl(h) {
-				return
+				return false
 			}
 			continue
 		}
 		switch {
 		case h.op != opContinuation && h.op != opText && h.op != opBinary:
 			t.readFailed(fmt.Errorf("%w: unknown opcode %d", errProtocol, h.op))
-			return
+			return false
 		case (h.op == opContinuation) != (msg != nil):
 			t.readFailed(fmt.Errorf("%w: unexpected continuation state (opcode %d)", errProtocol, h.op))
-			return
+			return false
 		}
 		if h.op != opContinuation {
 			msgOp = h.op
@@ -63,12 +78,12 @@ func (t *transport) read() {
 		total := int64(len(msg)) + h.n
 		if limit := t.limit.Load(); total > limit {
 			t.refuse(total, limit, "over the limit")
-			return
+			return false
 		}
 		if total > t.opts.Limits.Small() {
 			if err := t.opts.Limits.acquire(h.n); err != nil {
 				t.refuse(total, t.limit.Load(), "the budget for large messages is spent")
-				return
+				return false
 			}
 			reserved += h.n
 		}
@@ -80,7 +95,7 @@ func (t *transport) read() {
 		}
 		if _, err := io.ReadFull(t.conn, msg[start:]); err != nil {
 			t.readFailed(err)
-			return
+			return false
 		}
 		unmask(msg[start:], h.mask)
 		if !h.fin {
@@ -92,10 +107,8 @@ func (t *transport) read() {
 		} else {
 			data = types.NewBytesBuffer(msg)
 		}
-		msg = nil
 		t.OnData(data)
-		t.opts.Limits.release(reserved)
-		reserved = 0
+		return true
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
 	"github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/engine/v3/transports"
-	"github.com/zishang520/socket.io/v3/pkg/slices"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
@@ -20,7 +19,6 @@ type transport struct {
 	transports.Transport
 
 	opts *Options
-	wsc  *types.WebSocketConn
 	conn net.Conn
 	idle time.Duration
 	// limit is the largest message the client may send (Limits.Raise raises it).
@@ -38,6 +36,11 @@ type transport struct {
 	closing bool        // close once the writer has written what it holds
 	closeFn types.Callable
 	closed  bool
+	// ctx and wsc are the upgrade's request and the library's websocket, which carries the
+	// connection's close to the engine while it initializes the transport; the reader drops
+	// both when it starts (see detach).
+	ctx *types.HttpContext
+	wsc *types.WebSocketConn
 }
 
 func newTransport(ctx *types.HttpContext, opts *Options) *transport {
@@ -52,16 +55,34 @@ func newTransport(ctx *types.HttpContext, opts *Options) *transport {
 func (t *transport) Construct(ctx *types.HttpContext) {
 	t.Transport.Construct(ctx)
 	t.idle = ctx.IdleTimeout
-	t.wsc = ctx.Websocket
+	t.ctx, t.wsc = ctx, ctx.Websocket
 	t.conn = t.wsc.NetConn()
 	t.limit.Store(t.opts.Limits.Small())
-	_ = t.wsc.On("error", func(errs ...any) {
-		t.OnError("websocket error", slices.TryGetAny[error](errs, 0))
-	})
 	_ = t.wsc.Once("close", func(...any) { t.OnClose() })
 	t.SetWritable(true)
 	t.SetPerMessageDeflate(nil)
-	transports.StartReader(t, ctx.TransportReadPermission(), t.read)
+	transports.StartReader(t, ctx.TransportReadPermission(), t.start)
+}
+
+// start starts the reader once the engine has initialized the transport.
+func (t *transport) start() {
+	t.detach()
+	t.read()
+}
+
+// detach drops the library's websocket, which the engine only needs while it initializes the
+// transport: the transport reads and writes the network connection itself, and gorilla's
+// connection holds a read and a write buffer (2.4 KiB with its bufio.Reader) that it never
+// uses. The request keeps no reference to it either, since the engine keeps the request of a
+// session's first transport for the session's life.
+func (t *transport) detach() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
+	t.ctx.Websocket = nil
+	t.ctx, t.wsc = nil, nil
 }
 
 // Name implements transports.Transport.
@@ -291,7 +312,14 @@ func (t *transport) shut(fn types.Callable) {
 	if fn != nil {
 		fn()
 	}
-	_ = t.wsc.Close()
+	t.mu.Lock()
+	wsc := t.wsc
+	t.mu.Unlock()
+	if wsc != nil {
+		_ = wsc.Close() // its "close" event calls OnClose
+		return
+	}
+	t.OnClose()
 }
 
 // OnClose implements transports.Transport: it releases the queued frames and the connection on
@@ -300,9 +328,14 @@ func (t *transport) OnClose() {
 	t.mu.Lock()
 	t.closed = true
 	t.queue = nil
+	wsc := t.wsc
+	t.ctx, t.wsc = nil, nil
 	t.mu.Unlock()
+	_ = t.conn.Close()
 	t.Transport.OnClose()
-	_ = t.wsc.Close()
+	if wsc != nil {
+		_ = wsc.Close()
+	}
 }
 
 // fail reports a connection error to the engine (a close of the connection is not an error)
