@@ -1,5 +1,11 @@
 package types
 
+// Patched by pizzapi (see third_party/socket.io-v3/PATCH.md): an emitter keeps its listeners in
+// a plain map under a mutex, each event's listeners in a slice that is replaced, never changed,
+// instead of a concurrent Map of concurrent Slices. Every Engine.IO and Socket.IO socket has
+// several emitters with a few events each, and the concurrent structures cost about 4 KiB per
+// connection; Emit no longer copies the listeners either. The behaviour is unchanged.
+
 import (
 	"reflect"
 	"runtime/debug"
@@ -62,7 +68,12 @@ type (
 	}
 
 	emmiter struct {
-		evtListeners Map[EventName, *Slice[*eventEntry]]
+		mu sync.RWMutex
+		// evtListeners holds each event's listeners in the order they were added. A slice is
+		// never modified once stored, so Emit may call the listeners of the one it loaded while
+		// others are added or removed. An event stays listed (EventNames, Len) once it had
+		// listeners, until RemoveAllListeners or Clear, as upstream.
+		evtListeners map[EventName][]*eventEntry
 	}
 )
 
@@ -80,11 +91,15 @@ func (e Events) CopyTo(emitter EventEmitter) {
 
 // New returns a new, empty, EventEmitter
 func NewEventEmitter() EventEmitter {
-	emmiter := &emmiter{
-		evtListeners: Map[EventName, *Slice[*eventEntry]]{},
-	}
+	return &emmiter{}
+}
 
-	return emmiter
+// load returns the listeners of evt; the caller must not modify the slice.
+func (e *emmiter) load(evt EventName) ([]*eventEntry, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	l, ok := e.evtListeners[evt]
+	return l, ok
 }
 
 func (e *emmiter) addListeners(evt EventName, listeners []*eventEntry) error {
@@ -92,8 +107,14 @@ func (e *emmiter) addListeners(evt EventName, listeners []*eventEntry) error {
 		return nil
 	}
 
-	evtEntry, _ := e.evtListeners.LoadOrStore(evt, NewSlice[*eventEntry]())
-	evtEntry.Push(listeners...)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.evtListeners == nil {
+		e.evtListeners = make(map[EventName][]*eventEntry, 1)
+	}
+	old := e.evtListeners[evt]
+	l := make([]*eventEntry, 0, len(old)+len(listeners))
+	e.evtListeners[evt] = append(append(l, old...), listeners...)
 	return nil
 }
 
@@ -118,16 +139,8 @@ func (e *emmiter) On(evt EventName, listeners ...EventListener) error {
 }
 
 func (e *emmiter) Emit(evt EventName, data ...any) {
-	evtEntry, ok := e.evtListeners.Load(evt)
-	if !ok {
-		return
-	}
-
-	if evtEntry.Len() == 0 {
-		return
-	}
-
-	for _, event := range evtEntry.All() {
+	listeners, _ := e.load(evt)
+	for _, event := range listeners {
 		if event != nil {
 			func() {
 				defer func() {
@@ -143,25 +156,26 @@ func (e *emmiter) Emit(evt EventName, data ...any) {
 }
 
 func (e *emmiter) EventNames() []EventName {
-	return e.evtListeners.Keys()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	names := make([]EventName, 0, len(e.evtListeners))
+	for evt := range e.evtListeners {
+		names = append(names, evt)
+	}
+	return names
 }
 
 func (e *emmiter) ListenerCount(evt EventName) int {
-	evtEntry, ok := e.evtListeners.Load(evt)
-	if !ok {
-		return 0
-	}
-
-	return evtEntry.Len()
+	listeners, _ := e.load(evt)
+	return len(listeners)
 }
 
 func (e *emmiter) Listeners(evt EventName) []EventListener {
-	evtEntry, ok := e.evtListeners.Load(evt)
+	datas, ok := e.load(evt)
 	if !ok {
 		return nil
 	}
 
-	datas := evtEntry.All()
 	listeners := make([]EventListener, len(datas))
 	for i, l := range datas {
 		listeners[i] = l.fn
@@ -207,33 +221,36 @@ func (e *emmiter) RemoveListener(evt EventName, listener EventListener) bool {
 		return false
 	}
 
-	evtEntry, ok := e.evtListeners.Load(evt)
-
-	if !ok {
-		return false
-	}
-
-	if evtEntry.Len() == 0 {
-		return false
-	}
-
 	targetPtr := reflect.ValueOf(listener).Pointer()
 
-	remove, _ := evtEntry.RangeAndSplice(func(listener *eventEntry, i int) (bool, int, int, []*eventEntry) {
-		return listener.ptr == targetPtr, i, 1, nil
-	})
-	return len(remove) > 0
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := e.evtListeners[evt]
+	for i, l := range old {
+		if l.ptr == targetPtr {
+			e.evtListeners[evt] = append(append(make([]*eventEntry, 0, len(old)-1), old[:i]...), old[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 func (e *emmiter) RemoveAllListeners(evt EventName) bool {
-	_, loaded := e.evtListeners.LoadAndDelete(evt)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, loaded := e.evtListeners[evt]
+	delete(e.evtListeners, evt)
 	return loaded
 }
 
 func (e *emmiter) Clear() {
-	e.evtListeners.Clear()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	clear(e.evtListeners)
 }
 
 func (e *emmiter) Len() int {
-	return e.evtListeners.Len()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return len(e.evtListeners)
 }
