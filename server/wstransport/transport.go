@@ -30,10 +30,10 @@ type transport struct {
 	since atomic.Int64
 
 	mu      sync.Mutex
-	queue   net.Buffers // frames waiting for the writer: shared broadcast frames are not copied
-	drains  int         // Send calls in queue: the engine expects one "drain" event for each
-	writing bool        // the writer goroutine runs
-	closing bool        // close once the writer has written what it holds
+	queue   *frameList // frames waiting for the writer (nil when none): shared broadcast frames are not copied
+	drains  int        // Send calls in queue: the engine expects one "drain" event for each
+	writing bool       // the writer goroutine runs
+	closing bool       // close once the writer has written what it holds
 	closeFn types.Callable
 	closed  bool
 	// ctx and wsc are the upgrade's request and the library's websocket, which carries the
@@ -103,7 +103,7 @@ func (t *transport) Send(packets []*packet.Packet) {
 	var n int64
 	for _, p := range packets {
 		if f := t.frame(p); f != nil {
-			t.queue = append(t.queue, f)
+			t.enqueue(f)
 			n += counted(f)
 		}
 	}
@@ -120,7 +120,7 @@ func (t *transport) WriteFrame(f *Frame) bool {
 	if t.closed {
 		return false
 	}
-	t.queue = append(t.queue, f.wire)
+	t.enqueue(f.wire)
 	t.backlog.Add(counted(f.wire))
 	t.startWriter()
 	return true
@@ -133,8 +133,16 @@ func (t *transport) control(op byte, payload []byte) {
 	if t.closed {
 		return
 	}
-	t.queue = append(t.queue, appendFrame(nil, op, payload))
+	t.enqueue(appendFrame(nil, op, payload))
 	t.startWriter()
+}
+
+// enqueue appends a frame to the queue; the caller holds mu.
+func (t *transport) enqueue(f []byte) {
+	if t.queue == nil {
+		t.queue = getList()
+	}
+	t.queue.frames = append(t.queue.frames, f)
 }
 
 // startWriter starts the writer unless it runs; the caller holds mu.
@@ -171,38 +179,42 @@ func (t *transport) frame(p *packet.Packet) []byte {
 }
 
 // write is the writer goroutine: it writes everything queued, in one system call where the
-// connection allows (writev on TCP), until the queue is empty; then it ends and keeps nothing.
+// connection allows (writev on TCP), until the queue is empty; then it ends and keeps nothing:
+// the lists of frames go back to a pool.
 func (t *transport) write() {
-	var spare net.Buffers
+	var spare *frameList
 	for {
 		t.mu.Lock()
-		bufs, drains := t.queue, t.drains
-		t.queue, t.drains = spare, 0
-		if len(bufs) == 0 {
+		list, drains := t.queue, t.drains
+		if list == nil || len(list.frames) == 0 {
 			t.queue = nil
 			t.writing = false
 			closing, fn := t.closing, t.closeFn
 			t.mu.Unlock()
+			putList(list)
+			putList(spare)
 			if closing {
 				t.shut(fn)
 			}
 			return
 		}
+		t.queue, t.drains = spare, 0
 		t.mu.Unlock()
 		var n int64
-		for _, f := range bufs {
+		for _, f := range list.frames {
 			n += counted(f)
 		}
 		t.since.Store(time.Now().UnixNano())
-		err := t.writeAll(bufs)
+		err := t.writeAll(list.frames)
 		t.since.Store(0)
 		t.backlog.Add(-n)
-		clear(bufs[:cap(bufs)])
-		spare = bufs[:0]
+		list.reset()
+		spare = list
 		if err != nil {
 			t.mu.Lock()
 			t.writing = false
 			t.mu.Unlock()
+			putList(spare)
 			t.fail("websocket write failed", err)
 			return
 		}
@@ -212,16 +224,28 @@ func (t *transport) write() {
 	}
 }
 
-// writeAll writes the frames with a deadline: as one writev on TCP, else copied into one buffer.
-func (t *transport) writeAll(bufs net.Buffers) error {
+// maxBatch is the most frames one writev takes: the runtime keeps each connection's largest
+// vector of buffers for the connection's life (16 bytes a frame), and a few hundred frames already
+// fill a socket buffer.
+const maxBatch = 128
+
+// writeAll writes the frames with a deadline: as writev on TCP (one for up to maxBatch frames),
+// else copied into one buffer.
+func (t *transport) writeAll(frames net.Buffers) error {
 	_ = t.conn.SetWriteDeadline(time.Now().Add(t.opts.WriteTimeout))
-	if _, ok := t.conn.(*net.TCPConn); ok || len(bufs) == 1 {
-		_, err := bufs.WriteTo(t.conn)
-		return err
+	if _, ok := t.conn.(*net.TCPConn); ok || len(frames) == 1 {
+		for len(frames) > 0 {
+			batch := frames[:min(len(frames), maxBatch)]
+			frames = frames[len(batch):]
+			if _, err := batch.WriteTo(t.conn); err != nil { // consumes batch, a copy
+				return err
+			}
+		}
+		return nil
 	}
 	b := getBuffer()
 	defer putBuffer(b)
-	for _, f := range bufs {
+	for _, f := range frames {
 		*b = append(*b, f...)
 	}
 	_, err := t.conn.Write(*b)
@@ -327,7 +351,7 @@ func (t *transport) shut(fn types.Callable) {
 func (t *transport) OnClose() {
 	t.mu.Lock()
 	t.closed = true
-	t.queue = nil
+	t.queue = nil // the writer, if it runs, finds nothing more; the list is left to the collector
 	wsc := t.wsc
 	t.ctx, t.wsc = nil, nil
 	t.mu.Unlock()
@@ -346,6 +370,32 @@ func (t *transport) fail(reason string, err error) {
 		t.OnError(reason, err)
 	}
 	t.closeAfterWrites()
+}
+
+// frameList is a queue of frames. The lists are pooled: a connection that is written to
+// several times a second and goes idle between writes would otherwise allocate a list for
+// each write, and grow it by doubling, which was most of the relay's garbage under load.
+type frameList struct{ frames net.Buffers }
+
+var listPool = sync.Pool{New: func() any { return &frameList{frames: make(net.Buffers, 0, 16)} }}
+
+// maxPooledList is the most frames a pooled list holds room for; larger lists (a viewer that
+// fell far behind) go to the collector.
+const maxPooledList = 4096
+
+func getList() *frameList { return listPool.Get().(*frameList) }
+
+// reset empties the list and drops its references to frames.
+func (l *frameList) reset() {
+	clear(l.frames)
+	l.frames = l.frames[:0]
+}
+
+func putList(l *frameList) {
+	if l != nil && cap(l.frames) <= maxPooledList {
+		l.reset()
+		listPool.Put(l)
+	}
 }
 
 // bufferPool holds the buffers that coalesce frames for connections without writev.
