@@ -66,6 +66,7 @@ func run(ctx context.Context, cfg config.Config, pprofAddr string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	cfg.ApplyGC()
 	pl, err := net.Listen("tcp", pprofAddr)
 	if err != nil {
 		return err

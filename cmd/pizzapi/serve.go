@@ -60,6 +60,7 @@ func serveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "legacy-ws", Value: d.LegacyWS, Usage: "serve PizzaPi's old raw-WebSocket clients on /ws/ (deprecated; off: /ws/ answers 410)", Sources: env("PIZZAPI_LEGACY_WS")},
 			&cli.StringFlag{Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", Sources: env("PIZZAPI_LOG_LEVEL")},
 			&cli.StringFlag{Name: "log-format", Value: d.LogFormat, Usage: "text or json", Sources: env("PIZZAPI_LOG_FORMAT")},
+			&cli.IntFlag{Name: "gc-percent", Value: d.GCPercent, Usage: "garbage collection target, as GOGC (which takes precedence when set): lower keeps less garbage room per connection for more collection work (0: the runtime's 100)", Sources: env("PIZZAPI_GC_PERCENT")},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			cfg := config.Default()
@@ -102,6 +103,7 @@ func serveCommand() *cli.Command {
 			cfg.LegacyWS = cmd.Bool("legacy-ws")
 			cfg.LogLevel = cmd.String("log-level")
 			cfg.LogFormat = cmd.String("log-format")
+			cfg.GCPercent = int(cmd.Int("gc-percent"))
 			return serve(ctx, cfg)
 		},
 	}
@@ -127,6 +129,7 @@ func serve(ctx context.Context, cfg config.Config) error {
 		ln.Close()
 		return cli.Exit(err.Error(), 1)
 	}
+	cfg.ApplyGC()
 	fmt.Fprintf(os.Stderr, "pizzapi relay listening on %s (data in %s)\n", cfg.BaseURL, storeWhere(cfg))
 	fmt.Fprintf(os.Stderr, "Create an account: open %s in a browser, or run `pizzapi login --server %s`.\n", cfg.BaseURL, cfg.BaseURL)
 	errc := make(chan error, 1)

@@ -44,10 +44,13 @@ func (l *Limits) Raise(conn engine.Socket, limit int64) {
 	if l == nil || limit <= 0 {
 		return
 	}
-	if !raise(conn.Transport(), limit) {
+	t := conn.Transport()
+	if !raise(t, limit) {
 		return
 	}
-	if !conn.Upgraded() {
+	// Only a session on polling may still upgrade; one that started on websocket keeps no
+	// listener for an upgrade that never comes.
+	if !conn.Upgraded() && t.Name() == transports.POLLING {
 		_ = conn.Once("upgrade", func(a ...any) {
 			if t, ok := a[0].(transports.Transport); ok {
 				raise(t, limit)
