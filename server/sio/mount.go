@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
-	"sync/atomic"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
@@ -247,50 +246,6 @@ func serve(s *socket.Socket, ns protocol.Namespace[core.Client], u core.User, op
 		return
 	}
 	sioparser.Attach(auth, ns.Path, in)
-}
-
-// inbox is a socket's queue of incoming events: it implements sioparser.Sink and runs the queued
-// work one item at a time on a goroutine that exists only while there is work.
-type inbox struct {
-	handle     func(*parser.Packet)
-	clientLeft atomic.Bool
-
-	mu      sync.Mutex
-	work    []func()
-	running bool
-}
-
-// Packet implements sioparser.Sink.
-func (in *inbox) Packet(p *parser.Packet) { in.push(func() { in.handle(p) }) }
-
-// ClientDisconnect implements sioparser.Sink.
-func (in *inbox) ClientDisconnect() { in.clientLeft.Store(true) }
-
-func (in *inbox) push(fn func()) {
-	in.mu.Lock()
-	in.work = append(in.work, fn)
-	if !in.running {
-		in.running = true
-		go in.run()
-	}
-	in.mu.Unlock()
-}
-
-func (in *inbox) run() {
-	for {
-		in.mu.Lock()
-		if len(in.work) == 0 {
-			in.running = false
-			in.work = nil
-			in.mu.Unlock()
-			return
-		}
-		fn := in.work[0]
-		in.work[0] = nil
-		in.work = in.work[1:]
-		in.mu.Unlock()
-		fn()
-	}
 }
 
 // handleEvent dispatches one client event and answers its acknowledgement. An event that is

@@ -1,0 +1,117 @@
+package sio
+
+import (
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
+)
+
+// maxInboxBytes bounds the events a socket has received and not yet handled. A publisher that
+// sends faster than its events are fanned out is not held back until this much waits (tens of
+// thousands of ordinary events, seconds of overload), so that a burst never blocks it; past it,
+// the connection's reader waits for room, which holds the client back through TCP instead of
+// growing the relay's memory without bound. An event larger than the bound is taken when the
+// inbox is empty.
+const maxInboxBytes = 16 << 20
+
+// packetOverhead approximates what a queued event costs besides its arguments: the packet, its
+// argument slice and the queued closure.
+const packetOverhead = 256
+
+// inbox is a socket's queue of incoming events: it implements sioparser.Sink and runs the queued
+// work one item at a time on a goroutine that exists only while there is work.
+type inbox struct {
+	handle     func(*parser.Packet)
+	clientLeft atomic.Bool
+	limit      int64 // maxInboxBytes when 0
+
+	mu      sync.Mutex
+	room    *sync.Cond // signalled when queued work was done
+	work    []queued
+	bytes   int64 // the size of the queued events
+	running bool
+}
+
+// queued is one item of work and the size it counts for.
+type queued struct {
+	fn    func()
+	bytes int64
+}
+
+// Packet implements sioparser.Sink: it queues the event, first waiting while the inbox is full.
+func (in *inbox) Packet(p *parser.Packet) {
+	n := packetSize(p)
+	limit := in.limit
+	if limit == 0 {
+		limit = maxInboxBytes
+	}
+	in.mu.Lock()
+	for in.bytes > 0 && in.bytes+n > limit {
+		if in.room == nil {
+			in.room = sync.NewCond(&in.mu)
+		}
+		in.room.Wait()
+	}
+	in.pushLocked(queued{fn: func() { in.handle(p) }, bytes: n})
+	in.mu.Unlock()
+}
+
+// ClientDisconnect implements sioparser.Sink.
+func (in *inbox) ClientDisconnect() { in.clientLeft.Store(true) }
+
+// push queues work that never waits for room (the disconnect).
+func (in *inbox) push(fn func()) {
+	in.mu.Lock()
+	in.pushLocked(queued{fn: fn})
+	in.mu.Unlock()
+}
+
+func (in *inbox) pushLocked(q queued) {
+	in.work = append(in.work, q)
+	in.bytes += q.bytes
+	if !in.running {
+		in.running = true
+		go in.run()
+	}
+}
+
+func (in *inbox) run() {
+	for {
+		in.mu.Lock()
+		if len(in.work) == 0 {
+			in.running = false
+			in.work = nil
+			in.mu.Unlock()
+			return
+		}
+		q := in.work[0]
+		in.work[0] = queued{}
+		in.work = in.work[1:]
+		in.mu.Unlock()
+		q.fn()
+		if q.bytes > 0 {
+			in.mu.Lock()
+			in.bytes -= q.bytes
+			if in.room != nil {
+				in.room.Broadcast()
+			}
+			in.mu.Unlock()
+		}
+	}
+}
+
+// packetSize is what a queued event is counted for: its arguments (raw JSON as the parser keeps
+// them) and packetOverhead.
+func packetSize(p *parser.Packet) int64 {
+	n := int64(packetOverhead)
+	if args, ok := p.Data.([]any); ok {
+		for _, a := range args {
+			if raw, ok := a.(json.RawMessage); ok {
+				n += int64(len(raw))
+			}
+		}
+	}
+	return n
+}
