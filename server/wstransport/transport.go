@@ -82,6 +82,9 @@ func (t *transport) detach() {
 		return
 	}
 	t.ctx.Websocket = nil
+	// The engine's initialization timer, stopped, may still refer to the library's websocket
+	// until the runtime drops it, which it does lazily; nothing calls the websocket any more.
+	t.wsc.Conn = nil
 	t.ctx, t.wsc = nil, nil
 }
 
