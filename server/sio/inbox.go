@@ -1,6 +1,7 @@
 package sio
 
 import (
+	"bytes"
 	"encoding/json"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,9 @@ const maxInboxBytes = 16 << 20
 // packetOverhead approximates what a queued event costs besides its arguments: the packet, its
 // argument slice and the queued closure.
 const packetOverhead = 256
+
+// maxCompacted is the largest argument that gets its own copy when its event is queued.
+const maxCompacted = 64 << 10
 
 // inbox is a socket's queue of incoming events: it implements sioparser.Sink and runs the queued
 // work one item at a time on a goroutine that exists only while there is work.
@@ -42,7 +46,7 @@ type queued struct {
 
 // Packet implements sioparser.Sink: it queues the event, first waiting while the inbox is full.
 func (in *inbox) Packet(p *parser.Packet) {
-	n := packetSize(p)
+	n := compact(p)
 	limit := in.limit
 	if limit == 0 {
 		limit = maxInboxBytes
@@ -102,16 +106,28 @@ func (in *inbox) run() {
 	}
 }
 
-// packetSize is what a queued event is counted for: its arguments (raw JSON as the parser keeps
-// them) and packetOverhead.
-func packetSize(p *parser.Packet) int64 {
+// compact gives each argument of an event up to maxCompacted bytes its own copy, and returns
+// what the queued event holds: its arguments' memory and packetOverhead. The parser's arguments
+// are slices of the buffer the engine decoded the message into, which it grows in 512-byte steps
+// (1 KiB for a typical 300-byte event), so that a queued event would otherwise hold three times
+// its size; the copy costs one small allocation per received event, against the thousand writes
+// of its fan-out.
+func compact(p *parser.Packet) int64 {
 	n := int64(packetOverhead)
-	if args, ok := p.Data.([]any); ok {
-		for _, a := range args {
-			if raw, ok := a.(json.RawMessage); ok {
-				n += int64(len(raw))
-			}
+	args, ok := p.Data.([]any)
+	if !ok {
+		return n
+	}
+	for i, a := range args {
+		raw, ok := a.(json.RawMessage)
+		if !ok {
+			continue
 		}
+		if len(raw) <= maxCompacted {
+			raw = bytes.Clone(raw)
+			args[i] = raw
+		}
+		n += int64(cap(raw))
 	}
 	return n
 }
