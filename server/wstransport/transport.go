@@ -106,7 +106,7 @@ func (t *transport) Send(packets []*packet.Packet) {
 	var n int64
 	for _, p := range packets {
 		if f := t.frame(p); f != nil {
-			t.enqueue(f)
+			t.enqueue(&f)
 			n += counted(f)
 		}
 	}
@@ -123,7 +123,7 @@ func (t *transport) WriteFrame(f *Frame) bool {
 	if t.closed {
 		return false
 	}
-	t.enqueue(f.wire)
+	t.enqueue(&f.wire)
 	t.backlog.Add(counted(f.wire))
 	t.startWriter()
 	return true
@@ -136,12 +136,13 @@ func (t *transport) control(op byte, payload []byte) {
 	if t.closed {
 		return
 	}
-	t.enqueue(appendFrame(nil, op, payload))
+	f := appendFrame(nil, op, payload)
+	t.enqueue(&f)
 	t.startWriter()
 }
 
 // enqueue appends a frame to the queue; the caller holds mu.
-func (t *transport) enqueue(f []byte) {
+func (t *transport) enqueue(f *[]byte) {
 	if t.queue == nil {
 		t.queue = getList()
 	}
@@ -205,7 +206,7 @@ func (t *transport) write() {
 		t.mu.Unlock()
 		var n int64
 		for _, f := range list.frames {
-			n += counted(f)
+			n += counted(*f)
 		}
 		t.since.Store(time.Now().UnixNano())
 		err := t.writeAll(list.frames)
@@ -234,26 +235,44 @@ const maxBatch = 128
 
 // writeAll writes the frames with a deadline: as writev on TCP (one for up to maxBatch frames),
 // else copied into one buffer.
-func (t *transport) writeAll(frames net.Buffers) error {
+func (t *transport) writeAll(frames []*[]byte) error {
 	_ = t.conn.SetWriteDeadline(time.Now().Add(t.opts.WriteTimeout))
-	if _, ok := t.conn.(*net.TCPConn); ok || len(frames) == 1 {
-		for len(frames) > 0 {
-			batch := frames[:min(len(frames), maxBatch)]
-			frames = frames[len(batch):]
-			if _, err := batch.WriteTo(t.conn); err != nil { // consumes batch, a copy
+	// writev consumes the vector it is given (*vec); base keeps the pooled array whole.
+	vec := vecPool.Get().(*net.Buffers)
+	base := (*vec)[:0]
+	defer func() {
+		clear(base[:cap(base)])
+		*vec = base
+		vecPool.Put(vec)
+	}()
+	_, tcp := t.conn.(*net.TCPConn)
+	for len(frames) > 0 {
+		*vec = base
+		for _, f := range frames[:min(len(frames), maxBatch)] {
+			*vec = append(*vec, *f)
+		}
+		frames = frames[len(*vec):]
+		if tcp || len(*vec) == 1 {
+			if _, err := vec.WriteTo(t.conn); err != nil {
 				return err
 			}
+			continue
 		}
-		return nil
+		b := getBuffer()
+		for _, f := range *vec {
+			*b = append(*b, f...)
+		}
+		_, err := t.conn.Write(*b)
+		putBuffer(b)
+		if err != nil {
+			return err
+		}
 	}
-	b := getBuffer()
-	defer putBuffer(b)
-	for _, f := range frames {
-		*b = append(*b, f...)
-	}
-	_, err := t.conn.Write(*b)
-	return err
+	return nil
 }
+
+// vecPool holds the vectors of buffers the writers hand to writev, maxBatch long.
+var vecPool = sync.Pool{New: func() any { v := make(net.Buffers, 0, maxBatch); return &v }}
 
 // LargeFrame is the size over which a frame does not count towards a connection's backlog: one
 // snapshot of several MB is not a client falling behind, and large messages are rare and bounded
@@ -375,12 +394,14 @@ func (t *transport) fail(reason string, err error) {
 	t.closeAfterWrites()
 }
 
-// frameList is a queue of frames. The lists are pooled: a connection that is written to
-// several times a second and goes idle between writes would otherwise allocate a list for
-// each write, and grow it by doubling, which was most of the relay's garbage under load.
-type frameList struct{ frames net.Buffers }
+// frameList is a queue of frames. Each entry points at a frame's bytes: a broadcast Frame's
+// own (a queued broadcast costs its connection 8 bytes), or a packet framed for this connection.
+// The lists are pooled: a connection that is written to several times a second and goes idle
+// between writes would otherwise allocate a list for each write, and grow it by doubling, which
+// was most of the relay's garbage under load.
+type frameList struct{ frames []*[]byte }
 
-var listPool = sync.Pool{New: func() any { return &frameList{frames: make(net.Buffers, 0, 16)} }}
+var listPool = sync.Pool{New: func() any { return &frameList{frames: make([]*[]byte, 0, 16)} }}
 
 // maxPooledList is the most frames a pooled list holds room for; larger lists (a viewer that
 // fell far behind) go to the collector.

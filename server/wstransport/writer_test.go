@@ -13,23 +13,34 @@ import (
 )
 
 // TestWriterReleasesQueueWhenIdle: frames written in bursts separated by idle periods, and one
-// burst larger than a writev batch, arrive complete and in order, and after each burst the
-// connection holds no queue and no writer.
+// burst larger than a writev batch, arrive complete and in order, on TCP (writev) and on another
+// connection (copied into one buffer), and after each burst the connection holds no queue and
+// no writer.
 func TestWriterReleasesQueueWhenIdle(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Run("tcp", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = ln.Close() }()
+		client, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		server, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		testWriter(t, server, client)
+	})
+	t.Run("pipe", func(t *testing.T) {
+		server, client := net.Pipe()
+		testWriter(t, server, client)
+	})
+}
+
+func testWriter(t *testing.T, server, client net.Conn) {
 	defer func() { _ = client.Close() }()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer func() { _ = server.Close() }()
 	w := &transport{
 		Transport: transports.MakeTransport(),
