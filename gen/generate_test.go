@@ -190,6 +190,7 @@ func TestBrokenSchemas(t *testing.T) {
 		{"two credentials", "chat.json", `"type": "string", "x-credential": true}`, `"type": "string", "x-credential": true}, "key": {"description": "Another.", "type": "string", "x-credential": true}`, []string{"chat.json", "at most one credential"}},
 		{"credential outside Auth", "shared.json", `"description": "Display name.", "type": "string",`, `"description": "Display name.", "type": "string", "x-credential": true,`, []string{"shared.json", "only to a property of a namespace's Auth"}},
 		{"event named like the socket's method", "chat.json", `"leave": {`, `"disconnected": {`, []string{"chat.json", `"disconnected"`, "ServerSocket.Disconnected"}},
+		{"event named like the client's method", "chat.json", `"leave": {`, `"close": {`, []string{"chat.json", `"close"`, "Client.Close"}},
 		{"type name clash", "chat.json", `"description": "Posts a message to the room.",`, `"description": "Posts a message to the room.", "title": "Message",`, []string{"chat.json", "Message"}},
 	}
 	for _, tc := range cases {

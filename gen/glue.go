@@ -12,14 +12,17 @@ import (
 // needs the error codes invalid and unauthorized.
 
 // glueNames are the names the glue declares in the shared package.
-var glueNames = []string{"Socket", "Namespace", "Mounter", "Hooks", "ClientConn", "Dialer", "AuthError"}
+var glueNames = []string{"Socket", "Namespace", "Mounter", "Hooks", "ClientConn", "Conn", "Dialer", "AuthError"}
 
 // socketMethod is the method of a namespace's ServerSocket that is not an event handler.
 const socketMethod = "Disconnected"
 
+// clientMethods are the methods of a namespace's Client that do not send an event.
+var clientMethods = []string{"Connect", "SetAuth", "SetAuthJSON", "Sender", "Close", "Abandon", "DropTransport"}
+
 // checkGlue makes sure that the contract has what the glue needs: the error codes it answers a
-// bad handshake with, free names in the shared package, and event handler methods that do not
-// collide with the ServerSocket's own.
+// bad handshake with, free names in the shared package, and event methods that do not collide
+// with the ServerSocket's or the Client's own.
 func (g *goGen) checkGlue() error {
 	codes := g.c.errorCodes()
 	for _, want := range []string{"invalid", "unauthorized"} {
@@ -36,6 +39,9 @@ func (g *goGen) checkGlue() error {
 		for _, ev := range ns.Groups[ClientToServer].Events {
 			if goName(ev.Name) == socketMethod {
 				return fmt.Errorf("%s: the handler method of event %q would collide with ServerSocket.%s", ns.File, ev.Name, socketMethod)
+			}
+			if contains(clientMethods, goName(ev.Name)) {
+				return fmt.Errorf("%s: the emitter method of event %q would collide with Client.%s", ns.File, ev.Name, goName(ev.Name))
 			}
 		}
 	}
@@ -63,6 +69,8 @@ func (g *goGen) sharedGlueFile() *jen.File {
 	alias("Hooks", "Hooks tell a Go client how its connection fares: connected, refused (a *Error, so "+
 		"errors.Is(err, ErrUnauthorized) holds for a refused credential), disconnected and events it could not handle.", false)
 	alias("ClientConn", "ClientConn is a Go client's connection to one namespace, under the namespaces' Client types.", false)
+	alias("Conn", "Conn runs a Go client's connection under the namespaces' Client types: Connect, Close, Abandon, "+
+		"DropTransport.", false)
 	alias("Dialer", "Dialer opens Go clients' connections for the namespaces' Dial functions; internal/sioclient "+
 		"implements it over Socket.IO.", false)
 
@@ -122,29 +130,25 @@ func (g *goGen) glueFile(ns *Namespace) *jen.File {
 			credentialValue = jen.Id("a").Dot(c.GoName).Dot("Or").Call(jen.Lit(""))
 		}
 	}
+	credentialFunc := jen.Func().Params(jen.Id("a").Add(auth.Clone())).String().Block(jen.Return(credentialValue))
 	f.Func().Id("Mount").Types(jen.Id("C").Any()).Params(
 		jen.Id("m").Add(g.shared("Mounter")).Types(jen.Id("C")),
 		jen.Id("connect").Func().Params(jen.Id("ctx").Add(ctx), jen.Id("c").Id("C"), jen.Id("auth").Add(auth)).Params(jen.Id("ServerSocket"), jen.Error()),
 	).Block(
-		jen.Id("m").Dot("MountNamespace").Call(g.shared("Namespace").Types(jen.Id("C")).ValuesFunc(func(v *jen.Group) {
+		g.wire("Mount").Call(jen.Id("m"), g.wire("Typed").Types(g.qual(ns.Auth), jen.Id("ServerSocket")).ValuesFunc(func(v *jen.Group) {
 			v.Line().Id("Path").Op(":").Id("Namespace")
 			if required {
 				v.Line().Id("CredentialRequired").Op(":").True()
 			}
-			v.Line().Id("Credential").Op(":").Func().Params(jen.Id("raw").Index().Byte()).Params(jen.String(), jen.Error()).Block(
-				jen.List(jen.Id("a"), jen.Err()).Op(":=").Id("decodeAuth").Call(jen.Id("raw")),
-				jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Lit(""), jen.Err())),
-				jen.Return(credentialValue, jen.Nil()),
-			)
-			v.Line().Id("Connect").Op(":").Func().Params(jen.Id("ctx").Add(ctx), jen.Id("c").Id("C"), jen.Id("raw").Index().Byte()).Params(g.shared("Socket"), jen.Error()).Block(
-				jen.List(jen.Id("a"), jen.Err()).Op(":=").Id("decodeAuth").Call(jen.Id("raw")),
-				jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-				jen.List(jen.Id("s"), jen.Err()).Op(":=").Id("connect").Call(jen.Id("ctx"), jen.Id("c"), jen.Id("a")),
-				jen.If(jen.Err().Op("!=").Nil().Op("||").Id("s").Op("==").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-				jen.Return(jen.Id("serverSocket").Values(jen.Id("s")), jen.Nil()),
+			v.Line().Id("DecodeAuth").Op(":").Id("decodeAuth")
+			v.Line().Id("Credential").Op(":").Add(credentialFunc)
+			v.Line().Id("Dispatch").Op(":").Func().Params(
+				jen.Id("ctx").Add(ctx), jen.Id("s").Id("ServerSocket"), jen.Id("event").String(), jen.Id("payload").Index().Byte(),
+			).Params(jen.Index().Byte(), jen.Error()).Block(
+				jen.Return(jen.Id("DispatchServer").Call(jen.Id("ctx"), jen.Id("s"), jen.Id("event"), jen.Id("payload"))),
 			)
 			v.Line()
-		})),
+		}), jen.Id("connect")),
 	)
 	f.Line()
 
@@ -158,23 +162,12 @@ func (g *goGen) glueFile(ns *Namespace) *jen.File {
 	)
 	f.Line()
 
-	f.Add(doc("serverSocket is a ServerSocket as the transport drives it."))
-	f.Type().Id("serverSocket").Struct(jen.Id("ServerSocket"))
-	f.Line()
-	f.Add(doc("Dispatch implements protocol.Socket through DispatchServer."))
-	f.Func().Params(jen.Id("s").Id("serverSocket")).Id("Dispatch").Params(
-		jen.Id("ctx").Add(ctx), jen.Id("event").String(), jen.Id("payload").Index().Byte(),
-	).Params(jen.Index().Byte(), jen.Error()).Block(
-		jen.Return(jen.Id("DispatchServer").Call(jen.Id("ctx"), jen.Id("s").Dot("ServerSocket"), jen.Id("event"), jen.Id("payload"))),
-	)
-	f.Line()
-
 	f.Add(doc(fmt.Sprintf("Client is a Go program's connection to %s: its ClientEmitter sends the client's events, "+
-		"the ClientHandler given to Dial receives the server's.", ns.Path)))
+		"the ClientHandler given to Dial receives the server's, and its Conn runs the connection "+
+		"(Connect, Close, Abandon, DropTransport).", ns.Path)))
 	f.Type().Id("Client").Struct(
 		jen.Id("ClientEmitter"),
-		jen.Id("conn").Add(g.shared("ClientConn")),
-		jen.Id("closed").Qual("sync/atomic", "Bool"),
+		jen.Op("*").Add(g.shared("Conn")),
 	)
 	f.Line()
 	f.Add(doc(fmt.Sprintf("Dial prepares a connection to %s with the handshake auth a; Connect starts it, so that the "+
@@ -188,48 +181,26 @@ func (g *goGen) glueFile(ns *Namespace) *jen.File {
 		jen.Id("h").Id("ClientHandler"),
 		jen.Id("hooks").Add(g.shared("Hooks")),
 	).Params(jen.Op("*").Id("Client"), jen.Error()).Block(
-		jen.Id("c").Op(":=").New(jen.Id("Client")),
-		jen.List(jen.Id("conn"), jen.Err()).Op(":=").Id("d").Dot("Dial").Call(
+		jen.List(jen.Id("conn"), jen.Err()).Op(":=").Add(g.wire("DialConn")).Call(
+			jen.Id("d"),
 			jen.Id("Namespace"),
 			jen.Id("a").Dot("AppendJSON").Call(jen.Nil()),
 			jen.Id("hooks"),
-			jen.Func().Params(jen.Id("event").String(), jen.Id("payload").Index().Byte()).Block(
-				jen.If(jen.Id("c").Dot("closed").Dot("Load").Call()).Block(jen.Return()),
-				jen.If(
-					jen.List(jen.Id("_"), jen.Err()).Op(":=").Id("DispatchClient").Call(jen.Id("ctx"), jen.Id("h"), jen.Id("event"), jen.Id("payload")),
-					jen.Err().Op("!=").Nil().Op("&&").Id("hooks").Dot("EventFailed").Op("!=").Nil(),
-				).Block(
-					jen.Id("hooks").Dot("EventFailed").Call(jen.Id("event"), jen.Err()),
-				),
+			jen.Func().Params(jen.Id("event").String(), jen.Id("payload").Index().Byte()).Error().Block(
+				jen.List(jen.Id("_"), jen.Err()).Op(":=").Id("DispatchClient").Call(jen.Id("ctx"), jen.Id("h"), jen.Id("event"), jen.Id("payload")),
+				jen.Return(jen.Err()),
 			),
 		),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-		jen.Id("c").Dot("conn").Op("=").Id("conn"),
-		jen.Id("c").Dot("S").Op("=").Id("conn"),
-		jen.Return(jen.Id("c"), jen.Nil()),
+		jen.Return(jen.Op("&").Id("Client").Values(jen.Dict{
+			jen.Id("ClientEmitter"): jen.Id("ClientEmitter").Values(jen.Dict{jen.Id("S"): jen.Id("conn").Dot("Sender").Call()}),
+			jen.Id("Conn"):          jen.Id("conn"),
+		}), jen.Nil()),
 	)
 	f.Line()
-	method := func(name, text string, body ...jen.Code) {
-		f.Add(doc(text))
-		f.Func().Params(jen.Id("c").Op("*").Id("Client")).Id(name).Params().Block(body...)
-		f.Line()
-	}
-	method("Connect", "Connect starts connecting; the hooks report how it goes.", jen.Id("c").Dot("conn").Dot("Connect").Call())
 	f.Add(doc("SetAuth replaces the handshake auth sent on the next (re)connection with a."))
 	f.Func().Params(jen.Id("c").Op("*").Id("Client")).Id("SetAuth").Params(jen.Id("a").Add(auth)).Block(
-		jen.Id("c").Dot("conn").Dot("SetAuth").Call(jen.Id("a").Dot("AppendJSON").Call(jen.Nil())),
+		jen.Id("c").Dot("SetAuthJSON").Call(jen.Id("a").Dot("AppendJSON").Call(jen.Nil())),
 	)
-	f.Line()
-	method("Close", "Close leaves the namespace, so that the server sees a client that left on purpose, and stops reconnecting.",
-		jen.Id("c").Dot("closed").Dot("Store").Call(jen.True()),
-		jen.Id("c").Dot("conn").Dot("Close").Call(),
-	)
-	method("Abandon", "Abandon drops the connection as a network failure would, without leaving the namespace, and stops "+
-		"reconnecting: the server keeps what this client held for a connection that takes over.",
-		jen.Id("c").Dot("closed").Dot("Store").Call(jen.True()),
-		jen.Id("c").Dot("conn").Dot("Abandon").Call(),
-	)
-	method("DropTransport", "DropTransport closes the underlying connection as a network failure would; a client that "+
-		"reconnects connects again.", jen.Id("c").Dot("conn").Dot("DropTransport").Call())
 	return f
 }

@@ -30,6 +30,10 @@ type Hooks = wire.Hooks
 // ClientConn is a Go client's connection to one namespace, under the namespaces' Client types.
 type ClientConn = wire.ClientConn
 
+// Conn runs a Go client's connection under the namespaces' Client types: Connect, Close, Abandon,
+// DropTransport.
+type Conn = wire.Conn
+
 // Dialer opens Go clients' connections for the namespaces' Dial functions; internal/sioclient
 // implements it over Socket.IO.
 type Dialer = wire.Dialer

@@ -1,6 +1,9 @@
 package wire
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // Socket is one connected socket of a namespace as a transport drives it: Dispatch is called for
 // each event the client sends, one at a time and in the order sent, and returns the encoded
@@ -85,3 +88,122 @@ type Dialer interface {
 	// argument, the connection's life to hooks (EventFailed is left to the caller).
 	Dial(namespace string, auth []byte, hooks Hooks, event func(name string, payload []byte)) (ClientConn, error)
 }
+
+// ServerSocket is what every namespace's generated ServerSocket has beyond its event handlers.
+type ServerSocket interface {
+	Disconnected(reason string, clientLeft bool)
+}
+
+// Typed describes a namespace to Mount: A is its handshake Auth type, S its ServerSocket.
+type Typed[A any, S ServerSocket] struct {
+	// Path is the namespace, e.g. "/relay".
+	Path string
+	// CredentialRequired says that the handshake auth must carry the credential.
+	CredentialRequired bool
+	// DecodeAuth decodes a handshake auth object (JSON) and checks it against the contract.
+	DecodeAuth func(raw []byte) (*A, error)
+	// Credential returns the credential of a decoded handshake auth, "" when it has none.
+	Credential func(a *A) string
+	// Dispatch gives one event to a socket (the namespace's DispatchServer).
+	Dispatch func(ctx context.Context, s S, event string, payload []byte) ([]byte, error)
+}
+
+// Mount registers the namespace t on m: the handshake auth of a connecting socket is decoded
+// and checked once for its credential and once more for connect, which returns the socket's S
+// (nil when it answered the client and closed the socket itself); the socket's events then go
+// through t.Dispatch.
+func Mount[C, A any, S ServerSocket](m Mounter[C], t Typed[A, S], connect func(ctx context.Context, c C, auth *A) (S, error)) {
+	m.MountNamespace(Namespace[C]{
+		Path:               t.Path,
+		CredentialRequired: t.CredentialRequired,
+		Credential: func(raw []byte) (string, error) {
+			a, err := t.DecodeAuth(raw)
+			if err != nil {
+				return "", err
+			}
+			return t.Credential(a), nil
+		},
+		Connect: func(ctx context.Context, c C, raw []byte) (Socket, error) {
+			a, err := t.DecodeAuth(raw)
+			if err != nil {
+				return nil, err
+			}
+			s, err := connect(ctx, c, a)
+			if err != nil || any(s) == nil {
+				return nil, err
+			}
+			return typedSocket[S]{s: s, dispatch: t.Dispatch}, nil
+		},
+	})
+}
+
+// typedSocket drives a namespace's ServerSocket as a Socket.
+type typedSocket[S ServerSocket] struct {
+	s        S
+	dispatch func(ctx context.Context, s S, event string, payload []byte) ([]byte, error)
+}
+
+// Dispatch implements Socket.
+func (t typedSocket[S]) Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error) {
+	return t.dispatch(ctx, t.s, event, payload)
+}
+
+// Disconnected implements Socket.
+func (t typedSocket[S]) Disconnected(reason string, clientLeft bool) {
+	t.s.Disconnected(reason, clientLeft)
+}
+
+// Conn is the part of every namespace's generated Client that runs its connection: Connect,
+// Close, Abandon and DropTransport. Once Close or Abandon is called, no more events reach the
+// client's handler.
+type Conn struct {
+	conn   ClientConn
+	closed atomic.Bool
+}
+
+// DialConn prepares a connection to namespace through d with the handshake auth object auth
+// (JSON). Each event from the relay goes to dispatch until the Conn is closed; one that dispatch
+// fails goes to hooks.EventFailed.
+func DialConn(d Dialer, namespace string, auth []byte, hooks Hooks, dispatch func(event string, payload []byte) error) (*Conn, error) {
+	c := new(Conn)
+	conn, err := d.Dial(namespace, auth, hooks, func(event string, payload []byte) {
+		if c.closed.Load() {
+			return
+		}
+		if err := dispatch(event, payload); err != nil && hooks.EventFailed != nil {
+			hooks.EventFailed(event, err)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.conn = conn
+	return c, nil
+}
+
+// Sender returns what the client's emitter sends its events through.
+func (c *Conn) Sender() AckSender { return c.conn }
+
+// Connect starts connecting; the hooks report how it goes.
+func (c *Conn) Connect() { c.conn.Connect() }
+
+// SetAuthJSON replaces the handshake auth object (JSON) sent on the next (re)connection.
+func (c *Conn) SetAuthJSON(auth []byte) { c.conn.SetAuth(auth) }
+
+// Close leaves the namespace, so that the relay sees a client that left on purpose, and stops
+// reconnecting.
+func (c *Conn) Close() {
+	c.closed.Store(true)
+	c.conn.Close()
+}
+
+// Abandon drops the connection as a network failure would, without leaving the namespace, and
+// stops reconnecting: the relay keeps what this client held for a connection that takes over.
+func (c *Conn) Abandon() {
+	c.closed.Store(true)
+	c.conn.Abandon()
+}
+
+// DropTransport closes the underlying connection as a network failure would; a client that
+// reconnects connects again.
+func (c *Conn) DropTransport() { c.conn.DropTransport() }

@@ -4,8 +4,8 @@ package viewer
 
 import (
 	"context"
-	"sync/atomic"
 
+	"github.com/pizzapi/pizzapi/internal/wire"
 	"github.com/pizzapi/pizzapi/protocol"
 )
 
@@ -24,27 +24,16 @@ type ServerSocket interface {
 // whose events go through DispatchServer, or nil when it answered the client and closed the socket
 // itself.
 func Mount[C any](m protocol.Mounter[C], connect func(ctx context.Context, c C, auth *Auth) (ServerSocket, error)) {
-	m.MountNamespace(protocol.Namespace[C]{
-		Path: Namespace,
-		Credential: func(raw []byte) (string, error) {
-			a, err := decodeAuth(raw)
-			if err != nil {
-				return "", err
-			}
-			return a.APIKey.Or(""), nil
+	wire.Mount(m, wire.Typed[Auth, ServerSocket]{
+		Path:       Namespace,
+		DecodeAuth: decodeAuth,
+		Credential: func(a *Auth) string {
+			return a.APIKey.Or("")
 		},
-		Connect: func(ctx context.Context, c C, raw []byte) (protocol.Socket, error) {
-			a, err := decodeAuth(raw)
-			if err != nil {
-				return nil, err
-			}
-			s, err := connect(ctx, c, a)
-			if err != nil || s == nil {
-				return nil, err
-			}
-			return serverSocket{s}, nil
+		Dispatch: func(ctx context.Context, s ServerSocket, event string, payload []byte) ([]byte, error) {
+			return DispatchServer(ctx, s, event, payload)
 		},
-	})
+	}, connect)
 }
 
 // decodeAuth decodes and checks a handshake auth object of /viewer (see protocol.AuthError).
@@ -56,22 +45,12 @@ func decodeAuth(raw []byte) (*Auth, error) {
 	return a, nil
 }
 
-// serverSocket is a ServerSocket as the transport drives it.
-type serverSocket struct {
-	ServerSocket
-}
-
-// Dispatch implements protocol.Socket through DispatchServer.
-func (s serverSocket) Dispatch(ctx context.Context, event string, payload []byte) ([]byte, error) {
-	return DispatchServer(ctx, s.ServerSocket, event, payload)
-}
-
 // Client is a Go program's connection to /viewer: its ClientEmitter sends the client's events, the
-// ClientHandler given to Dial receives the server's.
+// ClientHandler given to Dial receives the server's, and its Conn runs the connection (Connect,
+// Close, Abandon, DropTransport).
 type Client struct {
 	ClientEmitter
-	conn   protocol.ClientConn
-	closed atomic.Bool
+	*protocol.Conn
 }
 
 // Dial prepares a connection to /viewer with the handshake auth a; Connect starts it, so that the
@@ -80,49 +59,20 @@ type Client struct {
 // Close ends it); hooks report the connection's life. Once Close or Abandon is called, h gets no
 // more events.
 func Dial(ctx context.Context, d protocol.Dialer, a *Auth, h ClientHandler, hooks protocol.Hooks) (*Client, error) {
-	c := new(Client)
-	conn, err := d.Dial(Namespace, a.AppendJSON(nil), hooks, func(event string, payload []byte) {
-		if c.closed.Load() {
-			return
-		}
-		if _, err := DispatchClient(ctx, h, event, payload); err != nil && hooks.EventFailed != nil {
-			hooks.EventFailed(event, err)
-		}
+	conn, err := wire.DialConn(d, Namespace, a.AppendJSON(nil), hooks, func(event string, payload []byte) error {
+		_, err := DispatchClient(ctx, h, event, payload)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	c.conn = conn
-	c.S = conn
-	return c, nil
-}
-
-// Connect starts connecting; the hooks report how it goes.
-func (c *Client) Connect() {
-	c.conn.Connect()
+	return &Client{
+		ClientEmitter: ClientEmitter{S: conn.Sender()},
+		Conn:          conn,
+	}, nil
 }
 
 // SetAuth replaces the handshake auth sent on the next (re)connection with a.
 func (c *Client) SetAuth(a *Auth) {
-	c.conn.SetAuth(a.AppendJSON(nil))
-}
-
-// Close leaves the namespace, so that the server sees a client that left on purpose, and stops
-// reconnecting.
-func (c *Client) Close() {
-	c.closed.Store(true)
-	c.conn.Close()
-}
-
-// Abandon drops the connection as a network failure would, without leaving the namespace, and
-// stops reconnecting: the server keeps what this client held for a connection that takes over.
-func (c *Client) Abandon() {
-	c.closed.Store(true)
-	c.conn.Abandon()
-}
-
-// DropTransport closes the underlying connection as a network failure would; a client that
-// reconnects connects again.
-func (c *Client) DropTransport() {
-	c.conn.DropTransport()
+	c.SetAuthJSON(a.AppendJSON(nil))
 }
