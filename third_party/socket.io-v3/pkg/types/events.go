@@ -1,15 +1,18 @@
 package types
 
-// Patched by pizzapi (see third_party/socket.io-v3/PATCH.md): an emitter keeps its listeners in
-// a plain map under a mutex, each event's listeners in a slice that is replaced, never changed,
-// instead of a concurrent Map of concurrent Slices. Every Engine.IO and Socket.IO socket has
+// Patched by pizzapi (see third_party/socket.io-v3/PATCH.md): an emitter keeps its events in a
+// small slice under a mutex, each event's listeners in a slice that is replaced, never changed,
+// instead of a concurrent Map of concurrent Slices; a listener added with Once is one entry
+// with a flag, not a wrapper with its own sync.Once. Every Engine.IO and Socket.IO socket has
 // several emitters with a few events each, and the concurrent structures cost about 4 KiB per
 // connection; Emit no longer copies the listeners either. The behaviour is unchanged.
 
 import (
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/zishang520/socket.io/v3/pkg/log"
 )
@@ -65,15 +68,27 @@ type (
 	eventEntry struct {
 		fn  EventListener
 		ptr uintptr
+		// once marks a listener added with Once: the first Emit that reaches it (fired) removes
+		// it and runs it, later ones skip it.
+		once  bool
+		fired atomic.Bool
+	}
+
+	// eventListeners is one event's listeners, in the order they were added. The slice is
+	// never modified once stored (it is replaced), so Emit may call the listeners of the one
+	// it loaded while others are added or removed.
+	eventListeners struct {
+		evt       EventName
+		listeners []*eventEntry
 	}
 
 	emmiter struct {
 		mu sync.RWMutex
-		// evtListeners holds each event's listeners in the order they were added. A slice is
-		// never modified once stored, so Emit may call the listeners of the one it loaded while
-		// others are added or removed. An event stays listed (EventNames, Len) once it had
-		// listeners, until RemoveAllListeners or Clear, as upstream.
-		evtListeners map[EventName][]*eventEntry
+		// events holds the events in the order they were first added, found by a linear
+		// search: an emitter has a few events, and a slice costs a fraction of a map. An event
+		// stays listed (EventNames, Len) once it had listeners, until RemoveAllListeners or
+		// Clear, as upstream.
+		events []eventListeners
 	}
 )
 
@@ -98,8 +113,20 @@ func NewEventEmitter() EventEmitter {
 func (e *emmiter) load(evt EventName) ([]*eventEntry, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	l, ok := e.evtListeners[evt]
-	return l, ok
+	if i := e.index(evt); i >= 0 {
+		return e.events[i].listeners, true
+	}
+	return nil, false
+}
+
+// index returns the position of evt in events, or -1; the caller holds mu.
+func (e *emmiter) index(evt EventName) int {
+	for i := range e.events {
+		if e.events[i].evt == evt {
+			return i
+		}
+	}
+	return -1
 }
 
 func (e *emmiter) addListeners(evt EventName, listeners []*eventEntry) error {
@@ -109,28 +136,33 @@ func (e *emmiter) addListeners(evt EventName, listeners []*eventEntry) error {
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.evtListeners == nil {
-		e.evtListeners = make(map[EventName][]*eventEntry, 1)
+	i := e.index(evt)
+	if i < 0 {
+		e.events = append(e.events, eventListeners{evt: evt, listeners: listeners})
+		return nil
 	}
-	old := e.evtListeners[evt]
+	old := e.events[i].listeners
 	l := make([]*eventEntry, 0, len(old)+len(listeners))
-	e.evtListeners[evt] = append(append(l, old...), listeners...)
+	e.events[i].listeners = append(append(l, old...), listeners...)
 	return nil
+}
+
+// newEntries returns the entries of the non-nil listeners.
+func newEntries(listeners []EventListener, once bool) []*eventEntry {
+	events := make([]*eventEntry, 0, len(listeners))
+	for _, fn := range listeners {
+		if fn != nil {
+			events = append(events, &eventEntry{fn: fn, ptr: reflect.ValueOf(fn).Pointer(), once: once})
+		}
+	}
+	return events
 }
 
 func (e *emmiter) AddListener(evt EventName, listeners ...EventListener) error {
 	if len(listeners) == 0 {
 		return nil
 	}
-
-	var events []*eventEntry
-	for _, event := range listeners {
-		if event != nil {
-			events = append(events, &eventEntry{fn: event, ptr: reflect.ValueOf(event).Pointer()})
-		}
-	}
-
-	return e.addListeners(evt, events)
+	return e.addListeners(evt, newEntries(listeners, false))
 }
 
 // Alias: [AddListener]
@@ -141,26 +173,35 @@ func (e *emmiter) On(evt EventName, listeners ...EventListener) error {
 func (e *emmiter) Emit(evt EventName, data ...any) {
 	listeners, _ := e.load(evt)
 	for _, event := range listeners {
-		if event != nil {
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						// Prevent a panicking listener from crashing the emitter.
-						eventsLog.Errorf("event listener panic recovered: %v\n%s", r, debug.Stack())
-					}
-				}()
-				event.fn(data...)
-			}()
-		}
+		e.call(evt, event, data)
 	}
+}
+
+// call runs one listener of evt, recovering a panic; a listener added with Once is removed
+// first, and runs only the first time.
+func (e *emmiter) call(evt EventName, event *eventEntry, data []any) {
+	if event.once {
+		if !event.fired.CompareAndSwap(false, true) {
+			return
+		}
+		// Removed before it runs, so that a reentrant Emit does not reach it again.
+		e.removeEntry(evt, func(l *eventEntry) bool { return l == event })
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			// Prevent a panicking listener from crashing the emitter.
+			eventsLog.Errorf("event listener panic recovered: %v\n%s", r, debug.Stack())
+		}
+	}()
+	event.fn(data...)
 }
 
 func (e *emmiter) EventNames() []EventName {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	names := make([]EventName, 0, len(e.evtListeners))
-	for evt := range e.evtListeners {
-		names = append(names, evt)
+	names := make([]EventName, 0, len(e.events))
+	for _, l := range e.events {
+		names = append(names, l.evt)
 	}
 	return names
 }
@@ -179,40 +220,45 @@ func (e *emmiter) Listeners(evt EventName) []EventListener {
 	listeners := make([]EventListener, len(datas))
 	for i, l := range datas {
 		listeners[i] = l.fn
+		if l.once {
+			// As upstream, a listener added with Once is returned as a function that removes
+			// it and runs it, the first time only.
+			listeners[i] = func(vals ...any) {
+				if l.fired.CompareAndSwap(false, true) {
+					e.removeEntry(evt, func(x *eventEntry) bool { return x == l })
+					l.fn(vals...)
+				}
+			}
+		}
 	}
 
 	return listeners
-}
-
-type oneTimeListener struct {
-	fired *sync.Once
-
-	evt     EventName
-	emitter *emmiter
-	fn      EventListener
-}
-
-func (l *oneTimeListener) execute(vals ...any) {
-	l.fired.Do(func() {
-		// Remove before invoking so reentrant Emit cannot enter this sync.Once.
-		l.emitter.RemoveListener(l.evt, l.fn)
-		l.fn(vals...)
-	})
 }
 
 func (e *emmiter) Once(evt EventName, listeners ...EventListener) error {
 	if len(listeners) == 0 {
 		return nil
 	}
+	return e.addListeners(evt, newEntries(listeners, true))
+}
 
-	var events []*eventEntry
-	for _, event := range listeners {
-		if event != nil {
-			oneTime := &oneTimeListener{fired: &sync.Once{}, evt: evt, emitter: e, fn: event}
-			events = append(events, &eventEntry{fn: oneTime.execute, ptr: reflect.ValueOf(event).Pointer()})
+// removeEntry removes the first listener of evt that match returns true for, and reports
+// whether there was one.
+func (e *emmiter) removeEntry(evt EventName, match func(*eventEntry) bool) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i := e.index(evt)
+	if i < 0 {
+		return false
+	}
+	old := e.events[i].listeners
+	for j, l := range old {
+		if match(l) {
+			e.events[i].listeners = append(append(make([]*eventEntry, 0, len(old)-1), old[:j]...), old[j+1:]...)
+			return true
 		}
 	}
-	return e.addListeners(evt, events)
+	return false
 }
 
 // RemoveListener removes the specified listener from the listener array for the event named eventName.
@@ -220,37 +266,30 @@ func (e *emmiter) RemoveListener(evt EventName, listener EventListener) bool {
 	if listener == nil {
 		return false
 	}
-
 	targetPtr := reflect.ValueOf(listener).Pointer()
-
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	old := e.evtListeners[evt]
-	for i, l := range old {
-		if l.ptr == targetPtr {
-			e.evtListeners[evt] = append(append(make([]*eventEntry, 0, len(old)-1), old[:i]...), old[i+1:]...)
-			return true
-		}
-	}
-	return false
+	return e.removeEntry(evt, func(l *eventEntry) bool { return l.ptr == targetPtr })
 }
 
 func (e *emmiter) RemoveAllListeners(evt EventName) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	_, loaded := e.evtListeners[evt]
-	delete(e.evtListeners, evt)
-	return loaded
+	i := e.index(evt)
+	if i < 0 {
+		return false
+	}
+	e.events = slices.Delete(e.events, i, i+1)
+	return true
 }
 
 func (e *emmiter) Clear() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	clear(e.evtListeners)
+	clear(e.events)
+	e.events = e.events[:0]
 }
 
 func (e *emmiter) Len() int {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return len(e.evtListeners)
+	return len(e.events)
 }

@@ -1,5 +1,10 @@
 package types
 
+// Patched by pizzapi (see third_party/socket.io-v3/PATCH.md): a set of at most smallSet keys
+// keeps them in a slice, a larger one in a map, where upstream always uses a map. The adapter
+// keeps two sets per socket that hold one key each (the socket's own room, and the rooms of the
+// socket), and a map of one key costs about 200 bytes. The behaviour is unchanged.
+
 import (
 	"encoding/json"
 	"maps"
@@ -9,18 +14,42 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
+// smallSet is the most keys a Set keeps in a slice.
+const smallSet = 8
+
 type Set[KType comparable] struct {
-	mu    sync.RWMutex
+	mu sync.RWMutex
+	// small holds the keys while cache is nil; cache, once made (past smallSet keys), holds
+	// them all.
+	small []KType
 	cache map[KType]Void
 }
 
 // NewSet creates a new Set and initializes it with the provided keys.
 func NewSet[KType comparable](keys ...KType) *Set[KType] {
-	s := &Set[KType]{cache: make(map[KType]Void, len(keys))}
+	s := &Set[KType]{}
 	for _, key := range keys {
-		s.cache[key] = NULL
+		s.add(key)
 	}
 	return s
+}
+
+// add adds key (caller must hold write lock).
+func (s *Set[KType]) add(key KType) {
+	switch {
+	case s.cache != nil:
+		s.cache[key] = NULL
+	case slices.Contains(s.small, key):
+	case len(s.small) < smallSet:
+		s.small = append(s.small, key)
+	default:
+		s.cache = make(map[KType]Void, len(s.small)+1)
+		for _, k := range s.small {
+			s.cache[k] = NULL
+		}
+		s.cache[key] = NULL
+		s.small = nil
+	}
 }
 
 // Add adds the provided keys to the set.
@@ -33,7 +62,7 @@ func (s *Set[KType]) Add(keys ...KType) bool {
 	defer s.mu.Unlock()
 
 	for _, key := range keys {
-		s.cache[key] = NULL // idempotent; skip existence check
+		s.add(key) // idempotent
 	}
 	return true
 }
@@ -48,17 +77,23 @@ func (s *Set[KType]) Delete(keys ...KType) bool {
 	defer s.mu.Unlock()
 
 	for _, key := range keys {
-		delete(s.cache, key)
+		if s.cache != nil {
+			delete(s.cache, key)
+		} else if i := slices.Index(s.small, key); i >= 0 {
+			s.small = slices.Delete(s.small, i, i+1)
+		}
 	}
 	return true
 }
 
-// Clear removes all items from the set, reusing the underlying map memory.
+// Clear removes all items from the set, reusing the underlying memory.
 func (s *Set[KType]) Clear() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
 	clear(s.cache)
+	clear(s.small)
+	s.small = s.small[:0]
 	return true
 }
 
@@ -67,8 +102,11 @@ func (s *Set[KType]) Has(key KType) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 
-	_, exists := s.cache[key]
-	return exists
+	if s.cache != nil {
+		_, exists := s.cache[key]
+		return exists
+	}
+	return slices.Contains(s.small, key)
 }
 
 // Len returns the number of items in the set.
@@ -76,15 +114,25 @@ func (s *Set[KType]) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 
-	return len(s.cache)
+	if s.cache != nil {
+		return len(s.cache)
+	}
+	return len(s.small)
 }
 
-// All returns a copy of the set's internal map.
+// All returns a copy of the set's keys as a map.
 func (s *Set[KType]) All() map[KType]Void {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 
-	return maps.Clone(s.cache)
+	if s.cache != nil {
+		return maps.Clone(s.cache)
+	}
+	all := make(map[KType]Void, len(s.small))
+	for _, key := range s.small {
+		all[key] = NULL
+	}
+	return all
 }
 
 // Keys returns a slice containing all keys in the set.
@@ -95,16 +143,23 @@ func (s *Set[KType]) Keys() []KType {
 	return s.keys()
 }
 
-// keys returns a slice of all keys without locking (caller must hold lock).
+// keys returns a new slice of all keys, nil when there are none, without locking (caller must
+// hold lock).
 func (s *Set[KType]) keys() []KType {
-	return slices.Collect(maps.Keys(s.cache))
+	if s.cache != nil {
+		return slices.Collect(maps.Keys(s.cache))
+	}
+	if len(s.small) == 0 {
+		return nil
+	}
+	return slices.Clone(s.small)
 }
 
 // populate replaces the set contents from a slice of keys (caller must hold write lock).
 func (s *Set[KType]) populate(keys []KType) {
-	s.cache = make(map[KType]Void, len(keys))
+	s.small, s.cache = nil, nil
 	for _, key := range keys {
-		s.cache[key] = NULL
+		s.add(key)
 	}
 }
 
