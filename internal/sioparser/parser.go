@@ -393,15 +393,18 @@ func (d *Decoder) forward(p *parser.Packet) {
 	d.Emit("decoded", p)
 }
 
-// Attach gives the events of namespace nsp, on the connection whose CONNECT carried auth, to
-// sink: first those that arrived while the socket was being set up, then the rest as they come.
-// It reports false when the connection is gone.
-func Attach(auth map[string]any, nsp string, sink Sink) bool {
-	id, ok := auth[AuthKey].(uint64)
-	if !ok {
-		return false
-	}
-	v, ok := decoders.Load(id)
+// ConnOf returns the connection whose decoder passed on a CONNECT packet with handshake auth
+// auth (0 when it did not come through a Decoder), for Attach and Detach.
+func ConnOf(auth map[string]any) uint64 {
+	id, _ := auth[AuthKey].(uint64)
+	return id
+}
+
+// Attach gives the events of namespace nsp, on connection conn (see ConnOf), to sink: first
+// those that arrived while the socket was being set up, then the rest as they come. It reports
+// false when the connection is gone.
+func Attach(conn uint64, nsp string, sink Sink) bool {
+	v, ok := decoders.Load(conn)
 	if !ok {
 		return false
 	}
@@ -419,10 +422,9 @@ func Attach(auth map[string]any, nsp string, sink Sink) bool {
 	return true
 }
 
-// Detach stops routing namespace nsp's events of a connection to its sink.
-func Detach(auth map[string]any, nsp string) {
-	id, _ := auth[AuthKey].(uint64)
-	if v, ok := decoders.Load(id); ok {
+// Detach stops routing namespace nsp's events of connection conn (see ConnOf) to its sink.
+func Detach(conn uint64, nsp string) {
+	if v, ok := decoders.Load(conn); ok {
 		d := v.(*Decoder)
 		d.mu.Lock()
 		delete(d.namespaces, nsp)

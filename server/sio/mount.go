@@ -84,6 +84,7 @@ func (m *Mounter) MountNamespace(ns protocol.Namespace[core.Client]) {
 	limit := m.opts.MessageBytes(ns.Path)
 	nsp := m.io.Of(ns.Path, nil)
 	nsp.Use(func(s *socket.Socket, next func(*socket.ExtendedError)) {
+		trimRequest(s)
 		hs := handshakeOf(s)
 		u, err := m.authenticate(ns, hs)
 		if err != nil {
@@ -184,6 +185,8 @@ func serve(s *socket.Socket, ns protocol.Namespace[core.Client], u core.User, op
 	ctx, cancel := context.WithCancel(context.Background())
 	p := newPeer(s, ns.Path, opts.MaxPendingBytes, opts.Logger, opts.Metrics)
 	hs := handshakeOf(s)
+	conn := sioparser.ConnOf(s.Handshake().Auth)
+	trimHandshake(s)
 	h, err := ns.Connect(ctx, core.Client{Conn: p, User: u, Query: hs.query}, hs.auth)
 	if err != nil {
 		cancel()
@@ -199,7 +202,6 @@ func serve(s *socket.Socket, ns protocol.Namespace[core.Client], u core.User, op
 	untrack := opts.Metrics.TrackBacklog(ns.Path, p.Pending)
 	log.Debug("connected", "socket", p.ID(), "user", u.ID)
 	in := &inbox{}
-	auth := s.Handshake().Auth
 	in.handle = func(pkt *parser.Packet) { handleEvent(ctx, p, h, pkt, ns.Path, opts, log) }
 	// The library may report a socket's disconnect twice (a client leaving while the server
 	// closes it), before this listener exists (a client gone while Connect ran), or never (a
@@ -208,7 +210,7 @@ func serve(s *socket.Socket, ns protocol.Namespace[core.Client], u core.User, op
 	var once sync.Once
 	gone := func(args ...any) {
 		once.Do(func() {
-			sioparser.Detach(auth, ns.Path)
+			sioparser.Detach(conn, ns.Path)
 			reason, _ := args[0].(string)
 			if len(args) > 1 {
 				if e, ok := args[1].(error); ok && errors.Is(e, wstransport.ErrFrameTooLarge) {
@@ -230,11 +232,12 @@ func serve(s *socket.Socket, ns protocol.Namespace[core.Client], u core.User, op
 			})
 		})
 	}
+	address := hs.address
 	_ = s.On("error", func(args ...any) {
 		// The library closes the connection after a packet it cannot decode outside a joined
 		// namespace: say so in the log and, if it still gets there, to the client.
 		err, _ := args[0].(error)
-		log.Warn("malformed packet; connection closed", "socket", p.ID(), "user", u.ID, "address", s.Handshake().Address, "error", err)
+		log.Warn("malformed packet; connection closed", "socket", p.ID(), "user", u.ID, "address", address, "error", err)
 		opts.Metrics.Invalid(ns.Path, "")
 		e := protocol.ErrorMessage{Code: protocol.ErrorCodeInvalid, Message: "malformed packet; the connection is closed"}
 		_ = p.Send("error", e.AppendJSON(nil))
@@ -245,7 +248,7 @@ func serve(s *socket.Socket, ns protocol.Namespace[core.Client], u core.User, op
 		p.Close()
 		return
 	}
-	sioparser.Attach(auth, ns.Path, in)
+	sioparser.Attach(conn, ns.Path, in)
 }
 
 // handleEvent dispatches one client event and answers its acknowledgement. An event that is

@@ -11,11 +11,12 @@ import (
 // nothing of net/http's connection once a request is done. The engine keeps the context of the
 // request that opened a session for the session's life, and with it the http.ResponseWriter,
 // which holds net/http's connection and its read and write buffers (8 KiB, never used again once
-// a websocket is hijacked). The handler gets a ResponseWriter that forgets the real one when it
-// is hijacked and when the handler returns; later calls do nothing.
+// a websocket is hijacked), and its header map. The handler gets a ResponseWriter that forgets
+// the real one when it is hijacked and when the handler returns; later calls do nothing (and
+// Header returns a map that is never sent).
 func ReleaseResponses(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rw := &releasingWriter{w: w, header: w.Header()}
+		rw := &releasingWriter{w: w}
 		defer rw.release()
 		h.ServeHTTP(rw, r)
 	})
@@ -23,8 +24,6 @@ func ReleaseResponses(h http.Handler) http.Handler {
 
 // releasingWriter is an http.ResponseWriter that drops the one it wraps when released.
 type releasingWriter struct {
-	header http.Header
-
 	mu sync.Mutex
 	w  http.ResponseWriter
 }
@@ -42,7 +41,12 @@ func (rw *releasingWriter) release() {
 }
 
 // Header implements http.ResponseWriter.
-func (rw *releasingWriter) Header() http.Header { return rw.header }
+func (rw *releasingWriter) Header() http.Header {
+	if w := rw.get(); w != nil {
+		return w.Header()
+	}
+	return http.Header{}
+}
 
 // Write implements http.ResponseWriter.
 func (rw *releasingWriter) Write(b []byte) (int, error) {
