@@ -918,3 +918,62 @@ func TestJSAuth(t *testing.T) {
 		})
 	}
 }
+
+// TestJSCookieOnEveryNamespace: a browser's sockets share one connection, and its session cookie
+// authenticates each namespace's CONNECT, also after the first namespace has connected (the relay
+// then keeps only the cookie of the handshake request's headers), on both transports.
+func TestJSCookieOnEveryNamespace(t *testing.T) {
+	n := servertest.Start(t)
+	u := n.NewUser(t)
+	const sid = "js-namespaces"
+	cli(t, n, u, sid)
+	var out struct {
+		Cases []struct {
+			Transport string
+			Sessions  struct {
+				Sessions []struct {
+					SessionID string `json:"sessionId"`
+				} `json:"sessions"`
+			}
+			Connected struct {
+				SessionID string `json:"sessionId"`
+			}
+			Terminal struct {
+				Connected bool
+				Error     json.RawMessage
+			}
+			TerminalError  protocol.TerminalError
+			SameConnection bool
+			Upgraded       string
+		}
+	}
+	runJS(t, n, "namespaces.mjs", &out,
+		"PIZZAPI_COOKIE="+u.CookieHeader().Get("Cookie"),
+		"PIZZAPI_SESSION_ID="+sid,
+	)
+	if len(out.Cases) != 2 {
+		t.Fatalf("%d cases, want 2", len(out.Cases))
+	}
+	for _, c := range out.Cases {
+		t.Run(c.Transport, func(t *testing.T) {
+			if !c.SameConnection {
+				t.Fatal("the namespaces did not share one connection")
+			}
+			if len(c.Sessions.Sessions) != 1 || c.Sessions.Sessions[0].SessionID != sid {
+				t.Errorf("/hub sessions %+v, want %s", c.Sessions.Sessions, sid)
+			}
+			if c.Connected.SessionID != sid {
+				t.Errorf("/viewer connected to %q, want %s", c.Connected.SessionID, sid)
+			}
+			if !c.Terminal.Connected {
+				t.Fatalf("/terminal refused: %s", c.Terminal.Error)
+			}
+			if c.TerminalError.Code.Or("") != protocol.ErrorCodeTerminalNotFound {
+				t.Errorf("/terminal error %s, want terminal_not_found", c.TerminalError.AppendJSON(nil))
+			}
+			if c.Upgraded != "websocket" {
+				t.Errorf("transport %q at the end, want websocket", c.Upgraded)
+			}
+		})
+	}
+}

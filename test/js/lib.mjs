@@ -9,7 +9,7 @@
 //   PIZZAPI_JS_DEADLINE_MS  hard limit for the whole script (default 20000)
 //   PIZZAPI_JS_DEBUG        set to print every received event on stderr
 
-import { io } from "socket.io-client";
+import { io, Manager } from "socket.io-client";
 
 const started = Date.now();
 const sockets = new Set();
@@ -101,9 +101,12 @@ const brief = (v) => {
  * The log holds {name, payload, args, t} entries: server events by name, and the lifecycle as
  * "$connect", "$connect_error" ({message, data}), "$disconnect" ({reason}) and "$upgrade"
  * ({transport}). wait() consumes matching entries in order, per event name.
+ *
+ * With manager (see connection), the socket is one of the namespaces of that connection, whose
+ * options (transport, cookie) are the manager's.
  */
 export class Client {
-  constructor(label, nsp, { auth, cookie, transport = "websocket", reconnection = false, query } = {}) {
+  constructor(label, nsp, { auth, cookie, transport = "websocket", reconnection = false, query, manager } = {}) {
     this.label = label;
     this.log = [];
     this.cursor = {};
@@ -119,7 +122,7 @@ export class Client {
       opts.extraHeaders = { cookie };
       opts.withCredentials = true;
     }
-    this.socket = io(URL + nsp, opts);
+    this.socket = manager ? manager.socket(nsp, { auth }) : io(URL + nsp, opts);
     sockets.add(this);
     // A trailing string after the payload is a Connection State Recovery offset (socket.io-client
     // records it and hands it to listeners too); it is not counted as an argument.
@@ -265,6 +268,24 @@ export class Client {
   report() {
     return { log: this.log.slice(), initialTransport: this.initialTransport ?? null, transport: this.transport() };
   }
+}
+
+/**
+ * One connection that several Clients share (their option manager), one namespace each, as a
+ * browser tab's sockets do: transport and cookie as for a Client.
+ */
+export function connection({ cookie, transport = "websocket" } = {}) {
+  const opts = { reconnection: false, timeout: WAIT_MS };
+  if (transport === "websocket") {
+    opts.transports = ["websocket"];
+  } else if (transport !== "browser") {
+    throw new Error(`unknown transport ${transport}`);
+  }
+  if (cookie) {
+    opts.extraHeaders = { cookie };
+    opts.withCredentials = true;
+  }
+  return new Manager(URL, opts);
 }
 
 /**
