@@ -232,12 +232,11 @@ func serve(s *socket.Socket, ns protocol.Namespace[core.Client], u core.User, op
 			})
 		})
 	}
-	address := hs.address
 	_ = s.On("error", func(args ...any) {
 		// The library closes the connection after a packet it cannot decode outside a joined
 		// namespace: say so in the log and, if it still gets there, to the client.
 		err, _ := args[0].(error)
-		log.Warn("malformed packet; connection closed", "socket", p.ID(), "user", u.ID, "address", address, "error", err)
+		log.Warn("malformed packet; connection closed", "socket", p.ID(), "user", u.ID, "address", s.Handshake().Address, "error", err)
 		opts.Metrics.Invalid(ns.Path, "")
 		e := protocol.ErrorMessage{Code: protocol.ErrorCodeInvalid, Message: "malformed packet; the connection is closed"}
 		_ = p.Send("error", e.AppendJSON(nil))
