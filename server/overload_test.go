@@ -1,19 +1,24 @@
 package server_test
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pizzapi/pizzapi/internal/syncbuf"
 	"github.com/pizzapi/pizzapi/server/config"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
 
 // TestSlowViewerDropped (P5): a viewer that stops reading is dropped once its backlog passes
-// --max-backlog-bytes while the relay cannot write to it, and counted; a viewer that keeps
-// reading gets every event in order; the backlog is a metric.
+// --max-backlog-bytes while the relay cannot write to it, with the reason logged, and counted;
+// the publisher is not held back meanwhile (each of its events is acknowledged before it sends
+// more); a viewer that keeps reading gets every event in order; the backlog is a metric.
 func TestSlowViewerDropped(t *testing.T) {
-	n := servertest.Start(t, func(c *config.Config) { c.MaxBacklogBytes = 64 << 10 })
+	logs := &syncbuf.Buffer{}
+	n := servertest.StartLogged(t, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		func(c *config.Config) { c.MaxBacklogBytes = 64 << 10 })
 	u := n.NewUser(t)
 	c, reg := cli(t, n, u, "s-slow")
 	fast := n.Dial(t, "/viewer", servertest.DialOptions{User: &u, Auth: map[string]any{"sessionId": "s-slow"}})
@@ -48,6 +53,9 @@ func TestSlowViewerDropped(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the slow viewer was not dropped after %d events of 8 KiB:\n%s", seq, body)
 		}
+	}
+	if !strings.Contains(logs.String(), `reason="client too slow: `) {
+		t.Errorf("no reason logged for the dropped viewer:\n%s", logs.String())
 	}
 	evs := viewerEvents(t, fast.Take(t, "event", seq))
 	for i, e := range evs {

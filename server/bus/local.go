@@ -74,9 +74,10 @@ func (b *Local) Members(name string) []Member {
 	return *t.members.Load()
 }
 
-// Publish implements Bus.
-func (b *Local) Publish(_ context.Context, name string, m *Message) (int, error) {
+// Publish implements Bus. A publisher whose context carries a Pressure first sheds viewers.
+func (b *Local) Publish(ctx context.Context, name string, m *Message) (int, error) {
 	members := b.Members(name)
+	shed(ctx, name, members)
 	for _, mem := range members {
 		mem.Deliver(m)
 	}

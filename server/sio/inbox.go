@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
+
+	"github.com/pizzapi/pizzapi/server/bus"
 )
 
 // maxInboxBytes bounds the events a socket has received and not yet handled. A publisher that
@@ -16,6 +18,14 @@ import (
 // growing the relay's memory without bound. An event larger than the bound is taken when the
 // inbox is empty.
 const maxInboxBytes = 16 << 20
+
+// The inbox reports its level to the publisher's handlers (bus.Pressure) once it holds more than
+// a quarter of its bound, one step per sixteenth of the bound: the relay sheds the session's
+// viewers furthest behind long before the reader has to wait.
+const (
+	highWaterDivisor = 4
+	stepDivisor      = 16
+)
 
 // packetOverhead approximates what a queued event costs besides its arguments: the packet, its
 // argument slice and the queued closure.
@@ -30,6 +40,8 @@ type inbox struct {
 	handle     func(*parser.Packet)
 	clientLeft atomic.Bool
 	limit      int64 // maxInboxBytes when 0
+	// pressure is the inbox's level past its high-water mark, which its handlers publish with.
+	pressure bus.Pressure
 
 	mu      sync.Mutex
 	room    *sync.Cond // signalled when queued work was done
@@ -47,10 +59,7 @@ type queued struct {
 // Packet implements sioparser.Sink: it queues the event, first waiting while the inbox is full.
 func (in *inbox) Packet(p *parser.Packet) {
 	n := compact(p)
-	limit := in.limit
-	if limit == 0 {
-		limit = maxInboxBytes
-	}
+	limit := in.bound()
 	in.mu.Lock()
 	for in.bytes > 0 && in.bytes+n > limit {
 		if in.room == nil {
@@ -72,9 +81,27 @@ func (in *inbox) push(fn func()) {
 	in.mu.Unlock()
 }
 
+// bound returns the most the inbox holds before the reader waits.
+func (in *inbox) bound() int64 {
+	if in.limit == 0 {
+		return maxInboxBytes
+	}
+	return in.limit
+}
+
+// levelLocked reports the inbox's level to its pressure; the caller holds mu.
+func (in *inbox) levelLocked() {
+	level, limit := 0, in.bound()
+	if high := limit / highWaterDivisor; in.bytes > high {
+		level = int((in.bytes-high)/max(1, limit/stepDivisor)) + 1
+	}
+	in.pressure.Set(level)
+}
+
 func (in *inbox) pushLocked(q queued) {
 	in.work = append(in.work, q)
 	in.bytes += q.bytes
+	in.levelLocked()
 	if !in.running {
 		in.running = true
 		go in.run()
@@ -98,6 +125,7 @@ func (in *inbox) run() {
 		if q.bytes > 0 {
 			in.mu.Lock()
 			in.bytes -= q.bytes
+			in.levelLocked()
 			if in.room != nil {
 				in.room.Broadcast()
 			}

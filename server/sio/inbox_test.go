@@ -1,12 +1,15 @@
 package sio
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
+
+	"github.com/pizzapi/pizzapi/server/bus"
 )
 
 // TestInboxBounded: a client that sends faster than its events are handled is held back once
@@ -50,4 +53,70 @@ func TestInboxBounded(t *testing.T) {
 		step <- struct{}{}
 	}
 	<-done
+}
+
+// viewer is a bus member with a backlog that records being shed.
+type viewer struct {
+	pending int64
+	shed    atomic.Pointer[string]
+}
+
+func (v *viewer) Deliver(*bus.Message) {}
+
+func (v *viewer) Pending() int64 { return v.pending }
+
+func (v *viewer) Shed(reason string) bool { return v.shed.CompareAndSwap(nil, &reason) }
+
+// TestInboxPressureShedsViewers: events queued past a quarter of the inbox's bound make the
+// handler that publishes next drop viewers of the session, those furthest behind, an eighth per
+// sixteenth of the bound queued past the mark, before the reader ever waits; once the inbox
+// drains, publishing drops no one more.
+func TestInboxPressureShedsViewers(t *testing.T) {
+	const payload = 100
+	size := int64(packetOverhead + payload)
+	in := &inbox{limit: 16 * size}
+	b := bus.NewLocal()
+	viewers := make([]*viewer, 16)
+	for i := range viewers {
+		viewers[i] = &viewer{pending: int64(i)}
+		b.Join(bus.SessionViewers+"s", viewers[i])
+	}
+	ctx := bus.WithPressure(context.Background(), &in.pressure)
+	release := make(chan struct{})
+	done := make(chan struct{})
+	handled := 0
+	in.handle = func(*parser.Packet) {
+		if handled == 0 {
+			<-release
+		}
+		_, _ = b.Publish(ctx, bus.SessionViewers+"s", bus.NewMessage("/viewer", "event", []byte(`{}`), 1))
+		handled++
+		if handled == 6 {
+			close(done)
+		}
+	}
+	raw := json.RawMessage(`"` + strings.Repeat("x", payload-2) + `"`)
+	// Six events queued, the first being handled: two sixteenths past the mark of four, level 3.
+	for range 6 {
+		in.Packet(&parser.Packet{Type: parser.EVENT, Data: []any{raw}})
+	}
+	close(release)
+	<-done
+	var shed int
+	for i, v := range viewers {
+		reason := v.shed.Load()
+		if reason == nil {
+			continue
+		}
+		shed++
+		if i < 10 {
+			t.Errorf("viewer %d shed while viewers further behind were not", i)
+		}
+		if !strings.Contains(*reason, "relay overloaded") {
+			t.Errorf("reason %q", *reason)
+		}
+	}
+	if shed != 6 {
+		t.Fatalf("%d viewers shed, want 3 steps of 2", shed)
+	}
 }

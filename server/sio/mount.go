@@ -15,6 +15,7 @@ import (
 	"github.com/pizzapi/pizzapi/internal/sioparser"
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/server/accounts"
+	"github.com/pizzapi/pizzapi/server/bus"
 	"github.com/pizzapi/pizzapi/server/core"
 	"github.com/pizzapi/pizzapi/server/wstransport"
 )
@@ -202,7 +203,10 @@ func serve(s *socket.Socket, ns protocol.Namespace[core.Client], u core.User, op
 	untrack := opts.Metrics.TrackBacklog(ns.Path, p.Pending)
 	log.Debug("connected", "socket", p.ID(), "user", u.ID)
 	in := &inbox{}
-	in.handle = func(pkt *parser.Packet) { handleEvent(ctx, p, h, pkt, ns.Path, opts, log) }
+	// The client's events are published with the inbox's pressure: the session's viewers
+	// furthest behind are dropped rather than the publisher held back (bus.Pressure).
+	pctx := bus.WithPressure(ctx, &in.pressure)
+	in.handle = func(pkt *parser.Packet) { handleEvent(pctx, p, h, pkt, ns.Path, opts, log) }
 	// The library may report a socket's disconnect twice (a client leaving while the server
 	// closes it), before this listener exists (a client gone while Connect ran), or never (a
 	// transport that closed just before the library tracked the socket), so gone runs once, from

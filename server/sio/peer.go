@@ -136,10 +136,29 @@ func (p *Peer) Close() {
 
 // Kick drops the connection at once (the client may reconnect and catch up), logging why.
 func (p *Peer) Kick(reason string) {
+	if p.drop(reason) {
+		p.s.Conn().Close(true)
+	}
+}
+
+// Shed implements bus.Laggard: it drops the client as Kick does, closing the connection on
+// another goroutine (the publisher's sheds viewers), and reports whether the client was still
+// connected.
+func (p *Peer) Shed(reason string) bool {
+	if !p.drop(reason) {
+		return false
+	}
+	go p.s.Conn().Close(true)
+	return true
+}
+
+// drop marks the client dropped, from when on nothing more is written to it, logs why and counts
+// it; it reports false when the client was dropped already.
+func (p *Peer) drop(reason string) bool {
 	if !p.closed.CompareAndSwap(false, true) {
-		return
+		return false
 	}
 	p.log.Warn("dropping client", "namespace", p.nsp, "socket", p.ID(), "reason", reason)
 	p.metrics.Dropped(p.nsp)
-	p.s.Conn().Close(true)
+	return true
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
@@ -32,10 +33,14 @@ type transport struct {
 	mu      sync.Mutex
 	queue   *frameList // frames waiting for the writer (nil when none): shared broadcast frames are not copied
 	drains  int        // Send calls in queue: the engine expects one "drain" event for each
-	writing bool       // the writer goroutine runs
-	closing bool       // close once the writer has written what it holds
-	closeFn types.Callable
-	closed  bool
+	writing bool       // the connection waits for a writer of the pool, or a writer writes to it
+	// raw is the socket a writer of the pool writes to without waiting (nil: the connection
+	// has a writer goroutine of its own); rawKnown says whether it was looked up.
+	raw      syscall.RawConn
+	rawKnown bool
+	closing  bool // close once the writer has written what it holds
+	closeFn  types.Callable
+	closed   bool
 	// ctx and wsc are the upgrade's request and the library's websocket, which carries the
 	// connection's close to the engine while it initializes the transport; the reader drops
 	// both when it starts (see detach).
@@ -149,12 +154,21 @@ func (t *transport) enqueue(f *[]byte) {
 	t.queue.frames = append(t.queue.frames, f)
 }
 
-// startWriter starts the writer unless it runs; the caller holds mu.
+// startWriter hands the connection to a writer unless one has it: to the pool's, or to a
+// goroutine of its own when its socket cannot be written to without waiting; the caller holds mu.
 func (t *transport) startWriter() {
-	if !t.writing {
-		t.writing = true
-		go t.write()
+	if t.writing {
+		return
 	}
+	t.writing = true
+	if !t.rawKnown {
+		t.raw, t.rawKnown = rawConnOf(t.conn), true
+	}
+	if t.raw == nil {
+		go t.write()
+		return
+	}
+	writers.push(t)
 }
 
 // frame returns the websocket frame of one Engine.IO packet: a broadcast's shared frame, or one
@@ -182,50 +196,122 @@ func (t *transport) frame(p *packet.Packet) []byte {
 	return appendFrame(make([]byte, 0, data.Len()+maxHeader), op, data.Bytes())
 }
 
-// write is the writer goroutine: it writes everything queued, in one system call where the
-// connection allows (writev on TCP), until the queue is empty; then it ends and keeps nothing:
-// the lists of frames go back to a pool.
-func (t *transport) write() {
-	var spare *frameList
-	for {
-		t.mu.Lock()
-		list, drains := t.queue, t.drains
-		if list == nil || len(list.frames) == 0 {
-			t.queue = nil
-			t.writing = false
-			closing, fn := t.closing, t.closeFn
-			t.mu.Unlock()
-			putList(list)
-			putList(spare)
-			if closing {
-				t.shut(fn)
-			}
-			return
-		}
-		t.queue, t.drains = spare, 0
-		t.mu.Unlock()
-		var n int64
-		for _, f := range list.frames {
-			n += counted(*f)
-		}
+// serve is a turn of the pool's writer at the connection: it writes what is queued as far as the
+// socket takes it without waiting, and reports whether the connection goes back in line (more
+// was queued meanwhile). When the socket buffer is full, the rest goes to a goroutine of the
+// connection's own (finish), which waits for the client to take it and writes what follows
+// until the queue is empty; a client that takes nothing for WriteTimeout is disconnected.
+func (t *transport) serve() bool {
+	list, drains, ok := t.take()
+	if !ok {
+		return false
+	}
+	n := countFrames(list.frames)
+	done, off, err := writeNow(t.raw, list.frames, 0)
+	if err == nil && done < len(list.frames) {
 		t.since.Store(time.Now().UnixNano())
-		err := t.writeAll(list.frames)
-		t.since.Store(0)
-		t.backlog.Add(-n)
-		list.reset()
-		spare = list
-		if err != nil {
-			t.mu.Lock()
-			t.writing = false
-			t.mu.Unlock()
-			putList(spare)
-			t.fail("websocket write failed", err)
+		go t.finish(list, done, off, n, drains)
+		return false
+	}
+	if !t.written(list, n, drains, err) {
+		return false
+	}
+	t.mu.Lock()
+	if t.queue != nil && len(t.queue.frames) > 0 {
+		t.mu.Unlock()
+		return true
+	}
+	t.goIdle()
+	return false
+}
+
+// finish is the writer of a connection whose socket was full: it writes the rest of a list
+// (from frame done, byte off), then whatever is queued, until the queue is empty; then the
+// connection goes back to the pool.
+func (t *transport) finish(list *frameList, done, off int, n int64, drains int) {
+	err := t.writeAll(list.frames[done:], off)
+	_ = t.conn.SetWriteDeadline(time.Time{}) // the pool's writes must not inherit it
+	if t.written(list, n, drains, err) {
+		t.write()
+	}
+}
+
+// write is the writer goroutine of a connection the pool does not write to (or whose socket was
+// full): it writes everything queued, in one system call where the connection allows (writev
+// on TCP), until the queue is empty; then it ends and keeps nothing: the lists of frames go back
+// to a pool.
+func (t *transport) write() {
+	for {
+		list, drains, ok := t.take()
+		if !ok {
 			return
 		}
-		for range drains {
-			t.Emit("drain")
+		n := countFrames(list.frames)
+		t.since.Store(time.Now().UnixNano())
+		err := t.writeAll(list.frames, 0)
+		if t.raw != nil {
+			_ = t.conn.SetWriteDeadline(time.Time{})
+		}
+		if !t.written(list, n, drains, err) {
+			return
 		}
 	}
+}
+
+// take takes the queued frames and the number of Send calls they answer; when none are queued
+// it lets the connection go idle (closing it if asked to) and reports false.
+func (t *transport) take() (*frameList, int, bool) {
+	t.mu.Lock()
+	list, drains := t.queue, t.drains
+	if list == nil || len(list.frames) == 0 {
+		t.goIdle()
+		return nil, 0, false
+	}
+	t.queue, t.drains = nil, 0
+	t.mu.Unlock()
+	return list, drains, true
+}
+
+// goIdle marks the connection as having no writer, unlocks mu (which the caller holds) and closes
+// the connection if it was to be closed once written.
+func (t *transport) goIdle() {
+	list := t.queue
+	t.queue = nil
+	t.writing = false
+	closing, fn := t.closing, t.closeFn
+	t.mu.Unlock()
+	putList(list)
+	if closing {
+		t.shut(fn)
+	}
+}
+
+// written accounts for a list of frames written (n bytes counted), answers the Send calls it
+// held with "drain" events, and reports whether the writer goes on: after a failed write it
+// reports the error and closes the connection.
+func (t *transport) written(list *frameList, n int64, drains int, err error) bool {
+	t.since.Store(0)
+	t.backlog.Add(-n)
+	putList(list)
+	if err != nil {
+		t.mu.Lock()
+		t.writing = false
+		t.mu.Unlock()
+		t.fail("websocket write failed", err)
+		return false
+	}
+	for range drains {
+		t.Emit("drain")
+	}
+	return true
+}
+
+func countFrames(frames []*[]byte) int64 {
+	var n int64
+	for _, f := range frames {
+		n += counted(*f)
+	}
+	return n
 }
 
 // maxBatch is the most frames one writev takes: the runtime keeps each connection's largest
@@ -233,9 +319,9 @@ func (t *transport) write() {
 // fill a socket buffer.
 const maxBatch = 128
 
-// writeAll writes the frames with a deadline: as writev on TCP (one for up to maxBatch frames),
-// else copied into one buffer.
-func (t *transport) writeAll(frames []*[]byte) error {
+// writeAll writes the frames, the first from byte off, with a deadline: as writev on TCP (one for
+// up to maxBatch frames), else copied into one buffer.
+func (t *transport) writeAll(frames []*[]byte, off int) error {
 	_ = t.conn.SetWriteDeadline(time.Now().Add(t.opts.WriteTimeout))
 	// writev consumes the vector it is given (*vec); base keeps the pooled array whole.
 	vec := vecPool.Get().(*net.Buffers)
@@ -249,7 +335,8 @@ func (t *transport) writeAll(frames []*[]byte) error {
 	for len(frames) > 0 {
 		*vec = base
 		for _, f := range frames[:min(len(frames), maxBatch)] {
-			*vec = append(*vec, *f)
+			*vec = append(*vec, (*f)[off:])
+			off = 0
 		}
 		frames = frames[len(*vec):]
 		if tcp || len(*vec) == 1 {

@@ -2,9 +2,11 @@
 // server in place of the library's (ServerOptions.SetTransports; polling stays the library's).
 //
 // It differs from the library's transport where fan-out pays:
-//   - everything queued for a connection goes out in one write(2): packets are framed into one
-//     buffer, and a writer goroutine, which exists only while there is something to write,
-//     writes whatever has accumulated since its last write;
+//   - everything queued for a connection goes out in one writev(2): a pool of writer goroutines,
+//     about one per processor and none while nothing is queued, takes the connections with
+//     frames queued in turn and writes whatever has accumulated since the connection's last
+//     write, without waiting on the network; a connection whose socket is full gets a goroutine
+//     of its own until its client has taken what was queued;
 //   - a broadcast is framed once (Frame): server frames are unmasked, so the header is the same
 //     for every receiver and the bytes are appended as they are;
 //   - it keeps no buffer while a connection is idle: the write buffer goes back to a pool after

@@ -1,0 +1,17 @@
+//go:build !linux
+
+package wstransport
+
+import (
+	"errors"
+	"net"
+	"syscall"
+)
+
+// rawConnOf returns nil: outside Linux every connection has a writer goroutine of its own.
+func rawConnOf(net.Conn) syscall.RawConn { return nil }
+
+// writeNow is not used outside Linux (rawConnOf returns nil).
+func writeNow(syscall.RawConn, []*[]byte, int) (done, part int, err error) {
+	return 0, 0, errors.ErrUnsupported
+}
