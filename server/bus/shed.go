@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // Laggard is a member that can say how far behind it is and be dropped: the relay's sockets.
@@ -20,33 +21,47 @@ type Laggard interface {
 // Pressure is how far a publisher's queue of received events, not yet published, has grown
 // past its high-water mark, in steps (Set). A publisher whose context carries it (WithPressure)
 // sheds load when it publishes to a session's viewers: for each step the queue grew since it
-// last shed, it drops the eighth of the viewers furthest behind (Laggard), with a reason, rather
-// than being held back by a queue that fan-out does not empty. The steps start over once the
-// queue is back under its mark.
+// last shed, and for each holdTime the queue stays at the same step, it drops the eighth of the
+// viewers furthest behind (Laggard), with a reason, rather than being held back by a queue that
+// fan-out does not empty. A queue that shrinks sheds no one; one back under its mark starts over.
 //
 // At twice the rate the relay can fan out, the queue grows before the viewers' backlogs do (the
 // relay, not the clients, is the limit), so that no viewer is over its backlog limit; dropping
-// viewers is then the only way to fan out every event without holding the publisher back.
+// viewers is then the only way to fan out every event without holding the publisher back, and
+// the queue has to shrink again for the viewers that stay to get events without delay.
 type Pressure struct {
 	level atomic.Int32 // set by the queue
-	shed  atomic.Int32 // the level last shed for
+	shed  atomic.Int32 // the level last shed for (lowered as the queue shrinks)
+	last  atomic.Int64 // when viewers were last shed, unix nanoseconds
 }
+
+// holdTime is how long the queue may stay at one step before more viewers go.
+const holdTime = time.Second
 
 // Set records the queue's level: 0 under its high-water mark, else the steps past it.
 func (p *Pressure) Set(level int) { p.level.Store(int32(level)) }
 
-// take returns how many steps the queue grew since the last shed, and marks them shed.
-func (p *Pressure) take() int {
-	level := p.level.Load()
-	if level == 0 {
-		p.shed.Store(0)
+// take returns how many steps of viewers to shed now and marks them shed. One publisher's
+// handlers call it one at a time.
+func (p *Pressure) take(now time.Time) int {
+	level, shed := p.level.Load(), p.shed.Load()
+	steps := int32(0)
+	switch {
+	case level < shed || level == 0:
+		// Shrinking: the hold starts over at the lower step.
+		p.shed.Store(level)
+		p.last.Store(now.UnixNano())
+		return 0
+	case level > shed:
+		steps = level - shed
+	case now.Sub(time.Unix(0, p.last.Load())) >= holdTime:
+		steps = 1
+	default:
 		return 0
 	}
-	shed := p.shed.Load()
-	if level <= shed || !p.shed.CompareAndSwap(shed, level) {
-		return 0
-	}
-	return int(level - shed)
+	p.shed.Store(level)
+	p.last.Store(now.UnixNano())
+	return int(steps)
 }
 
 type pressureKey struct{}
@@ -63,10 +78,10 @@ const shedFraction = 8
 // eighth of the topic's members furthest behind; only a session's viewers are shed.
 func shed(ctx context.Context, topic string, members []Member) {
 	p, _ := ctx.Value(pressureKey{}).(*Pressure)
-	if p == nil || !strings.HasPrefix(topic, SessionViewers) {
+	if p == nil || p.level.Load() == 0 && p.shed.Load() == 0 || !strings.HasPrefix(topic, SessionViewers) {
 		return
 	}
-	steps := p.take()
+	steps := p.take(time.Now())
 	if steps == 0 {
 		return
 	}

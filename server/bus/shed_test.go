@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // laggard is a member with a fixed backlog that records being shed.
@@ -24,9 +25,9 @@ func (l *laggard) Shed(reason string) bool {
 }
 
 // TestPublishSheds: a publisher under pressure drops, per step its queue grew since it last
-// shed, an eighth of the session's viewers, those furthest behind first, with a reason; nothing
-// while the pressure stays, again once it went away and came back; never the members of other
-// topics.
+// shed, an eighth of the session's viewers, those furthest behind first, with a reason; one more
+// step when its queue stayed at its step for holdTime, none while it shrinks; never the members
+// of other topics.
 func TestPublishSheds(t *testing.T) {
 	b := NewLocal()
 	members := make([]*laggard, 16)
@@ -67,26 +68,36 @@ func TestPublishSheds(t *testing.T) {
 	}
 	publish()
 	if n, _ := shed(); n != 2 {
-		t.Fatalf("the same step shed again: %d viewers", n)
+		t.Fatalf("the same step shed again at once: %d viewers", n)
 	}
-	p.Set(3)
+	p.last.Store(time.Now().Add(-holdTime).UnixNano()) // the queue stayed at its step
 	publish()
-	if n, least := shed(); n != 6 || least != 10 {
-		t.Fatalf("two more steps: %d viewers shed (want 6), the least behind had %d", n, least)
+	if n, least := shed(); n != 4 || least != 12 {
+		t.Fatalf("the queue held its step: %d viewers shed (want 4), the least behind had %d", n, least)
 	}
 	p.Set(0)
 	publish()
-	p.Set(1)
+	p.Set(2)
 	publish()
 	if n, least := shed(); n != 8 || least != 8 {
-		t.Fatalf("pressure again: %d viewers shed (want 8), the least behind had %d", n, least)
+		t.Fatalf("two steps from under the mark: %d viewers shed (want 8), the least behind had %d", n, least)
+	}
+	p.Set(1)
+	publish()
+	if n, _ := shed(); n != 8 {
+		t.Fatalf("a shrinking queue shed %d viewers", n-8)
+	}
+	p.Set(2)
+	publish()
+	if n, least := shed(); n != 10 || least != 6 {
+		t.Fatalf("growing again: %d viewers shed (want 10), the least behind had %d", n, least)
 	}
 	if cli.reason != "" {
 		t.Fatal("a member of another topic was shed")
 	}
 	for _, m := range members {
-		if len(m.got) != 6 {
-			t.Fatalf("a member got %d of 6 messages", len(m.got))
+		if len(m.got) != 8 {
+			t.Fatalf("a member got %d of 8 messages", len(m.got))
 		}
 	}
 }
