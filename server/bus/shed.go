@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -19,48 +20,56 @@ type Laggard interface {
 }
 
 // Pressure is how far a publisher's queue of received events, not yet published, has grown
-// past its high-water mark, in steps (Set). A publisher whose context carries it (WithPressure)
-// sheds load when it publishes to a session's viewers: for each step the queue grew since it
-// last shed, and for each holdTime the queue stays at the same step, it drops the eighth of the
-// viewers furthest behind (Laggard), with a reason, rather than being held back by a queue that
-// fan-out does not empty. A queue that shrinks sheds no one; one back under its mark starts over.
+// past its high-water mark (Set). A publisher whose context carries it (WithPressure) sheds load
+// when it publishes to a session's viewers: for each step the queue grew past the mark since it
+// last shed, and once more whenever the queue did not shrink for holdTime, it drops the eighth of
+// the viewers furthest behind (Laggard), with a reason, rather than being held back by a queue
+// that fan-out does not empty. A queue back under its mark starts over.
 //
 // At twice the rate the relay can fan out, the queue grows before the viewers' backlogs do (the
 // relay, not the clients, is the limit), so that no viewer is over its backlog limit; dropping
 // viewers is then the only way to fan out every event without holding the publisher back, and
 // the queue has to shrink again for the viewers that stay to get events without delay.
 type Pressure struct {
-	level atomic.Int32 // set by the queue
-	shed  atomic.Int32 // the level last shed for (lowered as the queue shrinks)
-	last  atomic.Int64 // when viewers were last shed, unix nanoseconds
+	over atomic.Int64 // bytes past the mark, set by the queue
+	step atomic.Int64 // bytes per step, set by the queue
+
+	level atomic.Int64 // the step last shed for
+	mu    sync.Mutex
+	held  int64     // the bytes past the mark when the hold started
+	since time.Time // when the hold started
 }
 
-// holdTime is how long the queue may stay at one step before more viewers go.
+// holdTime is how long the queue may go without shrinking before more viewers go.
 const holdTime = time.Second
 
-// Set records the queue's level: 0 under its high-water mark, else the steps past it.
-func (p *Pressure) Set(level int) { p.level.Store(int32(level)) }
+// Set records how many bytes the queue holds past its mark (0 under it) and the size of a step.
+func (p *Pressure) Set(over, step int64) {
+	p.over.Store(over)
+	p.step.Store(max(1, step))
+}
 
-// take returns how many steps of viewers to shed now and marks them shed. One publisher's
-// handlers call it one at a time.
+// take returns how many steps of viewers to shed now.
 func (p *Pressure) take(now time.Time) int {
-	level, shed := p.level.Load(), p.shed.Load()
-	steps := int32(0)
-	switch {
-	case level < shed || level == 0:
-		// Shrinking: the hold starts over at the lower step.
-		p.shed.Store(level)
-		p.last.Store(now.UnixNano())
-		return 0
-	case level > shed:
-		steps = level - shed
-	case now.Sub(time.Unix(0, p.last.Load())) >= holdTime:
-		steps = 1
-	default:
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	over := p.over.Load()
+	if over == 0 {
+		p.level.Store(0)
 		return 0
 	}
-	p.shed.Store(level)
-	p.last.Store(now.UnixNano())
+	level, shed := over/p.step.Load()+1, p.level.Load()
+	steps := int64(0)
+	switch {
+	case level > shed:
+		steps = level - shed
+	case now.Sub(p.since) < holdTime:
+		return 0
+	case over >= p.held:
+		steps = 1 // it did not shrink
+	}
+	p.level.Store(level)
+	p.held, p.since = over, now
 	return int(steps)
 }
 
@@ -78,7 +87,7 @@ const shedFraction = 8
 // eighth of the topic's members furthest behind; only a session's viewers are shed.
 func shed(ctx context.Context, topic string, members []Member) {
 	p, _ := ctx.Value(pressureKey{}).(*Pressure)
-	if p == nil || p.level.Load() == 0 && p.shed.Load() == 0 || !strings.HasPrefix(topic, SessionViewers) {
+	if p == nil || p.over.Load() == 0 && p.level.Load() == 0 || !strings.HasPrefix(topic, SessionViewers) {
 		return
 	}
 	steps := p.take(time.Now())

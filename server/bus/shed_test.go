@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 )
 
 // laggard is a member with a fixed backlog that records being shed.
@@ -26,8 +25,8 @@ func (l *laggard) Shed(reason string) bool {
 
 // TestPublishSheds: a publisher under pressure drops, per step its queue grew since it last
 // shed, an eighth of the session's viewers, those furthest behind first, with a reason; one more
-// step when its queue stayed at its step for holdTime, none while it shrinks; never the members
-// of other topics.
+// eighth when its queue did not shrink for holdTime, none while it shrinks; never the members of
+// other topics.
 func TestPublishSheds(t *testing.T) {
 	b := NewLocal()
 	members := make([]*laggard, 16)
@@ -61,7 +60,9 @@ func TestPublishSheds(t *testing.T) {
 	if n, _ := shed(); n != 0 {
 		t.Fatalf("%d viewers shed without pressure", n)
 	}
-	p.Set(1)
+	const step = 100
+	hold := func() { p.since = p.since.Add(-holdTime) } // as if holdTime had passed
+	p.Set(step/2, step)
 	publish()
 	if n, least := shed(); n != 2 || least != 14 {
 		t.Fatalf("one step: %d viewers shed (want the 2 furthest behind), the least behind had %d", n, least)
@@ -70,27 +71,28 @@ func TestPublishSheds(t *testing.T) {
 	if n, _ := shed(); n != 2 {
 		t.Fatalf("the same step shed again at once: %d viewers", n)
 	}
-	p.last.Store(time.Now().Add(-holdTime).UnixNano()) // the queue stayed at its step
+	hold()
 	publish()
 	if n, least := shed(); n != 4 || least != 12 {
-		t.Fatalf("the queue held its step: %d viewers shed (want 4), the least behind had %d", n, least)
+		t.Fatalf("the queue did not shrink for holdTime: %d viewers shed (want 4), the least behind had %d", n, least)
 	}
-	p.Set(0)
+	p.Set(step/2-10, step)
+	hold()
 	publish()
-	p.Set(2)
+	if n, _ := shed(); n != 4 {
+		t.Fatalf("a shrinking queue shed %d viewers", n-4)
+	}
+	p.Set(0, step)
+	publish()
+	p.Set(step+step/2, step)
 	publish()
 	if n, least := shed(); n != 8 || least != 8 {
 		t.Fatalf("two steps from under the mark: %d viewers shed (want 8), the least behind had %d", n, least)
 	}
-	p.Set(1)
-	publish()
-	if n, _ := shed(); n != 8 {
-		t.Fatalf("a shrinking queue shed %d viewers", n-8)
-	}
-	p.Set(2)
+	p.Set(2*step+step/2, step)
 	publish()
 	if n, least := shed(); n != 10 || least != 6 {
-		t.Fatalf("growing again: %d viewers shed (want 10), the least behind had %d", n, least)
+		t.Fatalf("one more step: %d viewers shed (want 10), the least behind had %d", n, least)
 	}
 	if cli.reason != "" {
 		t.Fatal("a member of another topic was shed")

@@ -91,11 +91,8 @@ func (in *inbox) bound() int64 {
 
 // levelLocked reports the inbox's level to its pressure; the caller holds mu.
 func (in *inbox) levelLocked() {
-	level, limit := 0, in.bound()
-	if high := limit / highWaterDivisor; in.bytes > high {
-		level = int((in.bytes-high)/max(1, limit/stepDivisor)) + 1
-	}
-	in.pressure.Set(level)
+	limit := in.bound()
+	in.pressure.Set(max(0, in.bytes-limit/highWaterDivisor), limit/stepDivisor)
 }
 
 func (in *inbox) pushLocked(q queued) {
