@@ -23,10 +23,9 @@ func (l *laggard) Shed(reason string) bool {
 	return true
 }
 
-// TestPublishSheds: a publisher under pressure drops, per step its queue grew since it last
-// shed, an eighth of the session's viewers, those furthest behind first, with a reason; one more
-// eighth when its queue did not shrink for holdTime, none while it shrinks; never the members of
-// other topics.
+// TestPublishSheds: a publisher whose queue passes its mark drops an eighth of the session's
+// viewers, those furthest behind first, with a reason; one more eighth each shedInterval its
+// queue did not shrink, none while it shrinks; never the members of other topics.
 func TestPublishSheds(t *testing.T) {
 	b := NewLocal()
 	members := make([]*laggard, 16)
@@ -60,39 +59,39 @@ func TestPublishSheds(t *testing.T) {
 	if n, _ := shed(); n != 0 {
 		t.Fatalf("%d viewers shed without pressure", n)
 	}
-	const step = 100
-	hold := func() { p.since = p.since.Add(-holdTime) } // as if holdTime had passed
-	p.Set(step/2, step)
+	later := func() { p.since = p.since.Add(-shedInterval) } // as if shedInterval had passed
+	p.Set(50)
 	publish()
 	if n, least := shed(); n != 2 || least != 14 {
-		t.Fatalf("one step: %d viewers shed (want the 2 furthest behind), the least behind had %d", n, least)
+		t.Fatalf("past the mark: %d viewers shed (want the 2 furthest behind), the least behind had %d", n, least)
 	}
+	p.Set(80)
 	publish()
 	if n, _ := shed(); n != 2 {
-		t.Fatalf("the same step shed again at once: %d viewers", n)
+		t.Fatalf("shed again at once: %d viewers", n)
 	}
-	hold()
+	later()
 	publish()
 	if n, least := shed(); n != 4 || least != 12 {
-		t.Fatalf("the queue did not shrink for holdTime: %d viewers shed (want 4), the least behind had %d", n, least)
+		t.Fatalf("the queue grew for shedInterval: %d viewers shed (want 4), the least behind had %d", n, least)
 	}
-	p.Set(step/2-10, step)
-	hold()
+	p.Set(70)
+	later()
 	publish()
 	if n, _ := shed(); n != 4 {
 		t.Fatalf("a shrinking queue shed %d viewers", n-4)
 	}
-	p.Set(0, step)
+	p.Set(0)
 	publish()
-	p.Set(step+step/2, step)
+	p.Set(10)
+	publish()
+	if n, least := shed(); n != 6 || least != 10 {
+		t.Fatalf("past the mark again: %d viewers shed (want 6), the least behind had %d", n, least)
+	}
+	later()
 	publish()
 	if n, least := shed(); n != 8 || least != 8 {
-		t.Fatalf("two steps from under the mark: %d viewers shed (want 8), the least behind had %d", n, least)
-	}
-	p.Set(2*step+step/2, step)
-	publish()
-	if n, least := shed(); n != 10 || least != 6 {
-		t.Fatalf("one more step: %d viewers shed (want 10), the least behind had %d", n, least)
+		t.Fatalf("the queue did not shrink for shedInterval: %d viewers shed (want 8), the least behind had %d", n, least)
 	}
 	if cli.reason != "" {
 		t.Fatal("a member of another topic was shed")

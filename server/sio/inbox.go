@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 
@@ -19,13 +20,10 @@ import (
 // inbox is empty.
 const maxInboxBytes = 16 << 20
 
-// The inbox reports its level to the publisher's handlers (bus.Pressure) once it holds more than
-// a quarter of its bound, one step per sixteenth of the bound: the relay sheds the session's
-// viewers furthest behind long before the reader has to wait.
-const (
-	highWaterDivisor = 4
-	stepDivisor      = 16
-)
+// highWaterDivisor: the inbox reports what it holds past a quarter of its bound to the
+// publisher's handlers (bus.Pressure), which shed the session's viewers furthest behind long
+// before the reader has to wait.
+const highWaterDivisor = 4
 
 // packetOverhead approximates what a queued event costs besides its arguments: the packet, its
 // argument slice and the queued closure.
@@ -42,6 +40,8 @@ type inbox struct {
 	limit      int64 // maxInboxBytes when 0
 	// pressure is the inbox's level past its high-water mark, which its handlers publish with.
 	pressure bus.Pressure
+	// heldBack, if set, is told how long the reader waited for room.
+	heldBack func(time.Duration)
 
 	mu      sync.Mutex
 	room    *sync.Cond // signalled when queued work was done
@@ -61,14 +61,21 @@ func (in *inbox) Packet(p *parser.Packet) {
 	n := compact(p)
 	limit := in.bound()
 	in.mu.Lock()
+	var start time.Time
 	for in.bytes > 0 && in.bytes+n > limit {
 		if in.room == nil {
 			in.room = sync.NewCond(&in.mu)
+		}
+		if start.IsZero() {
+			start = time.Now()
 		}
 		in.room.Wait()
 	}
 	in.pushLocked(queued{fn: func() { in.handle(p) }, bytes: n})
 	in.mu.Unlock()
+	if !start.IsZero() && in.heldBack != nil {
+		in.heldBack(time.Since(start))
+	}
 }
 
 // ClientDisconnect implements sioparser.Sink.
@@ -91,8 +98,7 @@ func (in *inbox) bound() int64 {
 
 // levelLocked reports the inbox's level to its pressure; the caller holds mu.
 func (in *inbox) levelLocked() {
-	limit := in.bound()
-	in.pressure.Set(max(0, in.bytes-limit/highWaterDivisor), limit/stepDivisor)
+	in.pressure.Set(max(0, in.bytes-in.bound()/highWaterDivisor))
 }
 
 func (in *inbox) pushLocked(q queued) {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
@@ -180,6 +182,9 @@ func handshakeOf(s *socket.Socket) handshake {
 	return h
 }
 
+// heldBackLogged is the shortest wait of a client's reader for room in its inbox that is logged.
+const heldBackLogged = 100 * time.Millisecond
+
 // serve runs one connected socket: it connects it to the namespace, then feeds its Socket the
 // client's events and finally the disconnect, one at a time and strictly in arrival order.
 func serve(s *socket.Socket, ns protocol.Namespace[core.Client], u core.User, opts Options, log *slog.Logger) {
@@ -207,6 +212,14 @@ func serve(s *socket.Socket, ns protocol.Namespace[core.Client], u core.User, op
 	// furthest behind are dropped rather than the publisher held back (bus.Pressure).
 	pctx := bus.WithPressure(ctx, &in.pressure)
 	in.handle = func(pkt *parser.Packet) { handleEvent(pctx, p, h, pkt, ns.Path, opts, log) }
+	var lastHeld atomic.Int64
+	in.heldBack = func(d time.Duration) {
+		// At most once a second: while the inbox stays full, every event waits.
+		if now := time.Now().UnixNano(); d >= heldBackLogged && now-lastHeld.Load() >= int64(time.Second) {
+			lastHeld.Store(now)
+			log.Warn("client held back: its events arrive faster than they are handled", "socket", p.ID(), "user", u.ID, "waited", d.Round(time.Millisecond))
+		}
+	}
 	// The library may report a socket's disconnect twice (a client leaving while the server
 	// closes it), before this listener exists (a client gone while Connect ran), or never (a
 	// transport that closed just before the library tracked the socket), so gone runs once, from
