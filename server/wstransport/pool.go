@@ -12,12 +12,10 @@ import (
 // queued on an idle relay starts a writer at once, so that low-load latency is that of a
 // goroutine per connection.
 //
-// A goroutine per connection with frames queued made fan-out slow itself down under load: with
-// a thousand viewers, each event made a thousand writers runnable, and the one goroutine that
-// fans a session's events out got a thousandth of the processor, so that events waited, unsent
-// to anyone, in the publisher's queue instead of on the viewers that do not keep up. With the
-// pool, fan-out and the writers share the processors about evenly, and a connection that has
-// fallen behind gets one write per turn, like the others.
+// With a goroutine per connection, each event fanned out to a thousand viewers made up to a
+// thousand writers runnable at once, each writing a few frames; the pool keeps the runnable
+// writers to a few, each connection gets one write per turn, and a connection that has fallen
+// behind gets its frames in larger writes rather than more goroutines.
 type pool struct {
 	mu      sync.Mutex
 	ready   []*transport // connections waiting for a writer, in order, from head
