@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 	"github.com/zishang520/socket.io/servers/socket/v3"
@@ -82,16 +81,7 @@ func useStack(n int) byte {
 // after that, so the client holds no goroutine.
 func dialIdle(t *testing.T, s *idleServer) *client {
 	t.Helper()
-	u := "ws" + strings.TrimPrefix(s.url, "http") + "/socket.io/?EIO=4&transport=websocket"
-	ws, _, err := websocket.DefaultDialer.Dial(u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ws.Close() })
-	c := &client{t: t, ws: ws}
-	if open := c.next(); !strings.HasPrefix(open, "0{") {
-		t.Fatalf("open packet %q", open)
-	}
+	c := dialURL(t, s.url)
 	c.send("40/idle,")
 	if got := c.next(); !strings.HasPrefix(got, "40/idle,{") {
 		t.Fatalf("connect: %q", got)

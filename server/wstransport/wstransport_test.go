@@ -96,7 +96,13 @@ type client struct {
 
 func dial(t *testing.T, s *testServer) *client {
 	t.Helper()
-	u := "ws" + strings.TrimPrefix(s.url, "http") + "/socket.io/?EIO=4&transport=websocket"
+	return dialURL(t, s.url)
+}
+
+// dialURL opens a websocket Engine.IO session on the server at url and reads its open packet.
+func dialURL(t *testing.T, url string) *client {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(url, "http") + "/socket.io/?EIO=4&transport=websocket"
 	ws, _, err := websocket.DefaultDialer.Dial(u, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -111,17 +111,11 @@ export class Client {
     this.log = [];
     this.cursor = {};
     this.watchers = new Set();
-    const opts = { auth, forceNew: true, reconnection, timeout: WAIT_MS, reconnectionDelay: 100, reconnectionDelayMax: 500 };
+    const opts = connectionOptions(
+      { auth, forceNew: true, reconnection, timeout: WAIT_MS, reconnectionDelay: 100, reconnectionDelayMax: 500 },
+      { transport, cookie },
+    );
     if (query) opts.query = query;
-    if (transport === "websocket") {
-      opts.transports = ["websocket"];
-    } else if (transport !== "browser") {
-      throw new Error(`unknown transport ${transport}`);
-    }
-    if (cookie) {
-      opts.extraHeaders = { cookie };
-      opts.withCredentials = true;
-    }
     this.socket = manager ? manager.socket(nsp, { auth }) : io(URL + nsp, opts);
     sockets.add(this);
     // A trailing string after the payload is a Connection State Recovery offset (socket.io-client
@@ -275,7 +269,14 @@ export class Client {
  * browser tab's sockets do: transport and cookie as for a Client.
  */
 export function connection({ cookie, transport = "websocket" } = {}) {
-  const opts = { reconnection: false, timeout: WAIT_MS };
+  return new Manager(URL, connectionOptions({ reconnection: false, timeout: WAIT_MS }, { transport, cookie }));
+}
+
+/**
+ * Adds to socket.io-client options the transport ("websocket" only, or "browser": polling, then
+ * the upgrade) and the session cookie, if any.
+ */
+function connectionOptions(opts, { transport, cookie }) {
   if (transport === "websocket") {
     opts.transports = ["websocket"];
   } else if (transport !== "browser") {
@@ -285,7 +286,7 @@ export function connection({ cookie, transport = "websocket" } = {}) {
     opts.extraHeaders = { cookie };
     opts.withCredentials = true;
   }
-  return new Manager(URL, opts);
+  return opts;
 }
 
 /**
