@@ -11,21 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pizzapi/pizzapi/clients/share/internal/sharetest"
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/commands"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
-
-// recorder is a commands.Executor that remembers which commands it ran.
-type recorder struct {
-	x   commands.Executor
-	ran []string
-}
-
-func (r *recorder) Exec(ctx context.Context, command string, params []byte) (json.RawMessage, error) {
-	r.ran = append(r.ran, command)
-	return r.x.Exec(ctx, command, params)
-}
 
 // TestRPCEveryCommand runs every command of the contract from a viewer through the relay and
 // share to an agent in pi's RPC mode (the fake agent) and back as exec_result, decoding each
@@ -40,7 +30,7 @@ func TestRPCEveryCommand(t *testing.T) {
 	s := share(t, n, u, Options{SessionID: "s-rpc-commands", Source: &RPC{Argv: []string{bin, "--log", log}}})
 	s.trace.wait(t, `"fake-model-1"`)
 	v := watch(t, n, u, "s-rpc-commands", s.trace)
-	rec := &recorder{x: &servertest.Executor{C: v.C}}
+	rec := &sharetest.Recorder{X: &servertest.Executor{C: v.C}}
 	c := commands.Caller{X: rec}
 	ctx := context.Background()
 	check := func(what string, err error) {
@@ -131,7 +121,7 @@ func TestRPCEveryCommand(t *testing.T) {
 		t.Fatalf("disconnected: %+v %v", d, err)
 	}
 	for _, name := range commands.Names {
-		if !slices.Contains(rec.ran, name) {
+		if !slices.Contains(rec.Ran, name) {
 			t.Errorf("command %s was not tested", name)
 		}
 	}

@@ -1,7 +1,6 @@
 package wstransport_test
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,33 +16,16 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
+	"github.com/pizzapi/pizzapi/internal/syncbuf"
 	"github.com/pizzapi/pizzapi/server/wstransport"
 )
-
-// logBuffer is a concurrency-safe log destination.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // testServer is a Socket.IO server on the transport: namespace /big raises its connections'
 // limit to 4 MiB and answers "msg" with "len" (the length of the string it got); "burst" makes
 // the server send n numbered events.
 type testServer struct {
 	url    string
-	log    *logBuffer
+	log    *syncbuf.Buffer
 	limits *wstransport.Limits
 }
 
@@ -52,7 +33,7 @@ const small, raised = 16 << 10, 4 << 20
 
 func startServer(t *testing.T, budget int64, wait time.Duration) *testServer {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	limits := wstransport.NewLimits(small, budget, wait)
 	o := socket.DefaultServerOptions()
 	o.SetTransports(types.NewSet[transports.TransportCtor](socket.Polling, wstransport.NewBuilder(wstransport.Options{

@@ -2,29 +2,18 @@ package demo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/pizzapi/pizzapi/clients/share"
+	"github.com/pizzapi/pizzapi/clients/share/internal/sharetest"
 	"github.com/pizzapi/pizzapi/protocol"
 	"github.com/pizzapi/pizzapi/protocol/commands"
 	"github.com/pizzapi/pizzapi/protocol/viewer"
 	"github.com/pizzapi/pizzapi/server/servertest"
 )
-
-// recorder is a commands.Executor that remembers which commands it ran.
-type recorder struct {
-	x   commands.Executor
-	ran []string
-}
-
-func (r *recorder) Exec(ctx context.Context, command string, params []byte) (json.RawMessage, error) {
-	r.ran = append(r.ran, command)
-	return r.x.Exec(ctx, command, params)
-}
 
 // TestEveryCommand runs every command of the contract from a viewer through the relay and share
 // to the demo agent and back as exec_result, and decodes each result with its generated type.
@@ -33,7 +22,7 @@ func TestEveryCommand(t *testing.T) {
 	u := n.NewUser(t)
 	publish(t, n, u, "s-commands", &Demo{NoOpening: true}, share.Options{})
 	v := watch(t, n, u, "s-commands")
-	rec := &recorder{x: &servertest.Executor{C: v.C}}
+	rec := &sharetest.Recorder{X: &servertest.Executor{C: v.C}}
 	c := commands.Caller{X: rec}
 	ctx := context.Background()
 	check := func(what string, err error) {
@@ -132,7 +121,7 @@ func TestEveryCommand(t *testing.T) {
 		t.Fatalf("disconnected: %q", d.Reason)
 	}
 	for _, name := range commands.Names {
-		if !slices.Contains(rec.ran, name) {
+		if !slices.Contains(rec.Ran, name) {
 			t.Errorf("command %s was not tested", name)
 		}
 	}
