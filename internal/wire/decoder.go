@@ -410,12 +410,26 @@ func (d *Decoder) Float() float64 {
 	}
 	b := d.data[start:d.pos]
 	f, err := strconv.ParseFloat(unsafe.String(&b[0], len(b)), 64)
-	if err != nil {
+	if err != nil || f == 0 && !zeroDigits(b) {
+		// A non-zero number that rounds to zero has lost its sign for every bound check.
 		d.pos = start
 		d.Fail("number out of range")
 		return 0
 	}
 	return f
+}
+
+// zeroDigits reports whether the significand of the JSON number b has only zero digits.
+func zeroDigits(b []byte) bool {
+	for _, c := range b {
+		switch {
+		case c == 'e' || c == 'E':
+			return true
+		case '1' <= c && c <= '9':
+			return false
+		}
+	}
+	return true
 }
 
 // Int reads an integer: a number without a fractional part (1.0 and 1e3 count) that fits in 64
@@ -448,18 +462,108 @@ func (d *Decoder) Int() int64 {
 		}
 		return n
 	}
-	f, err := strconv.ParseFloat(unsafe.String(&b[0], len(b)), 64)
-	if err != nil || f != math.Trunc(f) {
+	n, status := exactInt(b)
+	switch status {
+	case intFraction:
 		d.pos = start
 		d.Fail("expected integer, got number")
 		return 0
-	}
-	if f < -(1<<63) || f >= 1<<63 {
+	case intRange:
 		d.pos = start
 		d.Fail("integer out of range")
 		return 0
 	}
-	return int64(f)
+	return n
+}
+
+// The outcomes of exactInt besides success.
+const (
+	intOK = iota
+	intFraction
+	intRange
+)
+
+// exactInt reads the well-formed JSON number b exactly, as JSON Schema's integer type does: the
+// value must have no fractional part (1.0 and 1e3 count, 1e-700 and 1.0000000000000001 do not)
+// and must fit in 64 bits. Floating point is never involved, so nothing rounds into an integer.
+func exactInt(b []byte) (int64, int) {
+	neg := b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	// The significand's digits, without the decimal point, and the power of ten they are scaled by.
+	var digits [40]byte
+	nd, dropped, exp10 := 0, false, 0
+	i, frac := 0, false
+	for ; i < len(b) && b[i] != 'e' && b[i] != 'E'; i++ {
+		c := b[i]
+		switch {
+		case c == '.':
+			frac = true
+			continue
+		case nd == 0 && c == '0':
+		case nd < len(digits):
+			digits[nd] = c
+			nd++
+		default:
+			// Past the buffer a digit only scales what is kept; a non-zero one means the value
+			// is either fractional or far beyond 64 bits.
+			dropped = dropped || c != '0'
+			exp10++
+		}
+		if frac {
+			exp10--
+		}
+	}
+	if i < len(b) {
+		e, negExp, i := 0, false, i+1
+		switch b[i] {
+		case '-':
+			negExp = true
+			i++
+		case '+':
+			i++
+		}
+		for ; i < len(b); i++ {
+			if e < 1<<20 {
+				e = e*10 + int(b[i]-'0')
+			}
+		}
+		if negExp {
+			e = -e
+		}
+		exp10 += e
+	}
+	for !dropped && nd > 0 && digits[nd-1] == '0' {
+		nd--
+		exp10++
+	}
+	switch {
+	case nd == 0:
+		return 0, intOK
+	case nd+exp10 > 19:
+		return 0, intRange
+	case dropped || exp10 < 0:
+		return 0, intFraction
+	}
+	var u uint64
+	for _, c := range digits[:nd] {
+		u = u*10 + uint64(c-'0')
+	}
+	for range exp10 {
+		u *= 10
+	}
+	limit := uint64(math.MaxInt64)
+	if neg {
+		limit++
+	}
+	if u > limit {
+		return 0, intRange
+	}
+	if neg {
+		return int64(-u), intOK
+	}
+	return int64(u), intOK
 }
 
 // Raw reads any JSON value, checking that it is well-formed, and returns its bytes.

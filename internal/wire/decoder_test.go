@@ -74,7 +74,12 @@ func TestStringUnescapeAndAlias(t *testing.T) {
 }
 
 func TestIntegers(t *testing.T) {
-	ok := map[string]int64{`0`: 0, `-7`: -7, `1.0`: 1, `1e3`: 1000, `123456789012345678`: 123456789012345678, `9007199254740993`: 9007199254740993}
+	ok := map[string]int64{
+		`0`: 0, `-0`: 0, `-7`: -7, `1.0`: 1, `1e3`: 1000, `0.5e1`: 5, `120e-1`: 12, `0e-999`: 0, `0.000e5`: 0,
+		`123456789012345678`: 123456789012345678, `9007199254740993`: 9007199254740993,
+		`9223372036854775807`: math.MaxInt64, `-9223372036854775808`: math.MinInt64,
+		`92233720368547758.07e2`: math.MaxInt64, `1000000000000000000000000000000000000000000000e-45`: 1,
+	}
 	for in, want := range ok {
 		var d Decoder
 		d.Reset([]byte(in), true)
@@ -82,12 +87,35 @@ func TestIntegers(t *testing.T) {
 			t.Errorf("Int(%s) = %d, %v", in, got, d.Err())
 		}
 	}
-	for _, in := range []string{`1.5`, `"1"`, `1e400`, `true`} {
+	for _, in := range []string{
+		`1.5`, `"1"`, `1e400`, `true`, `1e-700`, `-1e-700`, `1.0000000000000001`, `9007199254740993.5`,
+		`9223372036854775808`, `-9223372036854775809`, `1e19`, `1e99999999999999999999`,
+		`10000000000000000000000000000000000000000000001e-45`, `0.1e1000000000000`,
+	} {
 		var d Decoder
 		d.Reset([]byte(in), true)
 		d.Int()
 		if d.Err() == nil {
 			t.Errorf("Int(%s) accepted", in)
+		}
+	}
+}
+
+func TestFloatUnderflow(t *testing.T) {
+	for in, want := range map[string]float64{`0`: 0, `-0.0`: 0, `0e-999`: 0, `1e-300`: 1e-300, `-2.5e3`: -2500} {
+		var d Decoder
+		d.Reset([]byte(in), true)
+		if got := d.Float(); d.Err() != nil || got != want {
+			t.Errorf("Float(%s) = %v, %v", in, got, d.Err())
+		}
+	}
+	// A non-zero number that would round to (signless) zero could pass "minimum": 0 when negative.
+	for _, in := range []string{`1e-700`, `-1e-700`, `-0.0000001e-400`, `1e400`} {
+		var d Decoder
+		d.Reset([]byte(in), true)
+		d.Float()
+		if d.Err() == nil {
+			t.Errorf("Float(%s) accepted", in)
 		}
 	}
 }
