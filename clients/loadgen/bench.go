@@ -25,6 +25,9 @@ type Config struct {
 	Sessions int
 	// Viewers is the number of /viewer connections per session.
 	Viewers int
+	// ViewerPolling starts each viewer's connection on HTTP long-polling and upgrades it to the
+	// websocket, as socket.io-client does by default (DialOptions.Polling).
+	ViewerPolling bool
 	// Rate is the number of events per second each session publishes; 0 publishes nothing (an
 	// idle hold, to measure memory per connection).
 	Rate float64

@@ -36,6 +36,10 @@ type DialOptions struct {
 	// LocalAddr is an optional source IP address, e.g. 127.0.0.2, to spread many connections
 	// over more source ports.
 	LocalAddr string
+	// Polling starts the Engine.IO session on HTTP long-polling and upgrades it to the websocket
+	// (probe, then upgrade) before the namespace CONNECT, as socket.io-client does by default;
+	// otherwise the session starts on the websocket.
+	Polling bool
 }
 
 // ConnectError is a namespace CONNECT refused by the server (a CONNECT_ERROR packet).
@@ -119,6 +123,14 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
 		d.NetDialContext = nd.DialContext
 	}
+	var open []byte
+	if opts.Polling {
+		var sid string
+		if open, sid, err = pollOpen(ctx, u, d.NetDialContext); err != nil {
+			return nil, err
+		}
+		u += "&sid=" + url.QueryEscape(sid)
+	}
 	ws, resp, err := d.DialContext(ctx, u, nil)
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
@@ -135,7 +147,7 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
-	if err := c.handshake(ctx, opts.Auth); err != nil {
+	if err := c.handshake(ctx, open, opts.Auth); err != nil {
 		ws.Close()
 		return nil, err
 	}
@@ -168,16 +180,21 @@ var (
 	keyMessage      = []byte(`"message":`)
 )
 
-// handshake reads the Engine.IO open packet, sends the namespace CONNECT and waits for its
-// answer, all before ctx's deadline.
-func (c *Conn) handshake(ctx context.Context, auth []byte) error {
+// handshake reads the Engine.IO open packet (or, given the open packet of a session that started
+// on polling, upgrades the session to the websocket), sends the namespace CONNECT and waits for
+// its answer, all before ctx's deadline.
+func (c *Conn) handshake(ctx context.Context, open, auth []byte) error {
 	deadline, _ := ctx.Deadline()
 	if err := c.ws.SetReadDeadline(deadline); err != nil {
 		return err
 	}
-	var buf []byte
+	buf := open
 	var err error
-	if buf, err = c.read(buf); err != nil {
+	if open != nil {
+		if err = c.upgrade(); err != nil {
+			return err
+		}
+	} else if buf, err = c.read(buf); err != nil {
 		return fmt.Errorf("loadgen: open packet: %w", err)
 	}
 	if len(buf) == 0 || buf[0] != eioOpen {

@@ -38,8 +38,15 @@ func next(t *testing.T, ch chan received, name string) received {
 	}
 }
 
+// TestConnRelayAndViewer: a publisher and a viewer, the viewer's session started on the
+// websocket and on polling (upgraded to the websocket before the namespace CONNECT).
 func TestConnRelayAndViewer(t *testing.T) {
 	n := servertest.Start(t)
+	t.Run("websocket", func(t *testing.T) { testConnRelayAndViewer(t, n, "s-conn-test", false) })
+	t.Run("polling", func(t *testing.T) { testConnRelayAndViewer(t, n, "s-conn-poll", true) })
+}
+
+func testConnRelayAndViewer(t *testing.T, n *servertest.Node, sid string, polling bool) {
 	u := n.NewUser(t)
 	ctx := context.Background()
 
@@ -49,7 +56,7 @@ func TestConnRelayAndViewer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	if err := cli.Emit("register", []byte(`{"sessionId":"s-conn-test","cwd":"/tmp"}`)); err != nil {
+	if err := cli.Emit("register", []byte(fmt.Appendf(nil, `{"sessionId":%q,"cwd":"/tmp"}`, sid))); err != nil {
 		t.Fatal(err)
 	}
 	reg := next(t, relayEvents, "registered")
@@ -59,7 +66,7 @@ func TestConnRelayAndViewer(t *testing.T) {
 	}
 
 	onViewer, viewerEvents := record()
-	v, err := Dial(ctx, DialOptions{URL: n.URL, Namespace: "/viewer", Auth: fmt.Appendf(nil, `{"apiKey":%q,"sessionId":"s-conn-test"}`, u.APIKey), OnEvent: onViewer})
+	v, err := Dial(ctx, DialOptions{URL: n.URL, Namespace: "/viewer", Auth: fmt.Appendf(nil, `{"apiKey":%q,"sessionId":%q}`, u.APIKey, sid), OnEvent: onViewer, Polling: polling})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +77,7 @@ func TestConnRelayAndViewer(t *testing.T) {
 	}
 
 	inner := `{"type":"bench","m":1,"ts":12345,"pad":"xx \"quoted\" \u00e9"}`
-	if err := cli.Emit("event", fmt.Appendf(nil, `{"sessionId":"s-conn-test","token":%q,"seq":1,"event":%s}`, token, inner)); err != nil {
+	if err := cli.Emit("event", fmt.Appendf(nil, `{"sessionId":%q,"token":%q,"seq":1,"event":%s}`, sid, token, inner)); err != nil {
 		t.Fatal(err)
 	}
 	ack := next(t, relayEvents, "event_ack")
@@ -86,7 +93,7 @@ func TestConnRelayAndViewer(t *testing.T) {
 	}
 
 	// A bad token gets an error event; the connection stays up.
-	if err := cli.Emit("event", []byte(`{"sessionId":"s-conn-test","token":"nope","event":{"type":"x"}}`)); err != nil {
+	if err := cli.Emit("event", fmt.Appendf(nil, `{"sessionId":%q,"token":"nope","event":{"type":"x"}}`, sid)); err != nil {
 		t.Fatal(err)
 	}
 	next(t, relayEvents, "error")

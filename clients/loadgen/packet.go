@@ -12,6 +12,7 @@ const (
 	eioPing    = '2'
 	eioPong    = '3'
 	eioMessage = '4'
+	eioUpgrade = '5'
 )
 
 // Socket.IO v5 packet types: the first byte of an Engine.IO message.

@@ -287,6 +287,7 @@ func (v *viewer) connect(ctx context.Context, s *session) error {
 		HandshakeTimeout: v.r.cfg.AttemptTimeout,
 		WriteBufferSize:  512,
 		OnEvent:          v.onEvent,
+		Polling:          v.r.cfg.ViewerPolling,
 	})
 	if err != nil {
 		return err
