@@ -8,6 +8,8 @@
 #   (d) 10,000 idle viewers: RSS per viewer connection
 #   (e) overload: 1 session x 1,000 viewers at twice the saturation rate of (b) for 30 s: RSS
 #       growth, the longest send of the publisher, viewers dropped (P5)
+#   (p) case (a) with viewers that start on HTTP long-polling and upgrade to the websocket, as
+#       socket.io-client does by default (not in the default CASES)
 #
 # Each case gets a fresh server process pinned to CPU $SERVER_CPU; the load generator
 # (`pizzapi bench`) is pinned to CPU $LOADGEN_CPU. Everything listens on and connects to
@@ -131,6 +133,7 @@ for server in $SERVERS; do
   for c in $CASES; do
     case $c in
     a) run_case "$server" a-1x1000@100 --sessions 1 --viewers 1000 --rate 100 --duration "$DURATION" --warmup "$WARMUP" ;;
+    p) run_case "$server" p-1x1000@100-polling --sessions 1 --viewers 1000 --rate 100 --duration "$DURATION" --warmup "$WARMUP" --viewer-polling ;;
     b)
       for rate in $SAT_RATES; do
         run_case "$server" "b-1x1000@$rate" --sessions 1 --viewers 1000 --rate "$rate" --duration "$SAT_DURATION" --warmup "$WARMUP"
