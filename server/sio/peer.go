@@ -87,9 +87,9 @@ const (
 // write hands a packet to the connection, or drops the client when it falls too far behind: its
 // backlog of messages not yet written (large ones aside, see wstransport.LargeFrame) is over the
 // limit while the client takes nothing, or far over it. The caller holds mu. On the relay's
-// websocket transport the backlog is the transport's own, and a session that started on it is
-// written to directly (wstransport.Direct); on polling the backlog is counted here, with a
-// callback per packet.
+// websocket transport the backlog is the transport's own, and the session is written to directly
+// (wstransport.Direct), one that started on polling too once its upgrade is complete; on polling
+// the backlog is counted here, with a callback per packet.
 func (p *Peer) write(frame *wstransport.Frame) {
 	if p.closed.Load() {
 		return

@@ -11,6 +11,10 @@ import (
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
+// upgradePacket is the Engine.IO upgrade packet, which a client sends on the websocket once
+// its probe was answered, to make the websocket the session's transport.
+const upgradePacket = '5'
+
 // errProtocol marks a frame that breaks RFC 6455; the connection closes with status 1002.
 var errProtocol = errors.New("websocket protocol error")
 
@@ -107,7 +111,14 @@ func (t *transport) readMessage() bool {
 		} else {
 			data = types.NewBytesBuffer(msg)
 		}
+		upgrade := msgOp == opText && len(msg) == 1 && msg[0] == upgradePacket
 		t.OnData(data)
+		if upgrade {
+			// The engine has made this transport the session's and flushed the packets it held
+			// during the upgrade (or refused the upgrade and closed the transport): from now on
+			// the session may be written to directly (see Direct).
+			t.upgraded.Store(true)
+		}
 		return true
 	}
 }

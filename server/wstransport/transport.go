@@ -24,6 +24,9 @@ type transport struct {
 	idle time.Duration
 	// limit is the largest message the client may send (Limits.Raise raises it).
 	limit atomic.Int64
+	// upgraded is set once the engine has handled the client's upgrade packet on this
+	// transport, see Direct.
+	upgraded atomic.Bool
 
 	// backlog is the bytes of frames queued or being written, frames over LargeFrame aside.
 	backlog atomic.Int64
@@ -402,17 +405,21 @@ type Writer interface {
 }
 
 // Direct returns the websocket of an Engine.IO session that may be written to without the
-// engine, which saves the engine's packet, callbacks and events on every message: the session
-// started on this transport, so the engine never holds packets back (the transport is always
-// writable) and a frame written here stays in order with the packets the engine sends. A session
-// that started on polling is not: at its upgrade, the engine may still hold packets that were
-// waiting for a poll.
+// engine, which saves the engine's packet, callbacks and events on every message. A frame written
+// here stays in order with the packets the engine sends, because the engine hands those to this
+// transport as they are sent (the transport is always writable), with one exception: while a
+// session that started on polling upgrades, the engine holds the packets sent meanwhile, and
+// flushes them to the websocket once the client's upgrade packet made it the session's transport.
+// So an upgraded session is written to directly only after that: the engine makes the transport
+// the session's and flushes what it held before it returns from the upgrade packet, and the
+// reader marks the transport upgraded once it has handed the engine that packet. Until then the
+// session's packets go through the engine (Direct reports false), in order behind the held ones.
 func Direct(s engine.Socket) (Writer, bool) {
-	if s.Upgraded() {
+	t, ok := s.Transport().(*transport)
+	if !ok || s.Upgraded() && !t.upgraded.Load() {
 		return nil, false
 	}
-	t, ok := s.Transport().(*transport)
-	return t, ok
+	return t, true
 }
 
 // DoClose implements transports.Transport: the connection closes once the frames already queued
