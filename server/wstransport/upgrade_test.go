@@ -32,7 +32,7 @@ type upgradeServer struct {
 	flushed atomic.Int64 // packets carrying a Frame that went through the engine's flush
 }
 
-func startUpgradeServer(t *testing.T) *upgradeServer {
+func startUpgradeServer(t testing.TB, pingInterval time.Duration) *upgradeServer {
 	t.Helper()
 	o := socket.DefaultServerOptions()
 	o.SetTransports(types.NewSet[transports.TransportCtor](socket.Polling, wstransport.NewBuilder(wstransport.Options{
@@ -40,11 +40,10 @@ func startUpgradeServer(t *testing.T) *upgradeServer {
 		WriteTimeout: 10 * time.Second,
 		Logger:       slog.New(slog.NewTextHandler(&syncbuf.Buffer{}, nil)),
 	})))
-	// A short ping interval, so that the heartbeat runs on the upgraded websocket during the test.
-	o.SetPingInterval(100 * time.Millisecond)
+	o.SetPingInterval(pingInterval)
 	o.SetPingTimeout(10 * time.Second)
 	io := socket.NewServer(nil, o)
-	s := &upgradeServer{sockets: make(chan *socket.Socket, 1)}
+	s := &upgradeServer{sockets: make(chan *socket.Socket, 16)}
 	_ = io.Of("/up", nil).On("connection", func(a ...any) { s.sockets <- a[0].(*socket.Socket) })
 	srv := httptest.NewServer(wstransport.ReleaseResponses(io.ServeHandler(nil)))
 	_ = io.Engine().On("flush", func(a ...any) {
@@ -80,7 +79,7 @@ func numberedEvent(i int) *wstransport.Frame {
 }
 
 // poll is one HTTP long-polling request of the session sid: a GET, or a POST of body.
-func poll(t *testing.T, base, sid, body string) string {
+func poll(t testing.TB, base, sid, body string) string {
 	t.Helper()
 	u := base + "/socket.io/?EIO=4&transport=polling"
 	if sid != "" {
@@ -104,21 +103,17 @@ func poll(t *testing.T, base, sid, body string) string {
 	return string(b)
 }
 
-// TestUpgradedSessionWrittenDirectly: a session that starts on polling, connects a namespace
-// there, and upgrades to the websocket while the relay writes to it without pause, gets every
-// event in order: those the engine held during the upgrade first, then those written once it
-// upgraded. After the upgrade the session's transport is the relay's and the relay writes to it
-// directly, as to a session that started on the websocket: the engine flushes no more of its
-// frames. The heartbeat goes on over the websocket, and a close from the server ends it.
-func TestUpgradedSessionWrittenDirectly(t *testing.T) {
-	s := startUpgradeServer(t)
+// connectPolling starts a session on polling, connects namespace /up on it and returns the
+// session's id and the server's side of it.
+func (s *upgradeServer) connectPolling(t testing.TB) (sid string, conn engine.Socket) {
+	t.Helper()
 	open := poll(t, s.url, "", "")
 	const key = `"sid":"`
 	i := strings.Index(open, key)
 	if !strings.HasPrefix(open, "0{") || i < 0 {
 		t.Fatalf("open packet %q", open)
 	}
-	sid := open[i+len(key):]
+	sid = open[i+len(key):]
 	sid = sid[:strings.IndexByte(sid, '"')]
 	if got := poll(t, s.url, sid, "40/up,"); got != "ok" {
 		t.Fatalf("connect post: %q", got)
@@ -126,14 +121,25 @@ func TestUpgradedSessionWrittenDirectly(t *testing.T) {
 	if got := poll(t, s.url, sid, ""); !strings.HasPrefix(got, "40/up,{") {
 		t.Fatalf("connect answer: %q", got)
 	}
-	var sock *socket.Socket
 	select {
-	case sock = <-s.sockets:
+	case sock := <-s.sockets:
+		return sid, sock.Conn()
 	case <-time.After(30 * time.Second):
 		t.Fatal("no connection on /up")
+		return "", nil
 	}
-	conn := sock.Conn()
+}
 
+// TestUpgradedSessionWrittenDirectly: a session that starts on polling, connects a namespace
+// there, and upgrades to the websocket while the relay writes to it without pause, gets every
+// event in order: those the engine held during the upgrade first, then those written once it
+// upgraded. After the upgrade the session's transport is the relay's and the relay writes to it
+// directly, as to a session that started on the websocket: the engine flushes no more of its
+// frames. The heartbeat goes on over the websocket, and a close from the server ends it.
+func TestUpgradedSessionWrittenDirectly(t *testing.T) {
+	// A short ping interval, so that the heartbeat runs on the upgraded websocket during the test.
+	s := startUpgradeServer(t, 100*time.Millisecond)
+	sid, conn := s.connectPolling(t)
 	u := "ws" + strings.TrimPrefix(s.url, "http") + "/socket.io/?EIO=4&transport=websocket&sid=" + sid
 	ws, _, err := websocket.DefaultDialer.Dial(u, nil)
 	if err != nil {
@@ -221,4 +227,91 @@ func TestUpgradedSessionWrittenDirectly(t *testing.T) {
 			break
 		}
 	}
+}
+
+// BenchmarkBroadcast writes one frame to each of 100 sessions per operation, the way the relay
+// fans an event out: to sessions that started on the websocket, to sessions upgraded from polling
+// (written directly since the upgrade), and to upgraded sessions written through the engine (the
+// relay's path for them before Direct took upgraded sessions). The clients discard what they read.
+func BenchmarkBroadcast(b *testing.B) {
+	const sessions = 100
+	for _, bc := range []struct {
+		name            string
+		upgraded, force bool
+	}{{"websocket", false, false}, {"upgraded", true, false}, {"upgraded-via-engine", true, true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := startUpgradeServer(b, 25*time.Second)
+			conns := make([]engine.Socket, sessions)
+			for i := range conns {
+				conns[i] = s.connectWebsocket(b, bc.upgraded)
+			}
+			f := numberedEvent(1)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				for _, conn := range conns {
+					if bc.force {
+						conn.Write(strings.NewReader(f.Packet()), f.Options(), nil)
+					} else if !relayWrite(conn, f) {
+						b.Fatal("not written directly")
+					}
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*sessions), "ns/delivery")
+		})
+	}
+}
+
+// connectWebsocket opens a session on the websocket with namespace /up connected, or one started
+// on polling and upgraded; a goroutine discards what the client receives.
+func (s *upgradeServer) connectWebsocket(b *testing.B, upgraded bool) engine.Socket {
+	b.Helper()
+	u := "ws" + strings.TrimPrefix(s.url, "http") + "/socket.io/?EIO=4&transport=websocket"
+	var conn engine.Socket
+	if upgraded {
+		var sid string
+		sid, conn = s.connectPolling(b)
+		u += "&sid=" + sid
+	}
+	ws, _, err := websocket.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = ws.Close() })
+	expect := func(want string) {
+		_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+		if _, got, err := ws.ReadMessage(); err != nil || !strings.HasPrefix(string(got), want) {
+			b.Fatalf("got %q (%v), want %s...", got, err, want)
+		}
+	}
+	send := func(pkt string) {
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(pkt)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if upgraded {
+		send("2probe")
+		expect("3probe")
+		send("5")
+		for deadline := time.Now().Add(30 * time.Second); !direct(conn); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatal("not upgraded")
+			}
+		}
+	} else {
+		expect("0{")
+		send("40/up,")
+		expect("40/up,{")
+		conn = (<-s.sockets).Conn()
+	}
+	_ = ws.SetReadDeadline(time.Time{})
+	go func() { _, _ = io.Copy(io.Discard, ws.NetConn()) }()
+	return conn
+}
+
+// direct reports whether the relay writes to a session without the engine.
+func direct(conn engine.Socket) bool {
+	_, ok := wstransport.Direct(conn)
+	return ok
 }
