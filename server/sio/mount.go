@@ -103,7 +103,7 @@ func (m *Mounter) MountNamespace(ns protocol.Namespace[core.Client]) {
 		s := args[0].(*socket.Socket)
 		// Again for a socket recovered after a disconnection, which skips the middleware.
 		m.opts.Limits.Raise(s.Conn(), limit)
-		serve(s, ns, dataOf(s).user(), m.opts, log)
+		serve(s, ns, dataOf(s).user(), &m.opts, log)
 	})
 }
 
@@ -185,9 +185,30 @@ func handshakeOf(s *socket.Socket) handshake {
 // heldBackLogged is the shortest wait of a client's reader for room in its inbox that is logged.
 const heldBackLogged = 100 * time.Millisecond
 
+// served is one connected socket of a namespace: its inbox and everything its event handlers
+// and its disconnect need, in one allocation. An idle viewer keeps it for the connection's
+// life; as separate closures (over a copy of Options each) it cost about a kilobyte more.
+type served struct {
+	in      inbox
+	ctx     context.Context // the socket's context, published with the inbox's pressure
+	cancel  context.CancelFunc
+	p       *Peer
+	h       protocol.Socket
+	s       *socket.Socket
+	conn    uint64 // the connection, for the parser (sioparser.ConnOf)
+	nsp     string
+	user    string
+	opts    *Options
+	log     *slog.Logger
+	untrack func()
+	// lastHeld is when the last "client held back" was logged (Unix ns).
+	lastHeld atomic.Int64
+	once     sync.Once
+}
+
 // serve runs one connected socket: it connects it to the namespace, then feeds its Socket the
 // client's events and finally the disconnect, one at a time and strictly in arrival order.
-func serve(s *socket.Socket, ns protocol.Namespace[core.Client], u core.User, opts Options, log *slog.Logger) {
+func serve(s *socket.Socket, ns protocol.Namespace[core.Client], u core.User, opts *Options, log *slog.Logger) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := newPeer(s, ns.Path, opts.MaxPendingBytes, opts.Logger, opts.Metrics)
 	hs := handshakeOf(s)
@@ -205,72 +226,82 @@ func serve(s *socket.Socket, ns protocol.Namespace[core.Client], u core.User, op
 		return
 	}
 	opts.Metrics.Connections(ns.Path, 1)
-	untrack := opts.Metrics.TrackBacklog(ns.Path, p.Pending)
+	sv := &served{cancel: cancel, p: p, h: h, s: s, conn: conn, nsp: ns.Path, user: u.ID, opts: opts, log: log}
+	sv.untrack = opts.Metrics.TrackBacklog(ns.Path, p.Pending)
 	log.Debug("connected", "socket", p.ID(), "user", u.ID)
-	in := &inbox{}
 	// The client's events are published with the inbox's pressure: the session's viewers
 	// furthest behind are dropped rather than the publisher held back (bus.Pressure).
-	pctx := bus.WithPressure(ctx, &in.pressure)
-	in.handle = func(pkt *parser.Packet) { handleEvent(pctx, p, h, pkt, ns.Path, opts, log) }
-	var lastHeld atomic.Int64
-	in.heldBack = func(d time.Duration) {
-		// At most once a second: while the inbox stays full, every event waits.
-		if now := time.Now().UnixNano(); d >= heldBackLogged && now-lastHeld.Load() >= int64(time.Second) {
-			lastHeld.Store(now)
-			log.Warn("client held back: its events arrive faster than they are handled", "socket", p.ID(), "user", u.ID, "waited", d.Round(time.Millisecond))
-		}
-	}
-	// The library may report a socket's disconnect twice (a client leaving while the server
-	// closes it), before this listener exists (a client gone while Connect ran), or never (a
-	// transport that closed just before the library tracked the socket), so gone runs once, from
-	// the event or from the check below: every socket counted once is uncounted once.
-	var once sync.Once
-	gone := func(args ...any) {
-		once.Do(func() {
-			sioparser.Detach(conn, ns.Path)
-			reason, _ := args[0].(string)
-			if len(args) > 1 {
-				if e, ok := args[1].(error); ok && errors.Is(e, wstransport.ErrFrameTooLarge) {
-					log.Warn("message over the transport limit; connection closed", "socket", p.ID(), "user", u.ID)
-					opts.Metrics.Invalid(ns.Path, "")
-				}
-			}
-			left := in.clientLeft.Load()
-			if left {
-				reason = "client namespace disconnect"
-			}
-			// After the events that arrived before it.
-			in.push(func() {
-				opts.Metrics.Connections(ns.Path, -1)
-				untrack()
-				log.Debug("disconnected", "socket", p.ID(), "reason", reason)
-				h.Disconnected(reason, left)
-				cancel()
-			})
-		})
-	}
-	_ = s.On("error", func(args ...any) {
-		// The library closes the connection after a packet it cannot decode outside a joined
-		// namespace: say so in the log and, if it still gets there, to the client.
-		err, _ := args[0].(error)
-		log.Warn("malformed packet; connection closed", "socket", p.ID(), "user", u.ID, "address", s.Handshake().Address, "error", err)
-		opts.Metrics.Invalid(ns.Path, "")
-		e := protocol.ErrorMessage{Code: protocol.ErrorCodeInvalid, Message: "malformed packet; the connection is closed"}
-		_ = p.Send("error", e.AppendJSON(nil))
-	})
-	_ = s.On("disconnect", gone)
+	sv.ctx = bus.WithPressure(ctx, &sv.in.pressure)
+	sv.in.handle = sv.handle
+	sv.in.heldBack = sv.heldBack
+	_ = s.On("error", sv.malformed)
+	_ = s.On("disconnect", sv.gone)
 	if !s.Connected() || s.Conn().ReadyState() != "open" {
-		gone("transport close")
+		sv.gone("transport close")
 		p.Close()
 		return
 	}
-	sioparser.Attach(conn, ns.Path, in)
+	sioparser.Attach(conn, ns.Path, &sv.in)
+}
+
+// handle handles one event of the client, on the inbox's goroutine.
+func (sv *served) handle(pkt *parser.Packet) {
+	handleEvent(sv.ctx, sv.p, sv.h, pkt, sv.nsp, sv.opts, sv.log)
+}
+
+// heldBack logs a wait of the client's reader for room in the inbox, at most once a second:
+// while the inbox stays full, every event waits.
+func (sv *served) heldBack(d time.Duration) {
+	if now := time.Now().UnixNano(); d >= heldBackLogged && now-sv.lastHeld.Load() >= int64(time.Second) {
+		sv.lastHeld.Store(now)
+		sv.log.Warn("client held back: its events arrive faster than they are handled", "socket", sv.p.ID(), "user", sv.user, "waited", d.Round(time.Millisecond))
+	}
+}
+
+// malformed handles the library's "error" event: it closes the connection after a packet it
+// cannot decode outside a joined namespace; say so in the log and, if it still gets there, to
+// the client.
+func (sv *served) malformed(args ...any) {
+	err, _ := args[0].(error)
+	sv.log.Warn("malformed packet; connection closed", "socket", sv.p.ID(), "user", sv.user, "address", sv.s.Handshake().Address, "error", err)
+	sv.opts.Metrics.Invalid(sv.nsp, "")
+	e := protocol.ErrorMessage{Code: protocol.ErrorCodeInvalid, Message: "malformed packet; the connection is closed"}
+	_ = sv.p.Send("error", e.AppendJSON(nil))
+}
+
+// gone handles the socket's disconnect. The library may report it twice (a client leaving while
+// the server closes it), before this listener exists (a client gone while Connect ran), or never
+// (a transport that closed just before the library tracked the socket), so gone runs once, from
+// the event or from serve's check: every socket counted once is uncounted once.
+func (sv *served) gone(args ...any) {
+	sv.once.Do(func() {
+		sioparser.Detach(sv.conn, sv.nsp)
+		reason, _ := args[0].(string)
+		if len(args) > 1 {
+			if e, ok := args[1].(error); ok && errors.Is(e, wstransport.ErrFrameTooLarge) {
+				sv.log.Warn("message over the transport limit; connection closed", "socket", sv.p.ID(), "user", sv.user)
+				sv.opts.Metrics.Invalid(sv.nsp, "")
+			}
+		}
+		left := sv.in.clientLeft.Load()
+		if left {
+			reason = "client namespace disconnect"
+		}
+		// After the events that arrived before it.
+		sv.in.push(func() {
+			sv.opts.Metrics.Connections(sv.nsp, -1)
+			sv.untrack()
+			sv.log.Debug("disconnected", "socket", sv.p.ID(), "reason", reason)
+			sv.h.Disconnected(reason, left)
+			sv.cancel()
+		})
+	})
 }
 
 // handleEvent dispatches one client event and answers its acknowledgement. An event that is
 // refused gets an `error` event saying why, and the same ErrorMessage as its acknowledgement when
 // the client asked for one.
-func handleEvent(ctx context.Context, p *Peer, h protocol.Socket, pkt *parser.Packet, nsp string, opts Options, log *slog.Logger) {
+func handleEvent(ctx context.Context, p *Peer, h protocol.Socket, pkt *parser.Packet, nsp string, opts *Options, log *slog.Logger) {
 	if pkt.Type != parser.EVENT && pkt.Type != parser.BINARY_EVENT {
 		return // the relay asks clients for no acknowledgements
 	}

@@ -18,12 +18,14 @@ type Queue struct {
 	tasks        []func()
 	running      bool
 	shuttingDown bool
-	done         chan struct{}
+	// done is made by the first shutdown and closed once the worker is idle (patched by
+	// pizzapi: most queues are never closed while their owner lives, PATCH.md).
+	done chan struct{}
 }
 
 // New creates a new Queue. Its worker starts with the first task.
 func New() *Queue {
-	return &Queue{done: make(chan struct{})}
+	return &Queue{}
 }
 
 // Enqueue adds a task to the queue for sequential execution.
@@ -94,7 +96,10 @@ func (q *Queue) execute(task func()) {
 // It waits for all previously enqueued tasks to complete before returning.
 func (q *Queue) Close() {
 	q.shutdown()
-	<-q.done
+	q.mu.Lock()
+	done := q.done
+	q.mu.Unlock()
+	<-done
 }
 
 // IsShuttingDown reports whether TryClose or Close has been called.
@@ -113,6 +118,7 @@ func (q *Queue) shutdown() {
 	q.mu.Lock()
 	if !q.shuttingDown {
 		q.shuttingDown = true
+		q.done = make(chan struct{})
 		if !q.running {
 			q.tasks = nil
 			close(q.done)

@@ -138,7 +138,11 @@ func (e *emmiter) addListeners(evt EventName, listeners []*eventEntry) error {
 	defer e.mu.Unlock()
 	i := e.index(evt)
 	if i < 0 {
-		e.events = append(e.events, eventListeners{evt: evt, listeners: listeners})
+		// Grown to the exact length: an emitter's events are added once, at setup, and
+		// append's doubling left a third of the slice unused for the emitter's life.
+		events := make([]eventListeners, len(e.events), len(e.events)+1)
+		copy(events, e.events)
+		e.events = append(events, eventListeners{evt: evt, listeners: listeners})
 		return nil
 	}
 	old := e.events[i].listeners
