@@ -25,6 +25,10 @@
 # load to fall below QUIET_MAX percent of all CPUs; NICE (-20 as root, else 0): the niceness of
 # the relays and the load generator, so that other processes on a shared machine take less of
 # their CPUs. Other load still skews the numbers: the "other %" column tells how much there was.
+# BUILD_FROM (this tree) is the source tree pizzapi is built from (relay and load generator), e.g.
+# `git archive <commit>` unpacked, to measure another build with this script.
+# SOCKQ=1 samples the TCP queues of the relay's connections during each case (bench/sockq.sh):
+# whether the relay reads its publisher promptly.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,6 +43,8 @@ OVERLOAD_DURATION=${OVERLOAD_DURATION:-30s}
 IDLE_VIEWERS=${IDLE_VIEWERS:-10000}
 PROFILE=${PROFILE:-1}
 PROFILE_RATES=${PROFILE_RATES:-"100 300"}
+SOCKQ=${SOCKQ:-0}
+BUILD_FROM=${BUILD_FROM:-$ROOT}
 QUIET_MAX=${QUIET_MAX:-15}
 QUIET_WAIT=${QUIET_WAIT:-15}
 if [[ $(id -u) == 0 ]]; then NICE=${NICE:--20}; else NICE=${NICE:-0}; fi
@@ -57,7 +63,7 @@ BIN=$OUT/bin/pizzapi
 source "$ROOT/bench/lib.sh"
 
 say "building pizzapi (and the profiling harness) into $OUT/bin"
-(cd "$ROOT" && go build -o "$BIN" ./cmd/pizzapi && go build -o "$OUT/bin/profserve" ./bench/profserve)
+(cd "$BUILD_FROM" && go build -o "$BIN" ./cmd/pizzapi && go build -o "$OUT/bin/profserve" ./bench/profserve)
 if [[ " $SERVERS " == *" node "* && ! -d "$ROOT/bench/node-relay/node_modules/socket.io" ]]; then
   say "installing the Node relay's dependencies (npm ci)"
   (cd "$ROOT/bench/node-relay" && npm ci --no-audit --no-fund >&2)
@@ -118,6 +124,11 @@ run_case() {
     echo "$server $name $base.json" >>"$INDEX"
     return 0
   fi
+  local sockq=""
+  if [[ $SOCKQ == 1 ]]; then
+    "$ROOT/bench/sockq.sh" "${SERVER_URL##*:}" "$base.sockq" >"$base.sockq.txt" 2>&1 &
+    sockq=$!
+  fi
   # shellcheck disable=SC2046
   if ! timeout 600 nice -n "$NICE" taskset -c "$LOADGEN_CPU" "$BIN" bench --url "$SERVER_URL" $(auth_flags "$server") \
     --server-pid "$SERVER_PID" --json "$@" >"$base.json" 2>"$base.log"; then
@@ -125,6 +136,10 @@ run_case() {
     rm -f "$base.json"
   fi
   stop_server
+  if [[ -n $sockq ]]; then
+    wait "$sockq" || true
+    say "$server: case $name: socket queues: $(cat "$base.sockq.txt")"
+  fi
   echo "$server $name $base.json" >>"$INDEX"
 }
 

@@ -451,6 +451,8 @@ func (r *run) collect(res *Result, live []*session, measureStart, holdEnd time.D
 		res.Sent += s.sent
 		res.SentMeasured += s.sentMeasured
 		res.PublisherMaxBlockMs = max(res.PublisherMaxBlockMs, float64(s.maxBlock)/float64(time.Millisecond))
+		res.PublisherMaxEmitMs = max(res.PublisherMaxEmitMs, float64(s.maxEmit)/float64(time.Millisecond))
+		res.PublisherMaxLateMs = max(res.PublisherMaxLateMs, float64(s.maxLate)/float64(time.Millisecond))
 		res.Acked += s.acked.Load()
 		res.PublisherErrors += s.errors.Load()
 		if msg := s.lastError.Load(); msg != nil {

@@ -40,6 +40,10 @@ type DialOptions struct {
 	// (probe, then upgrade) before the namespace CONNECT, as socket.io-client does by default;
 	// otherwise the session starts on the websocket.
 	Polling bool
+	// MeasureRoomWait makes writes wait for room in the socket's send buffer in poll(2) and count
+	// that time (Conn.RoomWait): how long the server held the writer back, apart from the time
+	// the writing goroutine waited for a processor.
+	MeasureRoomWait bool
 }
 
 // ConnectError is a namespace CONNECT refused by the server (a CONNECT_ERROR packet).
@@ -69,6 +73,8 @@ type Conn struct {
 	wtimeout time.Duration
 	// pingWait is how long the reader waits for the next ping before giving up.
 	pingWait time.Duration
+	// room counts the time writes waited for room (DialOptions.MeasureRoomWait), or is nil.
+	room interface{ RoomWait() time.Duration }
 
 	wmu  sync.Mutex
 	wbuf []byte
@@ -115,12 +121,13 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		ReadBufferSize:   opts.ReadBufferSize,
 		WriteBufferSize:  opts.WriteBufferSize,
 	}
+	nd := &net.Dialer{}
 	if opts.LocalAddr != "" {
 		ip := net.ParseIP(opts.LocalAddr)
 		if ip == nil {
 			return nil, fmt.Errorf("loadgen: bad local address %q", opts.LocalAddr)
 		}
-		nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
+		nd.LocalAddr = &net.TCPAddr{IP: ip}
 		d.NetDialContext = nd.DialContext
 	}
 	var open []byte
@@ -130,6 +137,14 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 			return nil, err
 		}
 		u += "&sid=" + url.QueryEscape(sid)
+	}
+	var room interface{ RoomWait() time.Duration }
+	if opts.MeasureRoomWait {
+		d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialRoomConn(ctx, nd, network, addr)
+			room, _ = c.(interface{ RoomWait() time.Duration })
+			return c, err
+		}
 	}
 	ws, resp, err := d.DialContext(ctx, u, nil)
 	if resp != nil && resp.Body != nil {
@@ -144,6 +159,7 @@ func Dial(ctx context.Context, opts DialOptions) (*Conn, error) {
 		nsp:        opts.Namespace,
 		onEvent:    opts.OnEvent,
 		wtimeout:   opts.WriteTimeout,
+		room:       room,
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
@@ -359,6 +375,15 @@ func (c *Conn) Emit(event string, payload []byte) error {
 	defer c.wmu.Unlock()
 	c.wbuf = appendEventPacket(c.wbuf[:0], c.nsp, event, payload)
 	return c.writeLocked(c.wbuf)
+}
+
+// RoomWait returns the time the connection's writes have waited for room in the socket's send
+// buffer so far, and false when it is not measured (DialOptions.MeasureRoomWait).
+func (c *Conn) RoomWait() (time.Duration, bool) {
+	if c.room == nil {
+		return 0, false
+	}
+	return c.room.RoomWait(), true
 }
 
 // Done is closed when the connection has ended.

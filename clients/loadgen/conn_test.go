@@ -51,11 +51,14 @@ func testConnRelayAndViewer(t *testing.T, n *servertest.Node, sid string, pollin
 	ctx := context.Background()
 
 	onRelay, relayEvents := record()
-	cli, err := Dial(ctx, DialOptions{URL: n.URL, Namespace: "/relay", Auth: fmt.Appendf(nil, `{"apiKey":%q}`, u.APIKey), OnEvent: onRelay})
+	cli, err := Dial(ctx, DialOptions{URL: n.URL, Namespace: "/relay", Auth: fmt.Appendf(nil, `{"apiKey":%q}`, u.APIKey), OnEvent: onRelay, MeasureRoomWait: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cli.Close()
+	if _, ok := cli.RoomWait(); !ok {
+		t.Fatal("a connection dialled with MeasureRoomWait does not measure it")
+	}
 	if err := cli.Emit("register", []byte(fmt.Appendf(nil, `{"sessionId":%q,"cwd":"/tmp"}`, sid))); err != nil {
 		t.Fatal(err)
 	}

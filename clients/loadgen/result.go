@@ -31,9 +31,15 @@ type Result struct {
 	Acked            int64 `json:"acked"`
 	PublishersFailed int   `json:"publishersFailed"`
 	PublisherErrors  int64 `json:"publisherErrors"`
-	// PublisherMaxBlockMs is the longest one event took to write: how long the relay held a
-	// publisher back (TCP back-pressure).
+	// PublisherMaxBlockMs is the longest one event's write waited for room in the socket's send
+	// buffer: how long the relay held a publisher back (TCP back-pressure). PublisherMaxEmitMs
+	// is the longest one event took to write, which also counts the time the publishing
+	// goroutine waited for a processor of the load generator; PublisherMaxLateMs is the longest
+	// an event went out after its scheduled time (a publisher held back, or one that did not get
+	// a processor in time).
 	PublisherMaxBlockMs float64 `json:"publisherMaxBlockMs"`
+	PublisherMaxEmitMs  float64 `json:"publisherMaxEmitMs"`
+	PublisherMaxLateMs  float64 `json:"publisherMaxLateMs"`
 	LastPublisherError  string  `json:"lastPublisherError,omitempty"`
 
 	// Expected is SentMeasured times the viewers of each session; Received counts measured
@@ -106,7 +112,8 @@ func (r *Result) WriteText(w io.Writer) {
 	}
 	if r.Rate > 0 {
 		p("load", "%g events/s per session, %d-byte events, after %.1f s warm-up", r.Rate, r.PayloadBytes, r.WarmupSeconds)
-		p("sent", "%d measured events (%d in all, %d planned, %d acked); longest send %.1f ms", r.SentMeasured, r.Sent, r.Planned, r.Acked, r.PublisherMaxBlockMs)
+		p("sent", "%d measured events (%d in all, %d planned, %d acked)", r.SentMeasured, r.Sent, r.Planned, r.Acked)
+		p("publisher", "held back by the relay at most %.1f ms per event; longest send %.1f ms, at most %.1f ms behind schedule", r.PublisherMaxBlockMs, r.PublisherMaxEmitMs, r.PublisherMaxLateMs)
 		if r.PublisherErrors > 0 || r.PublishersFailed > 0 {
 			p("", "publisher errors %d, publishers failed %d %s", r.PublisherErrors, r.PublishersFailed, r.LastPublisherError)
 		}

@@ -49,8 +49,11 @@ type session struct {
 	// Written by the publishing goroutine, read after it has returned.
 	planned, sent, sentMeasured int64
 	sendErr                     error
-	// maxBlock is the longest an Emit took: how long the relay held the publisher back.
-	maxBlock time.Duration
+	// maxBlock is the longest one event's write waited for room in the socket's send buffer:
+	// how long the relay held the publisher back. maxEmit is the longest an Emit took, which
+	// also counts the time the publishing goroutine waited for a processor, and maxLate the
+	// longest an event went out after its scheduled time.
+	maxBlock, maxEmit, maxLate time.Duration
 
 	mu      sync.Mutex
 	viewers []*viewer
@@ -84,6 +87,7 @@ func (s *session) connect(ctx context.Context) error {
 		Auth:             s.r.relayAuth,
 		HandshakeTimeout: s.r.cfg.AttemptTimeout,
 		WriteBufferSize:  4096,
+		MeasureRoomWait:  true,
 		OnEvent: func(name, payload []byte) {
 			if bytes.Equal(name, evRegistered) {
 				tok, _ := stringField(payload, keyToken)
@@ -177,12 +181,19 @@ func (s *session) publish(ctx context.Context, start time.Time, offset time.Dura
 			measured := at(k) >= cfg.Warmup
 			ts := int64(time.Since(s.r.epoch))
 			buf = s.appendEvent(buf[:0], k+1, measured, ts, cfg.Payload)
+			waited, _ := s.conn.RoomWait()
 			before := time.Now()
+			s.maxLate = max(s.maxLate, before.Sub(start)-at(k))
 			if err := s.conn.Emit("event", buf); err != nil {
 				s.sendErr = err
 				return
 			}
-			s.maxBlock = max(s.maxBlock, time.Since(before))
+			took := time.Since(before)
+			s.maxEmit = max(s.maxEmit, took)
+			if w, ok := s.conn.RoomWait(); ok {
+				took = w - waited
+			}
+			s.maxBlock = max(s.maxBlock, took)
 			s.sent++
 			if measured {
 				s.sentMeasured++
