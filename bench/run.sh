@@ -25,6 +25,8 @@
 # load to fall below QUIET_MAX percent of all CPUs; NICE (-20 as root, else 0): the niceness of
 # the relays and the load generator, so that other processes on a shared machine take less of
 # their CPUs. Other load still skews the numbers: the "other %" column tells how much there was.
+# PUBLISHER_PROCESS (1): run the publishers in a process of their own (`pizzapi bench
+# --publisher-process`), so that the load generator's viewers do not delay their sends.
 # BUILD_FROM (this tree) is the source tree pizzapi is built from (relay and load generator), e.g.
 # `git archive <commit>` unpacked, to measure another build with this script.
 # SOCKQ=1 samples the TCP queues of the relay's connections during each case (bench/sockq.sh):
@@ -44,6 +46,7 @@ IDLE_VIEWERS=${IDLE_VIEWERS:-10000}
 PROFILE=${PROFILE:-1}
 PROFILE_RATES=${PROFILE_RATES:-"100 300"}
 SOCKQ=${SOCKQ:-0}
+PUBLISHER_PROCESS=${PUBLISHER_PROCESS:-1}
 BUILD_FROM=${BUILD_FROM:-$ROOT}
 QUIET_MAX=${QUIET_MAX:-15}
 QUIET_WAIT=${QUIET_WAIT:-15}
@@ -129,9 +132,11 @@ run_case() {
     "$ROOT/bench/sockq.sh" "${SERVER_URL##*:}" "$base.sockq" >"$base.sockq.txt" 2>&1 &
     sockq=$!
   fi
+  local pub=()
+  [[ $PUBLISHER_PROCESS == 1 ]] && pub=(--publisher-process)
   # shellcheck disable=SC2046
   if ! timeout 600 nice -n "$NICE" taskset -c "$LOADGEN_CPU" "$BIN" bench --url "$SERVER_URL" $(auth_flags "$server") \
-    --server-pid "$SERVER_PID" --json "$@" >"$base.json" 2>"$base.log"; then
+    --server-pid "$SERVER_PID" --json "${pub[@]}" "$@" >"$base.json" 2>"$base.log"; then
     say "$server: case $name failed: $(tail -1 "$base.log")"
     rm -f "$base.json"
   fi

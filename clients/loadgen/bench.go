@@ -51,6 +51,10 @@ type Config struct {
 	AttemptTimeout time.Duration
 	// ConnectTimeout bounds the whole connection phase.
 	ConnectTimeout time.Duration
+	// PublisherCommand, when set, runs each session's publisher in a process of its own started
+	// with this command (`pizzapi bench --publisher-child`, which calls ServePublisher), so that
+	// it shares the core with the viewers' readers through the kernel's scheduler, not Go's.
+	PublisherCommand []string
 	// Logf, when set, receives progress lines.
 	Logf func(format string, args ...any)
 }
@@ -259,7 +263,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	})
 	live := r.sessions[:0:0]
 	for _, s := range r.sessions {
-		if s.conn != nil {
+		if s.registered() {
 			live = append(live, s)
 		}
 	}
@@ -429,6 +433,9 @@ func (r *run) closeAll() {
 		}
 		if s.conn != nil {
 			s.conn.Close()
+		}
+		if s.child != nil {
+			s.child.close()
 		}
 	}
 }

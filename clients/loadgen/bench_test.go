@@ -80,3 +80,50 @@ func TestRunIdleAndFailures(t *testing.T) {
 		t.Error("unbounded duration accepted")
 	}
 }
+
+// TestRunPublisherProcess runs the publisher in a process of its own (this test binary again, as
+// TestPublisherProcessHelper): every event is delivered, in order, with the timestamps of the
+// child's clock read by the parent's viewers, and the child's counts come back.
+func TestRunPublisherProcess(t *testing.T) {
+	n := servertest.Start(t)
+	u := n.NewUser(t)
+	t.Setenv("LOADGEN_PUBLISHER_CHILD", "1")
+	res, err := Run(context.Background(), Config{
+		URL: n.URL, APIKey: u.APIKey,
+		Sessions: 2, Viewers: 3, Rate: 50,
+		Duration: 600 * time.Millisecond, Warmup: 200 * time.Millisecond,
+		Settle: 50 * time.Millisecond, Payload: 300,
+		PublisherCommand: []string{os.Args[0], "-test.run=^TestPublisherProcessHelper$"},
+		Logf:             t.Logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.PublishersConnected != 2 || res.ViewersConnected != 6 || res.PublishersFailed != 0 {
+		t.Fatalf("connections: %+v", res)
+	}
+	if res.SentMeasured < 2*25 || res.Sent != res.Planned || res.Acked != res.Sent {
+		t.Errorf("sent %d measured, %d of %d planned, %d acked", res.SentMeasured, res.Sent, res.Planned, res.Acked)
+	}
+	if res.Expected != res.SentMeasured*3 || res.Received != res.Expected || res.Duplicates+res.OutOfOrder+res.Gaps != 0 {
+		t.Errorf("expected %d, received %d: %+v", res.Expected, res.Received, res)
+	}
+	// A clock of the child that disagreed with the parent's by more than the run would show as
+	// negative latencies (recorded as 0) or latencies longer than the run.
+	if l := res.Latency; !(l.P50 > 0 && l.Max < 10_000) {
+		t.Errorf("latency: %+v", l)
+	}
+	if res.PublisherMaxEmitMs <= 0 || res.PublisherMaxBlockMs > res.PublisherMaxEmitMs {
+		t.Errorf("publisher: block %.3f ms, emit %.3f ms", res.PublisherMaxBlockMs, res.PublisherMaxEmitMs)
+	}
+}
+
+// TestPublisherProcessHelper is the publisher process of TestRunPublisherProcess.
+func TestPublisherProcessHelper(t *testing.T) {
+	if os.Getenv("LOADGEN_PUBLISHER_CHILD") != "1" {
+		t.Skip("the publisher process of TestRunPublisherProcess")
+	}
+	if err := ServePublisher(context.Background(), os.Stdin, os.Stdout); err != nil {
+		t.Fatal(err)
+	}
+}

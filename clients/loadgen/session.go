@@ -41,6 +41,8 @@ type session struct {
 
 	conn  *Conn
 	token string
+	// child is the publisher process (Config.PublisherCommand), which has the connection instead.
+	child *publisherChild
 
 	acked     atomic.Int64 // highest cumulative event_ack
 	errors    atomic.Int64 // error events received
@@ -78,8 +80,15 @@ func (s *session) onEvent(name, payload []byte) {
 	}
 }
 
-// connect opens the session's /relay connection and registers the session.
+// registered reports whether the session was registered, here or by its publisher process.
+func (s *session) registered() bool { return s.conn != nil || s.child != nil }
+
+// connect opens the session's /relay connection and registers the session, or has its publisher
+// process do it (Config.PublisherCommand).
 func (s *session) connect(ctx context.Context) error {
+	if len(s.r.cfg.PublisherCommand) > 0 {
+		return s.connectChild(ctx)
+	}
 	reg := make(chan string, 1)
 	c, err := Dial(ctx, DialOptions{
 		URL:              s.r.cfg.URL,
@@ -160,6 +169,10 @@ func (s *session) appendEvent(dst []byte, seq int64, measured bool, ts int64, si
 // the connection failed, ctx ended or it is still behind its schedule a drain time after the
 // end (a relay that does not read fast enough slows the publisher down through TCP).
 func (s *session) publish(ctx context.Context, start time.Time, offset time.Duration) {
+	if s.child != nil {
+		s.publishChild(ctx, start, offset)
+		return
+	}
 	cfg := s.r.cfg
 	period := time.Duration(float64(time.Second) / cfg.Rate)
 	end := cfg.Warmup + cfg.Duration

@@ -41,6 +41,8 @@ func benchCommand() *cli.Command {
 			&cli.IntFlag{Name: "server-pid", Usage: "relay process to sample (CPU from /proc/PID/stat, RSS from /proc/PID/status)"},
 			&cli.IntFlag{Name: "concurrency", Value: 64, Usage: "connections opened at once"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
+			&cli.BoolFlag{Name: "publisher-process", Usage: "run each session's publisher in a process of its own, so that its sends are not delayed by the load generator's viewers (the kernel, not Go's scheduler, shares the core)"},
+			&cli.BoolFlag{Name: "publisher-child", Usage: "be a publisher process of --publisher-process (setup on stdin)", Hidden: true},
 			&cli.BoolFlag{Name: "allow-remote", Usage: "allow a relay that is not on a loopback address", Hidden: true},
 			&cli.StringFlag{Name: "pprof", Usage: "write a CPU profile of the load generator to this file", Hidden: true},
 		},
@@ -50,6 +52,12 @@ func benchCommand() *cli.Command {
 
 func runBench(ctx context.Context, cmd *cli.Command) error {
 	base := cmd.String("url")
+	if cmd.Bool("publisher-child") {
+		if err := loadgen.ServePublisher(ctx, os.Stdin, os.Stdout); err != nil {
+			return cli.Exit("bench: "+err.Error(), 1)
+		}
+		return nil
+	}
 	for _, u := range []string{base, cmd.String("viewer-url")} {
 		if err := checkLoopback(u); u != "" && err != nil && !cmd.Bool("allow-remote") {
 			return cli.Exit(err.Error(), 2)
@@ -95,6 +103,13 @@ func runBench(ctx context.Context, cmd *cli.Command) error {
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 		},
+	}
+	if cmd.Bool("publisher-process") {
+		exe, err := os.Executable()
+		if err != nil {
+			return cli.Exit("bench: "+err.Error(), 1)
+		}
+		cfg.PublisherCommand = []string{exe, "bench", "--url", base, "--publisher-child"}
 	}
 	res, err := loadgen.Run(ctx, cfg)
 	if err != nil {
