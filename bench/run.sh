@@ -14,7 +14,7 @@
 # Each case gets a fresh server process pinned to CPU $SERVER_CPU; the load generator
 # (`pizzapi bench`) is pinned to CPU $LOADGEN_CPU. Everything listens on and connects to
 # 127.0.0.1 only, and every step is bounded in time. Results (JSON, logs, a Markdown table and,
-# with PROFILE=1, CPU profiles of pizzapi under cases (a) and (b) and a heap profile with idle
+# pizzapi's /metrics at the end of each case and, with PROFILE=1, CPU profiles of pizzapi under cases (a) and (b) and a heap profile with idle
 # viewers, taken through bench/profserve) go to $OUT.
 #
 # Environment (all optional): OUT, SERVERS ("pizzapi node"), CASES ("a b c d"), DURATION (10s),
@@ -140,6 +140,7 @@ run_case() {
     say "$server: case $name failed: $(tail -1 "$base.log")"
     rm -f "$base.json"
   fi
+  [[ $server == pizzapi ]] && curl -sf --max-time 5 "$SERVER_URL/metrics" >"$base.metrics.txt" 2>/dev/null || true
   stop_server
   if [[ -n $sockq ]]; then
     wait "$sockq" || true

@@ -1,6 +1,6 @@
 // Package metrics exposes the relay's Prometheus metrics: connections per namespace, events in
-// and out, validation failures, dropped clients, the fan-out latency of agent events and the
-// outcomes of Web Push notifications.
+// and out, validation failures, dropped clients, the time received events wait to be handled, the
+// fan-out latency of agent events and the outcomes of Web Push notifications.
 package metrics
 
 import (
@@ -23,6 +23,7 @@ type Metrics struct {
 	dropped     *prometheus.CounterVec
 	backlog     *backlog
 	fanout      prometheus.Histogram
+	inboxWait   *prometheus.HistogramVec
 	pushes      *prometheus.CounterVec
 	pushDropped *prometheus.CounterVec
 	legacyOpen  *prometheus.GaugeVec
@@ -60,6 +61,12 @@ func New(known func(string) bool) *Metrics {
 			Help:    "Time from an agent event's sequence number being assigned to its delivery to every local viewer.",
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
 		}),
+		inboxWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "pizzapi_inbox_wait_seconds",
+			Help: "Time a received event waited in its socket's queue before its handler ran, per namespace: " +
+				"on /relay, how far the relay's handling of a publisher's events is behind their arrival.",
+			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 18),
+		}, []string{"namespace"}),
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pizzapi_push_deliveries_total", Help: "Requests to Web Push services, per outcome (sent, retried, gone, failed, gave_up).",
 		}, []string{"outcome"}),
@@ -75,7 +82,7 @@ func New(known func(string) bool) *Metrics {
 		backlog: newBacklog(),
 		out:     map[string]prometheus.Counter{},
 	}
-	m.reg.MustRegister(m.connections, m.eventsIn, m.invalid, m.delivered, m.dropped, m.backlog, m.fanout, m.pushes, m.pushDropped, m.legacyOpen, m.legacyTotal,
+	m.reg.MustRegister(m.connections, m.eventsIn, m.invalid, m.delivered, m.dropped, m.backlog, m.fanout, m.inboxWait, m.pushes, m.pushDropped, m.legacyOpen, m.legacyTotal,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -139,6 +146,12 @@ func (m *Metrics) LegacyConnections(role string, delta int) {
 // TrackBacklog implements sio.Metrics.
 func (m *Metrics) TrackBacklog(nsp string, pending func() int64) func() {
 	return m.backlog.track(nsp, pending)
+}
+
+// InboxWait implements sio.Metrics.
+func (m *Metrics) InboxWait(nsp string) func(time.Duration) {
+	h := m.inboxWait.WithLabelValues(nsp)
+	return func(d time.Duration) { h.Observe(d.Seconds()) }
 }
 
 // ObserveFanout implements core.FanoutObserver.

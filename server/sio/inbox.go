@@ -42,6 +42,8 @@ type inbox struct {
 	pressure bus.Pressure
 	// heldBack, if set, is told how long the reader waited for room.
 	heldBack func(time.Duration)
+	// waited, if set, is told how long each event waited in the inbox before its handler ran.
+	waited func(time.Duration)
 
 	mu      sync.Mutex
 	room    *sync.Cond // signalled when queued work was done
@@ -50,10 +52,11 @@ type inbox struct {
 	running bool
 }
 
-// queued is one item of work and the size it counts for.
+// queued is one item of work, the size it counts for and, for an event, when it was queued.
 type queued struct {
 	fn    func()
 	bytes int64
+	at    time.Time
 }
 
 // Packet implements sioparser.Sink: it queues the event, first waiting while the inbox is full.
@@ -71,7 +74,7 @@ func (in *inbox) Packet(p *parser.Packet) {
 		}
 		in.room.Wait()
 	}
-	in.pushLocked(queued{fn: func() { in.handle(p) }, bytes: n})
+	in.pushLocked(queued{fn: func() { in.handle(p) }, bytes: n, at: time.Now()})
 	in.mu.Unlock()
 	if !start.IsZero() && in.heldBack != nil {
 		in.heldBack(time.Since(start))
@@ -124,6 +127,9 @@ func (in *inbox) run() {
 		in.work[0] = queued{}
 		in.work = in.work[1:]
 		in.mu.Unlock()
+		if in.waited != nil && !q.at.IsZero() {
+			in.waited(time.Since(q.at))
+		}
 		q.fn()
 		if q.bytes > 0 {
 			in.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 
@@ -117,5 +118,41 @@ func TestInboxPressureShedsViewers(t *testing.T) {
 	}
 	if shed != 2 {
 		t.Fatalf("%d viewers shed, want an eighth", shed)
+	}
+}
+
+// TestInboxWait: each event's wait in the inbox is observed once, and an event queued behind one
+// whose handler is blocked waited at least as long as it was blocked after the event arrived.
+func TestInboxWait(t *testing.T) {
+	const blocked = 20 * time.Millisecond
+	var waits []time.Duration
+	release := make(chan struct{})
+	handled := make(chan struct{}, 2)
+	in := &inbox{}
+	in.waited = func(d time.Duration) { waits = append(waits, d) } // on the inbox's goroutine only
+	first := true
+	in.handle = func(*parser.Packet) {
+		if first {
+			first = false
+			<-release
+		}
+		handled <- struct{}{}
+	}
+	in.Packet(&parser.Packet{Type: parser.EVENT, Data: []any{json.RawMessage(`{}`)}})
+	in.Packet(&parser.Packet{Type: parser.EVENT, Data: []any{json.RawMessage(`{}`)}})
+	time.Sleep(blocked) // the second event has been queued for at least this long
+	close(release)
+	<-handled
+	<-handled
+	in.push(func() {}) // the disconnect is not an event: no wait observed
+	in.mu.Lock()
+	for in.running {
+		in.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		in.mu.Lock()
+	}
+	in.mu.Unlock()
+	if len(waits) != 2 || waits[1] < blocked {
+		t.Fatalf("waits observed: %v; want two, the second at least %v", waits, blocked)
 	}
 }

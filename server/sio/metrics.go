@@ -1,5 +1,7 @@
 package sio
 
+import "time"
+
 // Metrics receives what the Socket.IO layer observes; server/metrics implements it with
 // Prometheus collectors.
 type Metrics interface {
@@ -16,6 +18,9 @@ type Metrics interface {
 	// TrackBacklog counts the bytes a socket of a namespace has not been sent yet (pending reads
 	// them when the metrics are collected) until untrack is called.
 	TrackBacklog(nsp string, pending func() int64) (untrack func())
+	// InboxWait returns what observes, for a socket of a namespace, how long each received event
+	// waited in the socket's inbox before its handler ran.
+	InboxWait(nsp string) func(time.Duration)
 }
 
 // NopMetrics discards everything.
@@ -38,3 +43,6 @@ func (NopMetrics) Dropped(string) {}
 
 // TrackBacklog implements Metrics.
 func (NopMetrics) TrackBacklog(string, func() int64) func() { return func() {} }
+
+// InboxWait implements Metrics.
+func (NopMetrics) InboxWait(string) func(time.Duration) { return func(time.Duration) {} }

@@ -234,6 +234,7 @@ func serve(s *socket.Socket, ns protocol.Namespace[core.Client], u core.User, op
 	sv.ctx = bus.WithPressure(ctx, &sv.in.pressure)
 	sv.in.handle = sv.handle
 	sv.in.heldBack = sv.heldBack
+	sv.in.waited = opts.Metrics.InboxWait(ns.Path)
 	_ = s.On("error", sv.malformed)
 	_ = s.On("disconnect", sv.gone)
 	if !s.Connected() || s.Conn().ReadyState() != "open" {
