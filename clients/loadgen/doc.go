@@ -10,5 +10,7 @@
 // Run drives a benchmark: publishers register sessions on /relay and emit events at a fixed
 // rate, each carrying its send time; viewers on /viewer record the delivery latency of every
 // event into a Histogram and check the relay's sequence numbers for loss, duplicates and
-// reordering. Every phase is bounded in time.
+// reordering. Every phase is bounded in time. A publisher may run in a process of its own
+// (Config.PublisherCommand, ServePublisher), and its writes count the time they waited for the
+// relay to make room apart from the time it waited for a processor (Result.PublisherMaxBlockMs).
 package loadgen
