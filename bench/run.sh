@@ -31,6 +31,9 @@
 # `git archive <commit>` unpacked, to measure another build with this script.
 # SOCKQ=1 samples the TCP queues of the relay's connections during each case (bench/sockq.sh):
 # whether the relay reads its publisher promptly.
+# SLOW_AFTER (2ms): every measured delivery at least this late goes to $OUT/<case>.slow.txt (when
+# it was read, its latency, its session); GCTRACE=1 adds GODEBUG=gctrace=1 to pizzapi and to the
+# load generator, whose collector cycles then appear in <case>.server.log and <case>.log.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,6 +56,7 @@ QUIET_WAIT=${QUIET_WAIT:-15}
 if [[ $(id -u) == 0 ]]; then NICE=${NICE:--20}; else NICE=${NICE:-0}; fi
 SERVER_CPU=${SERVER_CPU:-0}
 LOADGEN_CPU=${LOADGEN_CPU:-1}
+SLOW_AFTER=${SLOW_AFTER:-2ms}
 NODE_KEY=bench-key
 EMAIL=bench@example.com
 PASSWORD=bench-password-123
@@ -71,6 +75,7 @@ if [[ " $SERVERS " == *" node "* && ! -d "$ROOT/bench/node-relay/node_modules/so
   say "installing the Node relay's dependencies (npm ci)"
   (cd "$ROOT/bench/node-relay" && npm ci --no-audit --no-fund >&2)
 fi
+if [[ ${GCTRACE:-0} == 1 ]]; then export GODEBUG=gctrace=1; fi
 
 SERVER_PID=""
 SERVER_URL=""
@@ -136,7 +141,7 @@ run_case() {
   [[ $PUBLISHER_PROCESS == 1 ]] && pub=(--publisher-process)
   # shellcheck disable=SC2046
   if ! timeout 600 nice -n "$NICE" taskset -c "$LOADGEN_CPU" "$BIN" bench --url "$SERVER_URL" $(auth_flags "$server") \
-    --server-pid "$SERVER_PID" --json "${pub[@]}" "$@" >"$base.json" 2>"$base.log"; then
+    --server-pid "$SERVER_PID" --slow-log "$base.slow.txt" --slow-after "$SLOW_AFTER" --json "${pub[@]}" "$@" >"$base.json" 2>"$base.log"; then
     say "$server: case $name failed: $(tail -1 "$base.log")"
     rm -f "$base.json"
   fi

@@ -55,6 +55,10 @@ type Config struct {
 	// with this command (`pizzapi bench --publisher-child`, which calls ServePublisher), so that
 	// it shares the core with the viewers' readers through the kernel's scheduler, not Go's.
 	PublisherCommand []string
+	// SlowThreshold, when positive, keeps every measured delivery at least this late (at most
+	// MaxSlowDeliveries) in Result.Slow, with the time it was read: to tell whose pauses make a
+	// latency tail (line them up with the collector's cycles of the relay and of this process).
+	SlowThreshold time.Duration
 	// Logf, when set, receives progress lines.
 	Logf func(format string, args ...any)
 }
@@ -137,6 +141,7 @@ type run struct {
 	sessions  []*session
 
 	hist           Histogram
+	slow           slowLog
 	received       atomic.Int64 // measured events delivered, in order, not repeated
 	warmupReceived atomic.Int64
 	lastRecv       atomic.Int64 // ns since epoch of the last delivery of a benchmark event
@@ -226,6 +231,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	r := &run{cfg: cfg, epoch: time.Now(), failures: map[string]int{}}
+	r.slow.threshold = cfg.SlowThreshold
 	r.relayAuth = fmt.Appendf(nil, `{"apiKey":%q}`, cfg.APIKey)
 	res := &Result{
 		URL: cfg.URL, Sessions: cfg.Sessions, ViewersPerSession: cfg.Viewers, Rate: cfg.Rate,
@@ -283,7 +289,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		s := live[i%len(live)]
 		var v *viewer
 		err := retry(cctx, cfg.Attempts, func() error {
-			v = &viewer{r: r}
+			v = &viewer{r: r, session: s.index}
 			return v.connect(cctx, s)
 		})
 		if err != nil {
@@ -480,6 +486,9 @@ func (r *run) collect(res *Result, live []*session, measureStart, holdEnd time.D
 			}
 		}
 	}
+	res.SlowThreshold = r.cfg.SlowThreshold
+	res.Slow, res.SlowDropped = r.slow.sorted()
+	res.SlowDeliveries = int64(len(res.Slow)) + res.SlowDropped
 	res.Received = r.received.Load()
 	res.WarmupReceived = r.warmupReceived.Load()
 	res.Lost = res.Expected - res.Received

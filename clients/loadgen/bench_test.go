@@ -19,8 +19,9 @@ func TestRun(t *testing.T) {
 		Sessions: 3, Viewers: 4, Rate: 50,
 		Duration: 600 * time.Millisecond, Warmup: 200 * time.Millisecond,
 		Settle: 50 * time.Millisecond, Payload: 300,
-		ServerPID: os.Getpid(), // the node runs in this process
-		Logf:      t.Logf,
+		ServerPID:     os.Getpid(), // the node runs in this process
+		SlowThreshold: time.Nanosecond, // every measured delivery counts as slow
+		Logf:          t.Logf,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +51,22 @@ func TestRun(t *testing.T) {
 	if res.Server == nil || res.Server.RSSAfterViewersKiB <= 0 || res.Server.CPUSeconds <= 0 {
 		t.Errorf("server: %+v", res.Server)
 	}
+	if res.SlowDeliveries != res.Received || int64(len(res.Slow)) != res.Received || res.SlowDropped != 0 {
+		t.Errorf("slow deliveries: %d counted, %d listed, %d received", res.SlowDeliveries, len(res.Slow), res.Received)
+	}
+	perSession := map[int]int64{}
+	for i, d := range res.Slow {
+		if i > 0 && d.At < res.Slow[i-1].At {
+			t.Fatalf("slow deliveries out of order at %d: %v after %v", i, d.At, res.Slow[i-1].At)
+		}
+		if d.Latency <= 0 || d.At <= d.Latency {
+			t.Fatalf("slow delivery %d: %+v", i, d)
+		}
+		perSession[d.Session]++
+	}
+	if len(perSession) != 3 {
+		t.Errorf("slow deliveries by session: %v", perSession)
+	}
 	if !strings.Contains(out.String(), "lost 0") {
 		t.Errorf("report:\n%s", out.String())
 	}
@@ -65,7 +82,7 @@ func TestRunIdleAndFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ViewersConnected != 5 || res.Sent != 0 || res.Expected != 0 {
+	if res.ViewersConnected != 5 || res.Sent != 0 || res.Expected != 0 || res.SlowDeliveries != 0 || res.Slow != nil {
 		t.Errorf("idle: %+v", res)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // Result is what a run measured. Counts of events are per delivery (one event reaching one
@@ -59,11 +60,18 @@ type Result struct {
 	// MeasuredSeconds runs from the end of the warm-up to the last delivery (or the end of
 	// publishing); DeliveredInWindow counts the deliveries of any benchmark event in it (warm-up
 	// events still in flight included), and DeliveriesPerSecond is their rate.
-	MeasuredSeconds     float64       `json:"measuredSeconds"`
-	DeliveredInWindow   int64         `json:"deliveredInWindow"`
-	DeliveriesPerSecond float64       `json:"deliveriesPerSecond"`
-	OfferedPerSecond    float64       `json:"offeredPerSecond"`
-	Latency             LatencyMillis `json:"latencyMs"`
+	MeasuredSeconds float64 `json:"measuredSeconds"`
+	// SlowDeliveries counts the measured deliveries at least SlowThreshold late (with
+	// Config.SlowThreshold set); Slow lists them in the order they were read, up to
+	// MaxSlowDeliveries (SlowDropped did not fit). WriteSlowLog prints the list.
+	SlowThreshold       time.Duration  `json:"-"`
+	SlowDeliveries      int64          `json:"slowDeliveries,omitempty"`
+	SlowDropped         int64          `json:"-"`
+	Slow                []SlowDelivery `json:"-"`
+	DeliveredInWindow   int64          `json:"deliveredInWindow"`
+	DeliveriesPerSecond float64        `json:"deliveriesPerSecond"`
+	OfferedPerSecond    float64        `json:"offeredPerSecond"`
+	Latency             LatencyMillis  `json:"latencyMs"`
 
 	Server            *ServerStats `json:"server,omitempty"`
 	LoadgenCPUPercent float64      `json:"loadgenCpuPercent"`
@@ -122,6 +130,9 @@ func (r *Result) WriteText(w io.Writer) {
 		p("throughput", "%s deliveries/s over %.1f s (offered %s/s)", thousands(r.DeliveriesPerSecond), r.MeasuredSeconds, thousands(r.OfferedPerSecond))
 		l := r.Latency
 		p("latency", "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s ms", fms(l.P50), fms(l.P90), fms(l.P99), fms(l.P999), fms(l.Max))
+		if r.SlowThreshold > 0 {
+			p("slow", "%d deliveries at least %v late", r.SlowDeliveries, r.SlowThreshold)
+		}
 	} else {
 		p("load", "idle hold of %.1f s", r.MeasuredSeconds)
 	}

@@ -232,8 +232,9 @@ func (s *session) publish(ctx context.Context, start time.Time, offset time.Dura
 
 // viewer is one /viewer connection watching a session.
 type viewer struct {
-	r    *run
-	conn *Conn
+	r       *run
+	conn    *Conn
+	session int // index of the session watched
 
 	ready     chan int64 // the connected event's lastSeq, once
 	connected bool
@@ -293,6 +294,7 @@ func (v *viewer) onEvent(name, payload []byte) {
 	v.lastSeq = seq
 	if m == 1 {
 		v.r.hist.Record(time.Duration(now - ts))
+		v.r.slow.note(time.Duration(now), time.Duration(now-ts), v.session)
 		v.r.received.Add(1)
 	} else {
 		v.r.warmupReceived.Add(1)

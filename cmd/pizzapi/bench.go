@@ -43,6 +43,8 @@ func benchCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
 			&cli.BoolFlag{Name: "publisher-process", Usage: "run each session's publisher in a process of its own, so that its sends are not delayed by the load generator's viewers (the kernel, not Go's scheduler, shares the core)"},
 			&cli.BoolFlag{Name: "publisher-child", Usage: "be a publisher process of --publisher-process (setup on stdin)", Hidden: true},
+			&cli.StringFlag{Name: "slow-log", Usage: "write every measured delivery at least --slow-after late to this file (when it was read, its latency, its session), to line the tail up with GODEBUG=gctrace=1"},
+			&cli.DurationFlag{Name: "slow-after", Value: 2 * time.Millisecond, Usage: "latency from which --slow-log records a delivery"},
 			&cli.BoolFlag{Name: "allow-remote", Usage: "allow a relay that is not on a loopback address", Hidden: true},
 			&cli.StringFlag{Name: "pprof", Usage: "write a CPU profile of the load generator to this file", Hidden: true},
 		},
@@ -111,9 +113,20 @@ func runBench(ctx context.Context, cmd *cli.Command) error {
 		}
 		cfg.PublisherCommand = []string{exe, "bench", "--url", base, "--publisher-child"}
 	}
+	slowPath := cmd.String("slow-log")
+	if slowPath != "" {
+		if cfg.SlowThreshold = cmd.Duration("slow-after"); cfg.SlowThreshold <= 0 {
+			return cli.Exit("bench: --slow-after must be positive", 2)
+		}
+	}
 	res, err := loadgen.Run(ctx, cfg)
 	if err != nil {
 		return cli.Exit("bench: "+err.Error(), 1)
+	}
+	if slowPath != "" {
+		if err := writeSlowLog(slowPath, res); err != nil {
+			return cli.Exit("bench: "+err.Error(), 1)
+		}
 	}
 	out := cmd.Root().Writer
 	if out == nil {
@@ -147,4 +160,17 @@ func checkLoopback(base string) error {
 		return errors.New("bench: --url must be a loopback address (127.0.0.0/8, ::1 or localhost)")
 	}
 	return nil
+}
+
+// writeSlowLog writes the run's slow deliveries to path.
+func writeSlowLog(path string, res *loadgen.Result) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := loadgen.WriteSlowLog(f, res); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Close()
 }
