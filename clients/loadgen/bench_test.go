@@ -19,7 +19,7 @@ func TestRun(t *testing.T) {
 		Sessions: 3, Viewers: 4, Rate: 50,
 		Duration: 600 * time.Millisecond, Warmup: 200 * time.Millisecond,
 		Settle: 50 * time.Millisecond, Payload: 300,
-		ServerPID:     os.Getpid(), // the node runs in this process
+		ServerPID:     os.Getpid(),     // the node runs in this process
 		SlowThreshold: time.Nanosecond, // every measured delivery counts as slow
 		Logf:          t.Logf,
 	})
