@@ -26,7 +26,8 @@
 # the relays and the load generator, so that other processes on a shared machine take less of
 # their CPUs. Other load still skews the numbers: the "other %" column tells how much there was.
 # PUBLISHER_PROCESS (1): run the publishers in a process of their own (`pizzapi bench
-# --publisher-process`), so that the load generator's viewers do not delay their sends.
+# --publisher-process`), so that the load generator's viewers do not delay their sends (not in
+# case (c): 1,000 processes do not fit in memory).
 # BUILD_FROM (this tree) is the source tree pizzapi is built from (relay and load generator), e.g.
 # `git archive <commit>` unpacked, to measure another build with this script.
 # SOCKQ=1 samples the TCP queues of the relay's connections during each case (bench/sockq.sh):
@@ -138,7 +139,9 @@ run_case() {
     sockq=$!
   fi
   local pub=()
-  [[ $PUBLISHER_PROCESS == 1 ]] && pub=(--publisher-process)
+  # Case (c) has 1,000 publishers: a process each exhausts the machine's memory (OOM-killed
+  # relay on 2026-12-07), so they stay in the generator's process there.
+  [[ $PUBLISHER_PROCESS == 1 && $name != c-* ]] && pub=(--publisher-process)
   # shellcheck disable=SC2046
   if ! timeout 600 nice -n "$NICE" taskset -c "$LOADGEN_CPU" "$BIN" bench --url "$SERVER_URL" $(auth_flags "$server") \
     --server-pid "$SERVER_PID" --slow-log "$base.slow.txt" --slow-after "$SLOW_AFTER" --json "${pub[@]}" "$@" >"$base.json" 2>"$base.log"; then
