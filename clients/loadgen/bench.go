@@ -54,6 +54,7 @@ type Config struct {
 	// PublisherCommand, when set, runs each session's publisher in a process of its own started
 	// with this command (`pizzapi bench --publisher-child`, which calls ServePublisher), so that
 	// it shares the core with the viewers' readers through the kernel's scheduler, not Go's.
+	// It is for runs of at most MaxPublisherProcesses sessions.
 	PublisherCommand []string
 	// SlowThreshold, when positive, keeps every measured delivery at least this late (at most
 	// MaxSlowDeliveries) in Result.Slow, with the time it was read: to tell whose pauses make a
@@ -67,6 +68,8 @@ type Config struct {
 const (
 	MaxDuration    = 10 * time.Minute
 	MaxConnections = 19_000 // the open-file limit per process is 20,000
+	// MaxPublisherProcesses bounds the processes PublisherCommand starts (one per session).
+	MaxPublisherProcesses = 16
 )
 
 func (c *Config) setDefaults() error {
@@ -111,6 +114,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Payload > 1<<20 {
 		return errors.New("loadgen: payload is at most 1 MiB")
+	}
+	if len(c.PublisherCommand) > 0 && c.Sessions > MaxPublisherProcesses {
+		return fmt.Errorf("loadgen: a publisher process per session is for a few sessions (at most %d), not %d", MaxPublisherProcesses, c.Sessions)
 	}
 	if n := c.Sessions * (c.Viewers + 1); n > MaxConnections {
 		return fmt.Errorf("loadgen: %d connections exceed the per-process limit of %d", n, MaxConnections)

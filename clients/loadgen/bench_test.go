@@ -96,6 +96,10 @@ func TestRunIdleAndFailures(t *testing.T) {
 	if _, err := Run(context.Background(), Config{URL: n.URL, APIKey: "k", Duration: time.Hour}); err == nil {
 		t.Error("unbounded duration accepted")
 	}
+	many := Config{URL: n.URL, APIKey: "k", Sessions: 1000, Viewers: 1, PublisherCommand: []string{"/bin/false"}}
+	if _, err := Run(context.Background(), many); err == nil || !strings.Contains(err.Error(), "publisher process") {
+		t.Errorf("a process for each of 1,000 sessions: %v", err)
+	}
 }
 
 // TestRunPublisherProcess runs the publisher in a process of its own (this test binary again, as
