@@ -19,49 +19,81 @@ type Laggard interface {
 	Shed(reason string) bool
 }
 
-// Pressure is how far a publisher's queue of received events, not yet published, has grown
-// past its high-water mark (Set). A publisher whose context carries it (WithPressure) sheds load
-// when it publishes to a session's viewers: as the queue passes its mark, and then every
-// shedInterval in which it did not shrink, it drops the eighth of the viewers furthest behind
-// (Laggard), with a reason, rather than being held back by a queue that fan-out does not empty.
-// A queue back under its mark starts over.
+// Pressure tells a publisher's handlers whether to shed load, from how long its received events
+// wait to be handled: a publisher whose context carries it (WithPressure) drops the eighth of a
+// session's viewers furthest behind (Laggard), with a reason, when it publishes to them while its
+// events wait too long, rather than letting its queue grow. At twice the rate the relay can fan
+// out, the queue grows before the viewers' backlogs do (the relay, not the clients, is the
+// limit), so no viewer is over its backlog limit; dropping viewers is then the only way to fan
+// out every event without holding the publisher back.
 //
-// At twice the rate the relay can fan out, the queue grows before the viewers' backlogs do (the
-// relay, not the clients, is the limit), so that no viewer is over its backlog limit; dropping
-// viewers is then the only way to fan out every event without holding the publisher back, and
-// the queue has to shrink again for the viewers that stay to get events without delay.
+// The signal is time, not bytes (as in CoDel, which keys on the time packets spend queued): the
+// wait of the event about to be handled (Waited) is how late every viewer gets it, whatever the
+// events' size. Once the wait has been over shedTarget for shedInterval, it is compared with the
+// wait shedInterval before: viewers are shed when it grew, or fell too slowly to be back under
+// shedTarget within shedHorizon, and it is looked at again shedInterval later; a wait under
+// shedTarget starts over. So a sustained overload sheds an eighth every shedInterval until the
+// queue drains fast enough (the viewers that stay are back under the target within
+// shedHorizon), and a burst or a pause of the relay, after which the queue drains by itself,
+// sheds no one. The queue's byte bound, which holds the publisher's reader back, stays the last
+// resort (server/sio's inbox).
 type Pressure struct {
-	over   atomic.Int64 // bytes past the mark, set by the queue
-	active atomic.Bool  // the queue was past its mark at the last look
+	due   atomic.Int64 // the wait that calls for shedding, in nanoseconds (0: none)
+	above atomic.Bool  // the wait was over shedTarget at the last look
 
-	mu    sync.Mutex
-	held  int64     // the bytes past the mark at the last look
-	since time.Time // when the last look was (zero: under the mark)
+	mu     sync.Mutex
+	looked time.Time     // when the wait was last compared (zero: under shedTarget)
+	last   time.Duration // the wait then
 }
 
-// shedInterval is how long the queue has to shrink after viewers were shed before more go.
-const shedInterval = 250 * time.Millisecond
+// The shedding constants, from case (e) of bench/run.sh (1 session x 1,000 viewers at twice
+// the rate the relay can fan out) and case (b) at the sustainable 3,200 events/s
+// (bench/RESULTS.md, 2026-12-07, waits not bytes):
+//   - shedTarget, 50 ms: at sustainable load the publisher's events wait under 1 ms but for rare
+//     pauses (the relay's share of its core, garbage collection) of tens of ms; an overload twice
+//     the capacity adds half a second of wait per second, so 50 ms is passed within 0.1 s.
+//   - shedInterval, 100 ms: how long the wait must stay over the target before viewers go, and
+//     the pace of shedding after: shed viewers stop costing fan-out at once (nothing more is
+//     written to them), so 100 ms is enough to see whether the wait turned, and an overload of
+//     twice the capacity sheds the half of the viewers it has to in well under a second.
+//   - shedHorizon, 2 s: how soon the wait must be back under the target at the rate it falls,
+//     or more viewers go: a pause of 0.4 s at 80 % of the capacity (the wait then falls by a
+//     quarter of a second per second) sheds no one; a longer horizon sheds fewer viewers under
+//     overload and leaves the rest late longer.
+const (
+	shedTarget   = 50 * time.Millisecond
+	shedInterval = 100 * time.Millisecond
+	shedHorizon  = 2 * time.Second
+)
 
-// Set records how many bytes the queue holds past its mark (0 under it).
-func (p *Pressure) Set(over int64) { p.over.Store(over) }
-
-// take reports whether to shed viewers now.
-func (p *Pressure) take(now time.Time) bool {
+// Waited records that the event handled next waited d in the publisher's queue; now is when its
+// handling starts. The queue calls it for each event, one at a time.
+func (p *Pressure) Waited(d time.Duration, now time.Time) {
+	if d < shedTarget && !p.above.Load() {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	over := p.over.Load()
 	switch {
-	case over == 0:
-		p.since = time.Time{}
-		p.active.Store(false)
-		return false
-	case !p.since.IsZero() && now.Sub(p.since) < shedInterval:
-		return false
+	case d < shedTarget:
+		p.looked = time.Time{}
+		p.above.Store(false)
+		p.due.Store(0)
+		return
+	case p.looked.IsZero():
+		p.looked, p.last = now, d
+		p.above.Store(true)
+		return
+	case now.Sub(p.looked) < shedInterval:
+		return
 	}
-	grew := p.since.IsZero() || over >= p.held
-	p.held, p.since = over, now
-	p.active.Store(true)
-	return grew
+	elapsed, fell := now.Sub(p.looked), p.last-d
+	p.looked, p.last = now, d
+	// Shed unless, falling as it did, the wait is under the target within shedHorizon:
+	// fell/elapsed < (d-shedTarget)/shedHorizon, in seconds to stay clear of overflow.
+	if fell.Seconds()*shedHorizon.Seconds() < (d-shedTarget).Seconds()*elapsed.Seconds() {
+		p.due.Store(int64(d))
+	}
 }
 
 type pressureKey struct{}
@@ -74,11 +106,15 @@ func WithPressure(ctx context.Context, p *Pressure) context.Context {
 // shedFraction is the share of a session's viewers dropped at a time.
 const shedFraction = 8
 
-// shed drops the eighth of the topic's members furthest behind when the publisher of ctx is
-// under pressure; only a session's viewers are shed.
+// shed drops the eighth of the topic's members furthest behind when the events of the publisher
+// of ctx wait too long (Pressure); only a session's viewers are shed.
 func shed(ctx context.Context, topic string, members []Member) {
 	p, _ := ctx.Value(pressureKey{}).(*Pressure)
-	if p == nil || p.over.Load() == 0 && !p.active.Load() || !strings.HasPrefix(topic, SessionViewers) || !p.take(time.Now()) {
+	if p == nil || p.due.Load() == 0 || !strings.HasPrefix(topic, SessionViewers) {
+		return
+	}
+	wait := time.Duration(p.due.Swap(0))
+	if wait == 0 {
 		return
 	}
 	type laggard struct {
@@ -93,8 +129,8 @@ func shed(ctx context.Context, topic string, members []Member) {
 	}
 	slices.SortStableFunc(all, func(a, b laggard) int { return cmp.Compare(b.pending, a.pending) })
 	want := (len(all) + shedFraction - 1) / shedFraction
-	reason := "relay overloaded: the session's events arrive faster than they can be sent to its " +
-		strconv.Itoa(len(members)) + " viewers; dropping the furthest behind"
+	reason := "relay overloaded: the session's events wait " + wait.Round(time.Millisecond).String() +
+		" before they are sent to its " + strconv.Itoa(len(members)) + " viewers; dropping the furthest behind"
 	for _, l := range all {
 		if want == 0 {
 			break

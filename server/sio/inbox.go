@@ -17,13 +17,9 @@ import (
 // thousands of ordinary events, seconds of overload), so that a burst never blocks it; past it,
 // the connection's reader waits for room, which holds the client back through TCP instead of
 // growing the relay's memory without bound. An event larger than the bound is taken when the
-// inbox is empty.
+// inbox is empty. This is the last resort: long before, the wait of the events (bus.Pressure)
+// makes the handlers shed the session's viewers furthest behind.
 const maxInboxBytes = 16 << 20
-
-// highWaterDivisor: the inbox reports what it holds past a quarter of its bound to the
-// publisher's handlers (bus.Pressure), which shed the session's viewers furthest behind long
-// before the reader has to wait.
-const highWaterDivisor = 4
 
 // packetOverhead approximates what a queued event costs besides its arguments: the packet, its
 // argument slice and the queued closure.
@@ -38,12 +34,15 @@ type inbox struct {
 	handle     func(*parser.Packet)
 	clientLeft atomic.Bool
 	limit      int64 // maxInboxBytes when 0
-	// pressure is the inbox's level past its high-water mark, which its handlers publish with.
+	// pressure is told the wait of each event before its handler runs; the handlers publish
+	// with it.
 	pressure bus.Pressure
 	// heldBack, if set, is told how long the reader waited for room.
 	heldBack func(time.Duration)
 	// waited, if set, is told how long each event waited in the inbox before its handler ran.
 	waited func(time.Duration)
+	// clock, if set, replaces time.Now for the events' waits (tests).
+	clock func() time.Time
 
 	mu      sync.Mutex
 	room    *sync.Cond // signalled when queued work was done
@@ -74,7 +73,7 @@ func (in *inbox) Packet(p *parser.Packet) {
 		}
 		in.room.Wait()
 	}
-	in.pushLocked(queued{fn: func() { in.handle(p) }, bytes: n, at: time.Now()})
+	in.pushLocked(queued{fn: func() { in.handle(p) }, bytes: n, at: in.now()})
 	in.mu.Unlock()
 	if !start.IsZero() && in.heldBack != nil {
 		in.heldBack(time.Since(start))
@@ -91,6 +90,14 @@ func (in *inbox) push(fn func()) {
 	in.mu.Unlock()
 }
 
+// now returns the time by the inbox's clock.
+func (in *inbox) now() time.Time {
+	if in.clock == nil {
+		return time.Now()
+	}
+	return in.clock()
+}
+
 // bound returns the most the inbox holds before the reader waits.
 func (in *inbox) bound() int64 {
 	if in.limit == 0 {
@@ -99,15 +106,9 @@ func (in *inbox) bound() int64 {
 	return in.limit
 }
 
-// levelLocked reports the inbox's level to its pressure; the caller holds mu.
-func (in *inbox) levelLocked() {
-	in.pressure.Set(max(0, in.bytes-in.bound()/highWaterDivisor))
-}
-
 func (in *inbox) pushLocked(q queued) {
 	in.work = append(in.work, q)
 	in.bytes += q.bytes
-	in.levelLocked()
 	if !in.running {
 		in.running = true
 		go in.run()
@@ -127,14 +128,18 @@ func (in *inbox) run() {
 		in.work[0] = queued{}
 		in.work = in.work[1:]
 		in.mu.Unlock()
-		if in.waited != nil && !q.at.IsZero() {
-			in.waited(time.Since(q.at))
+		if !q.at.IsZero() {
+			now := in.now()
+			wait := now.Sub(q.at)
+			in.pressure.Waited(wait, now)
+			if in.waited != nil {
+				in.waited(wait)
+			}
 		}
 		q.fn()
 		if q.bytes > 0 {
 			in.mu.Lock()
 			in.bytes -= q.bytes
-			in.levelLocked()
 			if in.room != nil {
 				in.room.Broadcast()
 			}

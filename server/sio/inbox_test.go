@@ -68,13 +68,13 @@ func (v *viewer) Pending() int64 { return v.pending }
 
 func (v *viewer) Shed(reason string) bool { return v.shed.CompareAndSwap(nil, &reason) }
 
-// TestInboxPressureShedsViewers: events queued past a quarter of the inbox's bound make the
-// handler that publishes next drop the eighth of the session's viewers furthest behind, before
-// the reader ever waits; as the inbox drains, publishing drops no one more.
+// TestInboxPressureShedsViewers: the inbox tells its pressure how long each event waited, so that
+// events that keep waiting longer than the target make the handler that publishes next drop the
+// eighth of the session's viewers furthest behind, before the reader ever waits for room; events
+// handled promptly drop no one. The inbox's clock is the test's: each handler takes 30 ms of it.
 func TestInboxPressureShedsViewers(t *testing.T) {
-	const payload = 100
-	size := int64(packetOverhead + payload)
-	in := &inbox{limit: 16 * size}
+	var clock atomic.Int64
+	in := &inbox{clock: func() time.Time { return time.Unix(0, clock.Load()) }}
 	b := bus.NewLocal()
 	viewers := make([]*viewer, 16)
 	for i := range viewers {
@@ -82,42 +82,51 @@ func TestInboxPressureShedsViewers(t *testing.T) {
 		b.Join(bus.SessionViewers+"s", viewers[i])
 	}
 	ctx := bus.WithPressure(context.Background(), &in.pressure)
-	release := make(chan struct{})
-	done := make(chan struct{})
-	handled := 0
-	in.handle = func(*parser.Packet) {
-		if handled == 0 {
-			<-release
+	step := make(chan struct{})
+	handled := make(chan struct{})
+	shed := func() (n int) {
+		for i, v := range viewers {
+			reason := v.shed.Load()
+			if reason == nil {
+				continue
+			}
+			n++
+			if i < 14 {
+				t.Errorf("viewer %d shed while viewers further behind were not", i)
+			}
+			if !strings.Contains(*reason, "relay overloaded") || !strings.Contains(*reason, "180ms") {
+				t.Errorf("reason %q", *reason)
+			}
 		}
-		_, _ = b.Publish(ctx, bus.SessionViewers+"s", bus.NewMessage("/viewer", "event", []byte(`{}`), 1))
-		handled++
-		if handled == 6 {
-			close(done)
-		}
+		return n
 	}
-	raw := json.RawMessage(`"` + strings.Repeat("x", payload-2) + `"`)
-	// Six events queued, the first being handled: past the mark of four.
-	for range 6 {
+	in.handle = func(*parser.Packet) {
+		<-step
+		_, _ = b.Publish(ctx, bus.SessionViewers+"s", bus.NewMessage("/viewer", "event", []byte(`{}`), 1))
+		clock.Add(int64(30 * time.Millisecond))
+		handled <- struct{}{}
+	}
+	raw := json.RawMessage(`"x"`)
+	// Handled one at a time, each right after the one before: nobody waits.
+	for range 4 {
+		in.Packet(&parser.Packet{Type: parser.EVENT, Data: []any{raw}})
+		step <- struct{}{}
+		<-handled
+	}
+	if n := shed(); n != 0 {
+		t.Fatalf("%d viewers shed while events were handled at once", n)
+	}
+	// Eight events queued at once: they wait 0, 30, ... 210 ms, over the target from the third,
+	// and growing an interval later (180 ms).
+	for range 8 {
 		in.Packet(&parser.Packet{Type: parser.EVENT, Data: []any{raw}})
 	}
-	close(release)
-	<-done
-	var shed int
-	for i, v := range viewers {
-		reason := v.shed.Load()
-		if reason == nil {
-			continue
-		}
-		shed++
-		if i < 14 {
-			t.Errorf("viewer %d shed while viewers further behind were not", i)
-		}
-		if !strings.Contains(*reason, "relay overloaded") {
-			t.Errorf("reason %q", *reason)
-		}
+	for range 8 {
+		step <- struct{}{}
+		<-handled
 	}
-	if shed != 2 {
-		t.Fatalf("%d viewers shed, want an eighth", shed)
+	if n := shed(); n != 2 {
+		t.Fatalf("%d viewers shed, want an eighth", n)
 	}
 }
 
