@@ -49,9 +49,10 @@ type HttpContext struct {
 	// Cleanup is invoked exactly once when the context is closed.
 	Cleanup Callable
 
-	request  *http.Request
+	// request and ctx are replaced by Release while other goroutines may still read them.
+	request  atomic.Pointer[http.Request]
 	response http.ResponseWriter
-	ctx      context.Context
+	ctx      atomic.Pointer[context.Context]
 
 	// Guard response lifecycle and transport initialization; never hold across I/O or callbacks.
 	mu         sync.Mutex
@@ -61,17 +62,36 @@ type HttpContext struct {
 	responseUsers int
 	closeErr      error
 	done          chan struct{}
-	stopContext   func() bool
+	release       *http.Request // the request Release asked to keep once finished
+	stopContext   atomic.Pointer[func() bool]
 
-	// Keep each accessor's lazy state in the context instead of a heap closure.
-	headers, query, responseHeaders httpContextValue[*ParameterBag]
-	method, host, path, userAgent   httpContextValue[string]
+	// Keep each accessor's lazy state in the context instead of a heap closure; allocated on
+	// first use, dropped by Release.
+	derived atomic.Pointer[httpContextDerived]
 	// Skip copying response headers if ResponseHeaders was never called.
 	responseHeadersUsed atomic.Bool
 
 	// Transport initialization is independent of HTTP response completion.
 	transportReadPermission <-chan bool
 	transportReady          Callable
+}
+
+// httpContextDerived holds what the accessors derive from the request and the response writer.
+type httpContextDerived struct {
+	headers, query, responseHeaders httpContextValue[*ParameterBag]
+	method, host, path, userAgent   httpContextValue[string]
+}
+
+// derivedValues returns the accessors' lazy state, allocating it on first use.
+func (c *HttpContext) derivedValues() *httpContextDerived {
+	for {
+		if d := c.derived.Load(); d != nil {
+			return d
+		}
+		if d := new(httpContextDerived); c.derived.CompareAndSwap(nil, d) {
+			return d
+		}
+	}
 }
 
 // NewHttpContext creates a fully-initialized HttpContext. It panics if either
@@ -88,43 +108,45 @@ func NewHttpContext(w http.ResponseWriter, r *http.Request) *HttpContext {
 
 	c := &HttpContext{
 		EventEmitter: NewEventEmitter(),
-		request:      r,
 		response:     w,
-		ctx:          r.Context(),
 		done:         make(chan struct{}),
 	}
+	ctx := r.Context()
+	c.request.Store(r)
+	c.ctx.Store(&ctx)
 
 	c.statusCode.Store(http.StatusOK)
 
-	if c.ctx.Done() != nil {
+	if ctx.Done() != nil {
 		// Cancellation may run before stopContext is assigned, so it bypasses Flush.
-		c.stopContext = context.AfterFunc(c.ctx, func() {
-			c.requestClose(c.ctx.Err())
+		stop := context.AfterFunc(ctx, func() {
+			c.requestClose(ctx.Err())
 		})
+		c.stopContext.Store(&stop)
 	}
 
 	return c
 }
 
-func (c *HttpContext) Request() *http.Request { return c.request }
+func (c *HttpContext) Request() *http.Request { return c.request.Load() }
 
-func (c *HttpContext) Context() context.Context { return c.ctx }
+func (c *HttpContext) Context() context.Context { return *c.ctx.Load() }
 
 func (c *HttpContext) Headers() *ParameterBag {
-	return c.headers.get(func() *ParameterBag { return NewParameterBag(c.request.Header) })
+	return c.derivedValues().headers.get(func() *ParameterBag { return NewParameterBag(c.Request().Header) })
 }
 
 func (c *HttpContext) Query() *ParameterBag {
-	return c.query.get(func() *ParameterBag { return NewParameterBag(c.request.URL.Query()) })
+	return c.derivedValues().query.get(func() *ParameterBag { return NewParameterBag(c.Request().URL.Query()) })
 }
 
 func (c *HttpContext) Method() string {
-	return c.method.get(func() string { return strings.ToUpper(c.request.Method) })
+	return c.derivedValues().method.get(func() string { return strings.ToUpper(c.Request().Method) })
 }
 
 func (c *HttpContext) Host() string {
-	return c.host.get(func() string {
-		host := strings.TrimSpace(c.request.Host)
+	return c.derivedValues().host.get(func() string {
+		host := strings.TrimSpace(c.Request().Host)
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			return h
 		}
@@ -133,8 +155,8 @@ func (c *HttpContext) Host() string {
 }
 
 func (c *HttpContext) Path() string {
-	return c.path.get(func() string {
-		path := strings.Trim(c.request.URL.Path, "/")
+	return c.derivedValues().path.get(func() string {
+		path := strings.Trim(c.Request().URL.Path, "/")
 		if path == "" {
 			return "/"
 		}
@@ -143,18 +165,18 @@ func (c *HttpContext) Path() string {
 }
 
 func (c *HttpContext) UserAgent() string {
-	return c.userAgent.get(func() string { return c.request.Header.Get("User-Agent") })
+	return c.derivedValues().userAgent.get(func() string { return c.Request().Header.Get("User-Agent") })
 }
 
-func (c *HttpContext) PathInfo() string { return c.request.URL.Path }
+func (c *HttpContext) PathInfo() string { return c.Request().URL.Path }
 
-func (c *HttpContext) Secure() bool { return c.request.TLS != nil }
+func (c *HttpContext) Secure() bool { return c.Request().TLS != nil }
 
 func (c *HttpContext) Response() http.ResponseWriter { return c.response }
 
 func (c *HttpContext) ResponseHeaders() *ParameterBag {
 	c.responseHeadersUsed.Store(true)
-	return c.responseHeaders.get(func() *ParameterBag { return NewParameterBag(c.response.Header()) })
+	return c.derivedValues().responseHeaders.get(func() *ParameterBag { return NewParameterBag(c.response.Header()) })
 }
 
 // SetStatusCode sets the HTTP status code to be used by the next Write.
@@ -244,8 +266,8 @@ func (c *HttpContext) Write(data []byte) (int, error) {
 // or BeginResponse scope delays Done; Flush does not wait for those operations.
 // Repeated calls do not wait for an ongoing Cleanup callback.
 func (c *HttpContext) Flush() {
-	if c.stopContext != nil {
-		c.stopContext()
+	if stop := c.stopContext.Load(); stop != nil {
+		(*stop)()
 	}
 	c.requestClose(nil)
 }
@@ -253,8 +275,8 @@ func (c *HttpContext) Flush() {
 // finishWrite ends the write and requests normal finalization in one critical
 // section. An outer preparation scope may still own the response.
 func (c *HttpContext) finishWrite() {
-	if c.stopContext != nil {
-		c.stopContext()
+	if stop := c.stopContext.Load(); stop != nil {
+		(*stop)()
 	}
 	c.mu.Lock()
 	c.state.Store(c.state.Load() | httpContextFinalizing)
@@ -294,6 +316,7 @@ func (c *HttpContext) completeResponseLocked() bool {
 	if c.closeErr == nil {
 		c.state.Store(state | httpResponseCommitted)
 	}
+	c.applyReleaseLocked()
 	close(c.done)
 	return true
 }
@@ -357,6 +380,52 @@ func (c *HttpContext) TakeTransportReady() Callable {
 	c.transportReady = nil
 	c.mu.Unlock()
 	return ready
+}
+
+// finishedContext is the context of a released HttpContext: canceled, as a request's context
+// is once its handler has returned.
+var finishedContext = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// Release makes a context keep r, a smaller request the caller built from its request, in
+// place of that request once the context is finished (at once if it is, else before Done is
+// closed), and drop what it still holds of the original: the request's context (Context returns
+// a canceled one from then on), the registration of its cancellation, and the values its
+// accessors derived from the request and the response writer, which they derive again when
+// asked (from r; the response headers as when new: a finished context writes no response). The
+// Engine.IO server keeps the context of a session's first request for the session's life;
+// released, it no longer holds the request, its URL and parsed query, and net/http's contexts.
+// It may be called concurrently with the context's accessors (a caller already holding a value
+// of one keeps it), and again: the request of the last call is kept.
+func (c *HttpContext) Release(r *http.Request) {
+	if r == nil {
+		panic(ErrNilRequest)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.release = r
+	select {
+	case <-c.done:
+		c.applyReleaseLocked()
+	default: // completeResponseLocked applies it
+	}
+}
+
+// applyReleaseLocked applies the request Release asked to keep, if any. Call only while holding
+// mu, once the context is finished or about to be (Done is closed right after).
+func (c *HttpContext) applyReleaseLocked() {
+	r := c.release
+	if r == nil {
+		return
+	}
+	c.release = nil
+	c.stopContext.Store(nil)
+	c.request.Store(r)
+	c.ctx.Store(&finishedContext)
+	c.derived.Store(nil)
 }
 
 // httpContextValue preserves OnceValue's initialization and panic semantics
