@@ -103,6 +103,7 @@ func (m *Mounter) MountNamespace(ns protocol.Namespace[core.Client]) {
 		s := args[0].(*socket.Socket)
 		// Again for a socket recovered after a disconnection, which skips the middleware.
 		m.opts.Limits.Raise(s.Conn(), limit)
+		trimRequest(s)
 		serve(s, ns, dataOf(s).user(), &m.opts, log)
 	})
 }
