@@ -2,6 +2,7 @@ package wstransport
 
 import (
 	"encoding/binary"
+	"unsafe"
 
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
 	"github.com/zishang520/socket.io/v3/pkg/types"
@@ -31,7 +32,7 @@ type Frame struct {
 	types.BufferInterface
 
 	wire   []byte // websocket header, the Engine.IO message type '4', the Socket.IO packet
-	packet string // the Socket.IO packet
+	packet string // the Socket.IO packet: the end of wire, shared (wire is never modified)
 	opts   packet.Options
 }
 
@@ -44,7 +45,11 @@ func NewFrame(size int, build func(dst []byte) []byte) *Frame {
 	buf[maxHeader] = '4' // the Engine.IO message type
 	h := headerLen(n)
 	putHeader(buf[maxHeader-h:maxHeader], opText, n)
-	f := &Frame{wire: buf[maxHeader-h:], packet: string(buf[maxHeader+1:])}
+	f := &Frame{wire: buf[maxHeader-h:]}
+	if n > 1 {
+		// The packet shares the frame's bytes, which are never written again: no copy.
+		f.packet = unsafe.String(&buf[maxHeader+1], n-1)
+	}
 	f.opts.WsPreEncodedFrame = f
 	return f
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
+	"github.com/zishang520/socket.io/parsers/engine/v3/parser"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
@@ -105,14 +107,8 @@ func (t *transport) readMessage() bool {
 		if !h.fin {
 			continue
 		}
-		var data types.BufferInterface
-		if msgOp == opText {
-			data = types.NewStringBuffer(msg)
-		} else {
-			data = types.NewBytesBuffer(msg)
-		}
 		upgrade := msgOp == opText && len(msg) == 1 && msg[0] == upgradePacket
-		t.OnData(data)
+		t.deliver(msgOp, msg)
 		if upgrade {
 			// The engine has made this transport the session's and flushed the packets it held
 			// during the upgrade (or refused the upgrade and closed the transport): from now on
@@ -120,6 +116,25 @@ func (t *transport) readMessage() bool {
 			t.upgraded.Store(true)
 		}
 		return true
+	}
+}
+
+// deliver hands a complete message to the engine. A text message of Engine.IO protocol 4 is
+// decoded here, as the engine's parser would, into a packet whose data is the rest of msg: the
+// parser copies the data into a buffer it grows as it reads, about a kilobyte for every
+// packet. The message belongs to the packet from now on (the reader makes a new one for the
+// next). Anything else (binary, protocol 3, a base64 or unknown type) goes to the parser.
+func (t *transport) deliver(op byte, msg []byte) {
+	if op == opText && t.Protocol() == 4 && len(msg) > 0 {
+		if typ, ok := parser.PACKET_TYPES_REVERSE[msg[0]]; ok {
+			t.OnPacket(&packet.Packet{Type: typ, Data: types.NewStringBuffer(msg[1:])})
+			return
+		}
+	}
+	if op == opText {
+		t.OnData(types.NewStringBuffer(msg))
+	} else {
+		t.OnData(types.NewBytesBuffer(msg))
 	}
 }
 

@@ -22,21 +22,47 @@ func rawConnOf(c net.Conn) syscall.RawConn {
 	return rc
 }
 
-// iovecPool holds the vectors writeNow hands to writev, maxBatch long.
-var iovecPool = sync.Pool{New: func() any { v := make([]syscall.Iovec, 0, maxBatch); return &v }}
+// writev is one writer's state for writeNow: the vector it hands to writev and the result of the
+// call. do is bound once, when the writev is made, so that a write allocates nothing (a closure
+// over the vector and the results, passed to RawConn.Write, escaped on every call).
+type writev struct {
+	iov   []syscall.Iovec
+	n     int
+	errno syscall.Errno
+	do    func(fd uintptr) bool
+}
+
+// writevPool holds the writevs of writeNow, their vectors maxBatch long.
+var writevPool = sync.Pool{New: func() any {
+	w := &writev{iov: make([]syscall.Iovec, 0, maxBatch)}
+	w.do = w.call
+	return w
+}}
+
+// call runs writev on fd with the vector, retrying when interrupted; it is RawConn.Write's
+// function.
+func (w *writev) call(fd uintptr) bool {
+	for {
+		r, _, e := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)))
+		if e != syscall.EINTR {
+			w.n, w.errno = int(r), e
+			return true
+		}
+	}
+}
 
 // writeNow writes the frames, the first from byte off, as far as the socket takes them without
 // waiting: one writev for up to maxBatch frames. It returns how many frames went out whole and
 // how many bytes of the next one; fewer than all of them means the socket buffer is full.
 func writeNow(rc syscall.RawConn, frames []*[]byte, off int) (done, part int, err error) {
-	vec := iovecPool.Get().(*[]syscall.Iovec)
+	w := writevPool.Get().(*writev)
 	defer func() {
-		clear(*vec)
-		*vec = (*vec)[:0]
-		iovecPool.Put(vec)
+		clear(w.iov)
+		w.iov = w.iov[:0]
+		writevPool.Put(w)
 	}()
 	for done < len(frames) {
-		iov := (*vec)[:0]
+		w.iov = w.iov[:0]
 		want := 0
 		for i, f := range frames[done:min(len(frames), done+maxBatch)] {
 			b := *f
@@ -46,31 +72,23 @@ func writeNow(rc syscall.RawConn, frames []*[]byte, off int) (done, part int, er
 			if len(b) == 0 {
 				continue
 			}
-			iov = append(iov, syscall.Iovec{Base: &b[0]})
-			iov[len(iov)-1].SetLen(len(b))
+			w.iov = append(w.iov, syscall.Iovec{Base: &b[0]})
+			w.iov[len(w.iov)-1].SetLen(len(b))
 			want += len(b)
 		}
-		*vec = iov
 		n := 0
-		if len(iov) > 0 {
-			var errno syscall.Errno
-			werr := rc.Write(func(fd uintptr) bool {
-				for {
-					r, _, e := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
-					if e != syscall.EINTR {
-						n, errno = int(r), e
-						return true
-					}
-				}
-			})
+		if len(w.iov) > 0 {
+			w.n, w.errno = 0, 0
+			werr := rc.Write(w.do)
 			switch {
 			case werr != nil:
 				return done, off, werr
-			case errno == syscall.EAGAIN:
+			case w.errno == syscall.EAGAIN:
 				return done, off, nil
-			case errno != 0:
-				return done, off, fmt.Errorf("writev: %w", errno)
+			case w.errno != 0:
+				return done, off, fmt.Errorf("writev: %w", w.errno)
 			}
+			n = w.n
 		}
 		for rest := n; done < len(frames); {
 			left := len(*frames[done]) - off
