@@ -108,6 +108,14 @@ func (e *Encoder) Encode(p *parser.Packet) []types.BufferInterface {
 // AppendEvent appends the Socket.IO text packet of an event with one raw JSON argument (without
 // the Engine.IO message prefix) to dst. The relay uses it to encode a broadcast once.
 func AppendEvent(dst []byte, nsp, event string, payload []byte) []byte {
+	dst = AppendEventStart(dst, nsp, event)
+	dst = wire.AppendRaw(dst, payload)
+	return append(dst, ']')
+}
+
+// AppendEventStart appends the start of the packet AppendEvent appends, up to its argument: the
+// caller appends the one JSON argument and then the closing ']'.
+func AppendEventStart(dst []byte, nsp, event string) []byte {
 	dst = append(dst, '0'+byte(parser.EVENT))
 	if nsp != "" && nsp != "/" {
 		dst = append(dst, nsp...)
@@ -115,9 +123,7 @@ func AppendEvent(dst []byte, nsp, event string, payload []byte) []byte {
 	}
 	dst = append(dst, '[')
 	dst = wire.AppendString(dst, event)
-	dst = append(dst, ',')
-	dst = wire.AppendRaw(dst, payload)
-	return append(dst, ']')
+	return append(dst, ',')
 }
 
 func appendPacket(dst []byte, typ parser.PacketType, nsp string, id *uint64, data []any) ([]byte, bool) {
@@ -157,6 +163,9 @@ type Decoder struct {
 	fallback parser.Decoder
 	opts     Options
 	binary   atomic.Bool // the fallback is collecting the attachments of a binary packet
+	// lastName is the name of the last event decoded, as the packet's first argument: a
+	// connection mostly sends the same event, whose name is then neither copied nor boxed again.
+	lastName atomic.Pointer[eventName]
 
 	// Routing state (Options.Route): the namespaces of this connection.
 	id         uint64
@@ -184,13 +193,13 @@ func (d *Decoder) Add(data any) error {
 	switch parser.PacketType(b[0] - '0') {
 	case parser.EVENT, parser.ACK:
 		p, err := d.decode(b)
-		var me *MalformedError
-		if errors.As(err, &me) && p.Type == parser.EVENT && d.joined(p.Nsp) {
-			p.Data = me
-			d.forward(p)
-			return nil
-		}
 		if err != nil {
+			var me *MalformedError
+			if errors.As(err, &me) && p.Type == parser.EVENT && d.joined(p.Nsp) {
+				p.Data = me
+				d.forward(p)
+				return nil
+			}
 			return err
 		}
 		d.forward(p)
@@ -290,7 +299,7 @@ func (d *Decoder) decode(b []byte) (*parser.Packet, error) {
 				if parser.ReservedEvents.Has(name) {
 					return p, &MalformedError{Reason: strconv.Quote(name) + " is reserved by Socket.IO"}
 				}
-				args = append(args, string([]byte(name)))
+				args = append(args, d.eventName(name))
 			} else if d.opts.StringsAsGo && dec.Peek() == wire.KindString {
 				args = append(args, dec.String())
 			} else {
@@ -308,6 +317,23 @@ func (d *Decoder) decode(b []byte) (*parser.Packet, error) {
 	}
 	p.Data = args
 	return p, nil
+}
+
+// eventName is an event name and the same as an argument of a packet.
+type eventName struct {
+	name string
+	arg  any
+}
+
+// eventName returns name, which may share the decoded frame's bytes, as a packet argument of
+// its own: the last name decoded again, or a copy that becomes the last name.
+func (d *Decoder) eventName(name string) any {
+	if last := d.lastName.Load(); last != nil && last.name == name {
+		return last.arg
+	}
+	own := string([]byte(name))
+	d.lastName.Store(&eventName{name: own, arg: own})
+	return own
 }
 
 // Routing of incoming events (servers only, with Options.Route).

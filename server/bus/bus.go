@@ -69,6 +69,26 @@ func NewMessage(nsp, event string, payload []byte, seq int64) *Message {
 	return m
 }
 
+// NewMessageOf builds a message whose payload appendPayload appends to the packet as it is
+// encoded: the payload is encoded once, straight into the frame, and Payload shares the frame's
+// bytes (read only, as the frame is). size is a hint of the payload's length; appendPayload must
+// append one JSON value.
+func NewMessageOf(nsp, event string, seq int64, size int, appendPayload func(dst []byte) []byte) *Message {
+	m := &Message{Nsp: nsp, Event: event, Seq: seq}
+	var packet []byte
+	start, end := 0, 0
+	m.frame = wstransport.NewFrame(size+len(nsp)+len(event)+8, func(dst []byte) []byte {
+		dst = sioparser.AppendEventStart(dst, nsp, event)
+		start = len(dst)
+		dst = appendPayload(dst)
+		end = len(dst)
+		packet = append(dst, ']')
+		return packet
+	})
+	m.Payload = packet[start:end:end]
+	return m
+}
+
 func (m *Message) encode() {
 	if m.Event != "" {
 		m.frame = wstransport.NewFrame(len(m.Payload)+len(m.Nsp)+len(m.Event)+8, func(dst []byte) []byte {

@@ -49,7 +49,9 @@ func (c *Core) publishEvent(ctx context.Context, id string, cliSeq, ackedSeq int
 		return err
 	}
 	c.reserveSeq(ctx, id, seq)
-	m := bus.NewMessage(viewer.Namespace, viewer.EventEvent, viewerEventPayload(raw, seq, false), seq)
+	m := bus.NewMessageOf(viewer.Namespace, viewer.EventEvent, seq, len(raw)+32, func(dst []byte) []byte {
+		return appendViewerEvent(dst, raw, seq, false)
+	})
 	if _, err := c.bus.Publish(ctx, bus.SessionViewers+id, m); err != nil {
 		c.log.Warn("publishing an event", "session", id, "seq", seq, "error", err)
 	}
@@ -62,6 +64,11 @@ func (c *Core) publishEvent(ctx context.Context, id string, cliSeq, ackedSeq int
 
 // viewerEventPayload encodes the /viewer "event" payload around a raw agent event.
 func viewerEventPayload(raw []byte, seq int64, replay bool) []byte {
+	return appendViewerEvent(make([]byte, 0, len(raw)+32), raw, seq, replay)
+}
+
+// appendViewerEvent appends the /viewer "event" payload around a raw agent event to dst.
+func appendViewerEvent(dst, raw []byte, seq int64, replay bool) []byte {
 	v := viewer.ViewerEvent{Event: protocol.AgentEvent{Raw: raw}}
 	if seq > 0 {
 		v.Seq = protocol.Some(seq)
@@ -69,7 +76,7 @@ func viewerEventPayload(raw []byte, seq int64, replay bool) []byte {
 	if replay {
 		v.Replay = protocol.Some(true)
 	}
-	return v.AppendJSON(make([]byte, 0, len(raw)+32))
+	return v.AppendJSON(dst)
 }
 
 // applyHeartbeat records a heartbeat and tells the hub when it changed what the hub shows.

@@ -15,6 +15,7 @@ import (
 	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
+	"github.com/pizzapi/pizzapi/internal/sioparser"
 	"github.com/pizzapi/pizzapi/server/bus"
 	"github.com/pizzapi/pizzapi/server/wstransport"
 )
@@ -49,8 +50,10 @@ func (p *Peer) ID() string { return string(p.s.Id()) }
 // Send writes an event to this socket now, ahead of any paused deliveries. It implements
 // protocol.Sender.
 func (p *Peer) Send(event string, payload []byte) error {
-	m := bus.NewMessage(p.nsp, event, payload, 0)
-	p.Now(func() { p.write(m.Frame()) })
+	f := wstransport.NewFrame(len(payload)+len(p.nsp)+len(event)+8, func(dst []byte) []byte {
+		return sioparser.AppendEvent(dst, p.nsp, event, payload)
+	})
+	p.Now(func() { p.write(f) })
 	return nil
 }
 

@@ -22,10 +22,20 @@ type pool struct {
 	head    int
 	running int // writers running
 	max     int
+	// run is p.work, bound once: `go p.work()` allocates a closure for every writer started,
+	// and on a relay that is not saturated one starts for nearly every event.
+	run func()
 }
 
 // writers is the pool of the process's connections.
-var writers = &pool{max: max(1, runtime.GOMAXPROCS(0))}
+var writers = newPool(max(1, runtime.GOMAXPROCS(0)))
+
+// newPool returns a pool of at most max writers.
+func newPool(max int) *pool {
+	p := &pool{max: max}
+	p.run = p.work
+	return p
+}
 
 // push puts a connection at the end of the line and starts a writer unless max run.
 func (p *pool) push(t *transport) {
@@ -37,7 +47,7 @@ func (p *pool) push(t *transport) {
 	}
 	p.mu.Unlock()
 	if start {
-		go p.work()
+		go p.run()
 	}
 }
 

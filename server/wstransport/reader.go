@@ -39,7 +39,7 @@ type header struct {
 // stack (2 KiB). An idle connection so costs one small stack.
 func (t *transport) read() {
 	if t.readMessage() {
-		go t.read()
+		go t.readNext()
 		return
 	}
 	t.closeAfterWrites()
@@ -49,7 +49,6 @@ func (t *transport) read() {
 // false when the connection is done.
 func (t *transport) readMessage() bool {
 	var (
-		scratch  [14]byte
 		msg      []byte
 		msgOp    byte
 		reserved int64
@@ -59,7 +58,7 @@ func (t *transport) readMessage() bool {
 		if t.idle > 0 {
 			_ = t.conn.SetReadDeadline(time.Now().Add(t.idle))
 		}
-		h, err := readHeader(t.conn, &scratch)
+		h, err := readHeader(t.conn, &t.scratch)
 		if err != nil {
 			t.readFailed(err)
 			return false

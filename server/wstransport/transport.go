@@ -27,6 +27,12 @@ type transport struct {
 	// upgraded is set once the engine has handled the client's upgrade packet on this
 	// transport, see Direct.
 	upgraded atomic.Bool
+	// readNext is t.read, bound once: the reader goes on in a new goroutine after every
+	// message, and `go t.read()` allocates a closure each time.
+	readNext func()
+	// scratch is the reader's buffer for frame headers (on the stack it escaped into the
+	// connection's Read, an allocation per message).
+	scratch [14]byte
 
 	// backlog is the bytes of frames queued or being written, frames over LargeFrame aside.
 	backlog atomic.Int64
@@ -53,6 +59,7 @@ type transport struct {
 
 func newTransport(ctx *types.HttpContext, opts *Options) *transport {
 	t := &transport{Transport: transports.MakeTransport(), opts: opts}
+	t.readNext = t.read
 	t.Prototype(t)
 	t.Construct(ctx)
 	return t
