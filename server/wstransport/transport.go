@@ -172,7 +172,12 @@ func (t *transport) startWriter() {
 	}
 	t.writing = true
 	if !t.rawKnown {
-		t.raw, t.rawKnown = rawConnOf(t.conn), true
+		var err error
+		t.raw, err = rawConnOf(t.conn)
+		t.rawKnown = true
+		if err != nil {
+			t.opts.Logger.Debug("websocket unsent bytes not bounded", "error", err)
+		}
 	}
 	if t.raw == nil {
 		go t.write()

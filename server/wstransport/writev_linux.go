@@ -9,17 +9,18 @@ import (
 )
 
 // rawConnOf returns the connection's file descriptor access when it is a socket the pool's
-// writers can write to without waiting (writeNow), else nil.
-func rawConnOf(c net.Conn) syscall.RawConn {
+// writers can write to without waiting (writeNow), else nil; it bounds the bytes the socket keeps
+// unsent (limitUnsent), and reports when it could not, with the socket usable all the same.
+func rawConnOf(c net.Conn) (syscall.RawConn, error) {
 	sc, ok := c.(*net.TCPConn)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	return rc
+	return rc, limitUnsent(rc)
 }
 
 // writev is one writer's state for writeNow: the vector it hands to writev and the result of the

@@ -8,8 +8,9 @@ import (
 	"syscall"
 )
 
-// rawConnOf returns nil: outside Linux every connection has a writer goroutine of its own.
-func rawConnOf(net.Conn) syscall.RawConn { return nil }
+// rawConnOf returns nil: outside Linux every connection has a writer goroutine of its own, and
+// the kernel keeps as much unsent as its send buffer takes.
+func rawConnOf(net.Conn) (syscall.RawConn, error) { return nil, nil }
 
 // writeNow is not used outside Linux (rawConnOf returns nil).
 func writeNow(syscall.RawConn, []*[]byte, int) (done, part int, err error) {
