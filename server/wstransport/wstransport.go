@@ -13,6 +13,9 @@
 //     each write, and the reader reads each frame into a buffer of the frame's size;
 //   - incoming messages are bounded per connection by authentication, and large ones by a budget
 //     shared across connections (Limits).
+//   - on Linux the kernel keeps at most maxUnsent bytes unsent per connection (TCP_NOTSENT_LOWAT),
+//     so what a slow client has not taken waits in the transport's queue, counted by Backlog,
+//     rather than in a send buffer the kernel autotunes to megabytes.
 //
 // It keeps what the library's transport guarantees: packets in order, the engine's drain
 // callbacks once per Send, websocket ping answered with pong, close frames answered, the read
