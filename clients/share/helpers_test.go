@@ -129,6 +129,26 @@ func share(t *testing.T, n *servertest.Node, u servertest.User, o Options) *shar
 	return s
 }
 
+// settled waits until the relay has processed every event the publisher has numbered so far
+// (its event_ack caught up), so that a viewer connecting next gets the relay's state as of the
+// last of them, however far behind a loaded machine left the relay.
+func (s *shared) settled(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(servertest.Timeout)
+	for {
+		s.p.mu.Lock()
+		seq, acked := s.p.seq, s.p.ackedSeq
+		s.p.mu.Unlock()
+		if acked >= seq {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the relay acknowledged events up to %d of %d", acked, seq)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // end stops the publisher as Ctrl-C does and returns Run's result.
 func (s *shared) end(t *testing.T) error {
 	t.Helper()

@@ -261,6 +261,9 @@ func TestRPCStateLoadKeepsLiveMessages(t *testing.T) {
 		Source: &RPC{Argv: []string{bin, "--log", filepath.Join(t.TempDir(), "log"), "--burst", fmt.Sprint(burst)}}})
 	s.trace.wait(t, fmt.Sprintf(`"burst %d"`, burst-1))
 	s.trace.wait(t, `"fake-model-1"`)
+	// The first live session_active must be the one answering this viewer, not one still on its
+	// way through a relay the machine's load has held back.
+	s.settled(t)
 	v := watch(t, n, u, "s-burst", s.trace)
 	snap := v.UntilType("session_active")
 	if got := len(sharetest.Field[[]any](t, snap[len(snap)-1].Event.Raw, "state", "messages")); got != 1+burst {
