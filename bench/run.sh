@@ -35,6 +35,8 @@
 # SLOW_AFTER (2ms): every measured delivery at least this late goes to $OUT/<case>.slow.txt (when
 # it was read, its latency, its session); GCTRACE=1 adds GODEBUG=gctrace=1 to pizzapi and to the
 # load generator, whose collector cycles then appear in <case>.server.log and <case>.log.
+# TRACE=1 writes a runtime trace of the load generator over 3 s after the warm-up to
+# $OUT/<case>.trace (its start, in the slow log's clock, is in <case>.log).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -142,6 +144,7 @@ run_case() {
   # Case (c) has 1,000 publishers: a process each exhausts the machine's memory (OOM-killed
   # relay on 2026-12-07), so they stay in the generator's process there.
   [[ $PUBLISHER_PROCESS == 1 && $name != c-* ]] && pub=(--publisher-process)
+  [[ ${TRACE:-0} == 1 ]] && pub+=(--trace "$base.trace")
   # shellcheck disable=SC2046
   if ! timeout 600 nice -n "$NICE" taskset -c "$LOADGEN_CPU" "$BIN" bench --url "$SERVER_URL" $(auth_flags "$server") \
     --server-pid "$SERVER_PID" --slow-log "$base.slow.txt" --slow-after "$SLOW_AFTER" --json "${pub[@]}" "$@" >"$base.json" 2>"$base.log"; then

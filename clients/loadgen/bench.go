@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,12 @@ type Config struct {
 	// MaxSlowDeliveries) in Result.Slow, with the time it was read: to tell whose pauses make a
 	// latency tail (line them up with the collector's cycles of the relay and of this process).
 	SlowThreshold time.Duration
+	// Trace, when set, receives a runtime/trace of this process for TraceFor (default 3 s) from
+	// the end of the warm-up on, to line the generator's goroutines up with Result.Slow; the
+	// trace's start, in seconds since the run's start, goes to Logf.
+	Trace io.Writer
+	// TraceFor is how long Trace records.
+	TraceFor time.Duration
 	// Logf, when set, receives progress lines.
 	Logf func(format string, args ...any)
 }
@@ -105,6 +112,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Settle <= 0 {
 		c.Settle = time.Second
+	}
+	if c.TraceFor <= 0 {
+		c.TraceFor = 3 * time.Second
 	}
 	if c.Duration+c.Warmup+c.Drain > MaxDuration {
 		return fmt.Errorf("loadgen: duration, warm-up and drain add up to more than %v", MaxDuration)
@@ -355,6 +365,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			self0, _ = SampleProc(0)
 			cpus0, _ = SampleCPUs()
 			srv0 = sample()
+		}
+		if cfg.Trace != nil {
+			stop, err := r.startTrace()
+			if err != nil {
+				return nil, err
+			}
+			defer stop()
 		}
 		measureStart = time.Since(r.epoch)
 		deliveredBefore = r.received.Load() + r.warmupReceived.Load()

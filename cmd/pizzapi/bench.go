@@ -46,6 +46,8 @@ func benchCommand() *cli.Command {
 			&cli.StringFlag{Name: "slow-log", Usage: "write every measured delivery at least --slow-after late to this file (when it was read, its latency, its session), to line the tail up with GODEBUG=gctrace=1"},
 			&cli.DurationFlag{Name: "slow-after", Value: 2 * time.Millisecond, Usage: "latency from which --slow-log records a delivery"},
 			&cli.BoolFlag{Name: "allow-remote", Usage: "allow a relay that is not on a loopback address", Hidden: true},
+			&cli.StringFlag{Name: "trace", Usage: "write a runtime/trace of the load generator over --trace-for from the end of the warm-up to this file", Hidden: true},
+			&cli.DurationFlag{Name: "trace-for", Value: 3 * time.Second, Usage: "how long --trace records", Hidden: true},
 			&cli.StringFlag{Name: "pprof", Usage: "write a CPU profile of the load generator to this file", Hidden: true},
 		},
 		Action: runBench,
@@ -112,6 +114,14 @@ func runBench(ctx context.Context, cmd *cli.Command) error {
 			return cli.Exit("bench: "+err.Error(), 1)
 		}
 		cfg.PublisherCommand = []string{exe, "bench", "--url", base, "--publisher-child"}
+	}
+	if path := cmd.String("trace"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return cli.Exit(err.Error(), 1)
+		}
+		defer f.Close()
+		cfg.Trace, cfg.TraceFor = f, cmd.Duration("trace-for")
 	}
 	slowPath := cmd.String("slow-log")
 	if slowPath != "" {
