@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -146,6 +147,9 @@ func (b *builder) buildLegacy(c *Contract, f *schemaFile) error {
 				if !sent[lc.After] {
 					return fail("close rule %d follows %q, which the role does not send", i+1, lc.After)
 				}
+				if err := checkWhen(lc, out[lc.After]); err != nil {
+					return fail("close rule %d: %v", i+1, err)
+				}
 				r.Closes = append(r.Closes, lc)
 			}
 		}
@@ -191,6 +195,28 @@ func legacyClose(n *node) (LegacyClose, error) {
 		return lc, fmt.Errorf("whenField and whenValue go together")
 	}
 	return lc, nil
+}
+
+// checkWhen checks a close rule's condition against the payload of the event it follows: the
+// field must be an enumeration (a code for programs, never a message for people) and the value one
+// of its members.
+func checkWhen(lc LegacyClose, ev *Event) error {
+	if lc.WhenField == "" {
+		return nil
+	}
+	for _, f := range ev.Payload.Fields {
+		if f.Name != lc.WhenField {
+			continue
+		}
+		if !f.Ref.Type.IsEnum() {
+			return fmt.Errorf("whenField %q of %q is not an enumeration; a close must not depend on text for people", lc.WhenField, lc.After)
+		}
+		if !slices.Contains(f.Ref.Type.Enum, lc.WhenValue) {
+			return fmt.Errorf("whenValue %q is not a value of %q", lc.WhenValue, lc.WhenField)
+		}
+		return nil
+	}
+	return fmt.Errorf("whenField %q is not a field of %q", lc.WhenField, lc.After)
 }
 
 // hasField reports whether an object type declares a property.

@@ -31,6 +31,9 @@ func TestBrokenLegacyTable(t *testing.T) {
 		{`"serverToClient": ["sessions"`, `"serverToClient": ["sessionz"`, `frame "sessionz" is not a server-to-client event of /hub`},
 		{`{"after": "session_expired", "code": 1001`, `{"after": "session_expired", "code": 999`, `close rule 1: code must be a WebSocket close code`},
 		{`{"after": "terminal_error"`, `{"after": "terminal_input"`, `close rule 1 follows "terminal_input", which the role does not send`},
+		{`"whenField": "code", "whenValue": "unavailable"`, `"whenField": "message", "whenValue": "Failed to load session snapshot"`, `close rule 3: whenField "message" of "error" is not an enumeration`},
+		{`"whenField": "code", "whenValue": "replay_only"`, `"whenField": "code", "whenValue": "replay"`, `close rule 1: whenValue "replay" is not a value of "code"`},
+		{`"whenField": "code", "whenValue": "replay_only"`, `"whenField": "kind", "whenValue": "replay_only"`, `close rule 1: whenField "kind" is not a field of "disconnected"`},
 		{`"namespace": "/hub"`, `"namespace": "/hubs"`, `namespace "/hubs" is not declared`},
 		{`"path": "/ws/hub"`, `"path": "/ws/hub/"`, `a prefix path ends in /`},
 	} {

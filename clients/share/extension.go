@@ -287,9 +287,14 @@ func (c *extensionConn) handle(line []byte) {
 			invalid(err)
 			return
 		}
-		todos, _ := json.Marshal(m.Todos)
-		ev, _ := json.Marshal(map[string]any{"type": "todo_update", "todos": json.RawMessage(todos), "ts": time.Now().UnixMilli()})
-		c.h.sink.Event(ev)
+		todos := make([]json.RawMessage, 0, len(m.Todos))
+		for _, item := range m.Todos {
+			b, _ := item.MarshalJSON()
+			todos = append(todos, b)
+		}
+		ev := protocol.TodoUpdateEvent{Type: string(protocol.AgentEventTodoUpdate), Todos: protocol.Some(todos), Ts: protocol.Some(float64(time.Now().UnixMilli()))}
+		b, _ := ev.MarshalJSON()
+		c.h.sink.Event(b)
 		return
 	case "model_select":
 		var m piext.ModelSelect

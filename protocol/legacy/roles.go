@@ -50,8 +50,8 @@ var Viewer = &Role{
 		Code:      1000,
 		Immediate: true,
 		Reason:    "Snapshot replay complete",
-		WhenField: "reason",
-		WhenValue: "Session is no longer live (snapshot replay).",
+		WhenField: "code",
+		WhenValue: "replay_only",
 	}, {
 		After:       "disconnected",
 		Code:        1000,
@@ -61,8 +61,8 @@ var Viewer = &Role{
 		After:       "error",
 		Code:        1011,
 		ReasonField: "message",
-		WhenField:   "message",
-		WhenValue:   "Failed to load session snapshot",
+		WhenField:   "code",
+		WhenValue:   "unavailable",
 	}, {
 		After:       "error",
 		Code:        1008,

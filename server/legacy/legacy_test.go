@@ -81,3 +81,26 @@ func TestOriginAllowed(t *testing.T) {
 		}
 	}
 }
+
+// TestViewerClosesByCode: the legacy viewer's close codes follow the error and disconnect codes
+// of the contract, whatever the text for people says.
+func TestViewerClosesByCode(t *testing.T) {
+	for _, tc := range []struct {
+		event, payload string
+		immediate      bool
+		code           int
+		reason         string
+	}{
+		{"disconnected", `{"reason":"Session is no longer live (snapshot replay).","code":"replay_only"}`, true, 1000, "Snapshot replay complete"},
+		{"disconnected", `{"reason":"Session is no longer live (snapshot replay).","code":"session_ended"}`, true, 1000, "Session is no longer live (snapshot replay)."},
+		{"disconnected", `{"reason":"Session ended","code":"session_ended"}`, true, 1000, "Session ended"},
+		{"error", `{"message":"Failed to load session snapshot","code":"unavailable"}`, false, 1011, "Failed to load session snapshot"},
+		{"error", `{"message":"the store is down","code":"unavailable"}`, false, 1011, "the store is down"},
+		{"error", `{"message":"Failed to load session snapshot","code":"session_not_found"}`, false, 1008, "Failed to load session snapshot"},
+	} {
+		code, reason, ok := legacy.Viewer.Close(tc.event, []byte(tc.payload), tc.immediate)
+		if !ok || code != tc.code || reason != tc.reason {
+			t.Errorf("%s %s: got %d %q %v, want %d %q", tc.event, tc.payload, code, reason, ok, tc.code, tc.reason)
+		}
+	}
+}
