@@ -3,6 +3,7 @@ package wstransport
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,9 @@ type Limits struct {
 	size   int64
 	wait   time.Duration
 	used   atomic.Int64
+	// polling holds the raised limits of sessions on long-polling, by Engine.IO session id (int64
+	// values), for PollingBodies.
+	polling sync.Map
 }
 
 // NewLimits returns limits with the given small (unauthenticated) limit and a shared budget of
@@ -51,6 +55,7 @@ func (l *Limits) Raise(conn engine.Socket, limit int64) {
 	// Only a session on polling may still upgrade; one that started on websocket keeps no
 	// listener for an upgrade that never comes.
 	if !conn.Upgraded() && t.Name() == transports.POLLING {
+		l.raisePolling(conn, limit)
 		_ = conn.Once("upgrade", func(a ...any) {
 			if t, ok := a[0].(transports.Transport); ok {
 				raise(t, limit)

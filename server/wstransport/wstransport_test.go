@@ -20,8 +20,8 @@ import (
 	"github.com/pizzapi/pizzapi/server/wstransport"
 )
 
-// testServer is a Socket.IO server on the transport: namespace /big raises its connections'
-// limit to 4 MiB and answers "msg" with "len" (the length of the string it got); "burst" makes
+// testServer is a Socket.IO server on the transport, its polling bodies guarded by
+// PollingBodies: namespace /big raises its connections' limit to 4 MiB and answers "msg" with "len" (the length of the string it got); "burst" makes
 // the server send n numbered events.
 type testServer struct {
 	url    string
@@ -34,12 +34,13 @@ const small, raised = 16 << 10, 4 << 20
 func startServer(t *testing.T, budget int64, wait time.Duration) *testServer {
 	t.Helper()
 	logs := &syncbuf.Buffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
 	limits := wstransport.NewLimits(small, budget, wait)
 	o := socket.DefaultServerOptions()
 	o.SetTransports(types.NewSet[transports.TransportCtor](socket.Polling, wstransport.NewBuilder(wstransport.Options{
 		Limits:       limits,
 		WriteTimeout: 10 * time.Second,
-		Logger:       slog.New(slog.NewTextHandler(logs, nil)),
+		Logger:       logger,
 	})))
 	o.SetMaxHttpBufferSize(small)
 	io := socket.NewServer(nil, o)
@@ -61,7 +62,7 @@ func startServer(t *testing.T, budget int64, wait time.Duration) *testServer {
 			}
 		})
 	})
-	srv := httptest.NewServer(wstransport.ReleaseResponses(io.ServeHandler(nil)))
+	srv := httptest.NewServer(wstransport.PollingBodies(limits, logger, wstransport.ReleaseResponses(io.ServeHandler(nil))))
 	t.Cleanup(func() {
 		io.Close(nil)
 		srv.Close()
