@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pizzapi/pizzapi/protocol/relay"
 )
 
 // Config describes one benchmark run.
@@ -248,7 +250,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	r := &run{cfg: cfg, epoch: time.Now(), failures: map[string]int{}}
 	r.slow.threshold = cfg.SlowThreshold
-	r.relayAuth = fmt.Appendf(nil, `{"apiKey":%q}`, cfg.APIKey)
+	r.relayAuth, _ = relay.Auth{APIKey: cfg.APIKey}.MarshalJSON()
 	res := &Result{
 		URL: cfg.URL, Sessions: cfg.Sessions, ViewersPerSession: cfg.Viewers, Rate: cfg.Rate,
 		PayloadBytes: cfg.Payload, WarmupSeconds: cfg.Warmup.Seconds(),

@@ -9,6 +9,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pizzapi/pizzapi/protocol"
+	vproto "github.com/pizzapi/pizzapi/protocol/viewer"
 )
 
 // Event names and payload keys the benchmark uses.
@@ -305,7 +308,7 @@ func (v *viewer) onEvent(name, payload []byte) {
 // connect opens a /viewer connection to the session and waits for its connected event.
 func (v *viewer) connect(ctx context.Context, s *session) error {
 	v.ready = make(chan int64, 1)
-	auth := fmt.Appendf(nil, `{"apiKey":%q,"sessionId":%q}`, v.r.cfg.APIKey, s.id)
+	auth, _ := vproto.Auth{APIKey: protocol.Some(v.r.cfg.APIKey), SessionID: protocol.Some(s.id)}.MarshalJSON()
 	c, err := Dial(ctx, DialOptions{
 		URL:              v.r.cfg.ViewerURL,
 		Namespace:        "/viewer",
