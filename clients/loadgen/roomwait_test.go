@@ -49,7 +49,12 @@ func TestRoomConnCountsTheWaitForRoom(t *testing.T) {
 	}
 	got := make(chan int64, 1)
 	go func() {
-		time.Sleep(50 * time.Millisecond) // let the writer fill the buffers first
+		// Read only once the writer has filled the buffers and waits: a peer that reads from
+		// the start may keep room free for every write.
+		deadline := time.Now().Add(30 * time.Second)
+		for c.waits.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
 		n, _ := io.Copy(io.Discard, peer)
 		got <- n
 	}()

@@ -32,6 +32,7 @@ type roomConn struct {
 	deadline atomic.Int64 // write deadline in Unix nanoseconds, 0 for none
 	closed   atomic.Bool
 	waited   atomic.Int64 // nanoseconds spent waiting for room, in all
+	waits    atomic.Int64 // waits for room begun
 }
 
 // dialRoomConn dials a TCP connection whose writes count the time they wait for room.
@@ -110,6 +111,7 @@ func (c *roomConn) Write(b []byte) (int, error) {
 // waitRoom waits in poll(2) until the socket takes more, its write deadline passes or the
 // connection is closed, and counts the time.
 func (c *roomConn) waitRoom(fd int) error {
+	c.waits.Add(1)
 	start := time.Now()
 	defer func() { c.waited.Add(int64(time.Since(start))) }()
 	for {
