@@ -31,7 +31,12 @@ func (s *Server) routes() http.Handler {
 // appRoutes serves clients: Socket.IO, the REST API and the browser app.
 func (s *Server) appRoutes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", wstransport.PollingBodies(s.limits, s.log, wstransport.ReleaseResponses(s.io.ServeHandler(nil))))
+	mux.Handle("/socket.io/", wstransport.GuardPolling(wstransport.PollingOptions{
+		Limits:          s.limits,
+		Logger:          s.log,
+		BodyTimeout:     s.cfg.HTTPBodyTimeout,
+		ResponseTimeout: pingInterval + pollWriteTimeout,
+	}, wstransport.ReleaseResponses(s.io.ServeHandler(nil))))
 	mux.Handle("/ws/", s.legacy)
 	s.mountAPI(mux)
 	mux.Handle("/", web.Handler()) // the browser app, for every other path

@@ -181,6 +181,15 @@ func openStore(ctx context.Context, cfg config.Config) (durableStore, error) {
 // recoveryWindow is how long a disconnected Socket.IO session can be recovered.
 const recoveryWindow = 2 * time.Minute
 
+// The Engine.IO heartbeat: a ping every pingInterval, answered within pingTimeout. A poll waits
+// at most pingInterval for something to send, and its answer must be written within
+// pollWriteTimeout after that.
+const (
+	pingInterval     = 25 * time.Second
+	pingTimeout      = 20 * time.Second
+	pollWriteTimeout = 30 * time.Second
+)
+
 // newSocketServer configures the Socket.IO server: polling and the relay's websocket transport,
 // the raw-JSON parser, the message size limits, CORS for the browser origins, and refusal of new
 // connections while closing.
@@ -195,8 +204,8 @@ func (s *Server) newSocketServer() *socket.Server {
 		Logger:       s.log,
 	})))
 	o.SetParser(sioparser.New(sioparser.Options{Route: true}))
-	o.SetPingInterval(25 * time.Second)
-	o.SetPingTimeout(20 * time.Second)
+	o.SetPingInterval(pingInterval)
+	o.SetPingTimeout(pingTimeout)
 	o.SetMaxHttpBufferSize(int64(s.cfg.UnauthenticatedMessageBytes))
 	o.SetCors(&types.Cors{Origin: s.cfg.Origins(), Credentials: true})
 	// Connection State Recovery: a client back within two minutes keeps its socket id, on any node

@@ -109,3 +109,54 @@ func TestShutdownBeforeServe(t *testing.T) {
 		t.Error("the listener still accepts connections")
 	}
 }
+
+// TestSlowPollingBodyIsClosed: a long-polling body sent a byte at a time is cut off like a REST
+// body (it held its connection and a goroutine for as long as the client went on), with 408 or a
+// closed connection; the session it was sent on is closed.
+func TestSlowPollingBodyIsClosed(t *testing.T) {
+	n := servertest.Start(t, func(c *config.Config) { c.HTTPBodyTimeout = 300 * time.Millisecond })
+	addr := strings.TrimPrefix(n.URL, "http://")
+	guard := 20 * time.Second // a hang guard, far above the 300 ms limit
+
+	resp, err := http.Get(n.URL + "/socket.io/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open [512]byte
+	m, _ := resp.Body.Read(open[:])
+	_ = resp.Body.Close()
+	parts := strings.SplitN(string(open[:m]), `"sid":"`, 2)
+	if len(parts) != 2 {
+		t.Fatalf("open packet %q", open[:m])
+	}
+	sid := strings.SplitN(parts[1], `"`, 2)[0]
+
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fmt.Fprintf(slow, "POST /socket.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: 10000\r\n\r\n4", sid, addr)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				if _, err := slow.Write([]byte("x")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	_ = slow.SetReadDeadline(time.Now().Add(guard))
+	line, err := bufio.NewReader(slow).ReadString('\n')
+	if isTimeout(err) {
+		t.Fatal("a polling body trickled a byte at a time still holds its connection")
+	}
+	if line != "" && !strings.Contains(line, "408") {
+		t.Errorf("trickled polling body answered %q, want 408 or a closed connection", line)
+	}
+}

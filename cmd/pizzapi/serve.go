@@ -44,7 +44,7 @@ func serveCommand() *cli.Command {
 			&cli.IntFlag{Name: "attachment-ttl-ms", Value: int(d.AttachmentTTL.Milliseconds()), Usage: "how long attachments are kept", Sources: env("PIZZAPI_ATTACHMENT_TTL_MS")},
 			&cli.Int64Flag{Name: "attachment-request-max-bytes", Value: d.AttachmentRequestMaxBytes, Usage: "largest total of the files of one upload", Sources: env("PIZZAPI_ATTACHMENT_REQUEST_MAX_BYTES")},
 			&cli.Int64Flag{Name: "attachment-quota-bytes", Value: d.AttachmentQuotaBytes, Usage: "attachment bytes one user may keep stored until they expire (0: no limit)", Sources: env("PIZZAPI_ATTACHMENT_QUOTA_BYTES")},
-			&cli.IntFlag{Name: "http-body-timeout-ms", Value: int(d.HTTPBodyTimeout.Milliseconds()), Usage: "how long a REST request body may take to arrive (uploads get more at 64 KiB/s)", Sources: env("PIZZAPI_HTTP_BODY_TIMEOUT_MS")},
+			&cli.IntFlag{Name: "http-body-timeout-ms", Value: int(d.HTTPBodyTimeout.Milliseconds()), Usage: "how long a REST or long-polling request body may take to arrive (uploads and large messages get more at 64 KiB/s)", Sources: env("PIZZAPI_HTTP_BODY_TIMEOUT_MS")},
 			&cli.IntFlag{Name: "http-idle-timeout-ms", Value: int(d.HTTPIdleTimeout.Milliseconds()), Usage: "how long an idle keep-alive connection is kept", Sources: env("PIZZAPI_HTTP_IDLE_TIMEOUT_MS")},
 			&cli.IntFlag{Name: "max-public-requests", Value: d.MaxPublicRequests, Usage: "register, sign-up and sign-in requests in progress at once; more get 503", Sources: env("PIZZAPI_MAX_PUBLIC_REQUESTS")},
 			&cli.IntFlag{Name: "signups-per-hour", Value: d.SignupsPerHour, Usage: "accounts one client address may create per hour (0: no limit)", Sources: env("PIZZAPI_SIGNUPS_PER_HOUR")},

@@ -51,8 +51,9 @@ type Config struct {
 	LargeMessageBudget int64
 	// MaxBodyBytes bounds a JSON REST request body.
 	MaxBodyBytes int64
-	// HTTPBodyTimeout is how long a REST request body may take to arrive (an upload gets this
-	// plus the time its size takes at 64 KiB/s).
+	// HTTPBodyTimeout is how long a REST request body or a Socket.IO long-polling body may take
+	// to arrive (an upload or a large polling message gets this plus the time its size takes at
+	// 64 KiB/s).
 	HTTPBodyTimeout time.Duration
 	// HTTPIdleTimeout is how long an idle keep-alive connection is kept open.
 	HTTPIdleTimeout time.Duration

@@ -28,7 +28,7 @@ type Limits struct {
 	wait   time.Duration
 	used   atomic.Int64
 	// polling holds the raised limits of sessions on long-polling, by Engine.IO session id (int64
-	// values), for PollingBodies.
+	// values), for GuardPolling.
 	polling sync.Map
 }
 

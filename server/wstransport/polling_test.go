@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -117,7 +119,8 @@ func checkRefusal(t *testing.T, what, body, code string) {
 // authentication a body over the small limit gets 413 with a JSON error, logged with the
 // address; after it, a body up to the raised limit passes and one over it gets 413 before any
 // of it is read; a body of undeclared length passes when small and gets 411 past the small
-// limit; the raised limit is forgotten when the session closes.
+// limit; a body that stops arriving gets 408 and its session goes on; the raised limit is
+// forgotten when the session closes.
 func TestPollingBodies(t *testing.T) {
 	s := startServer(t, 8<<20, time.Second)
 
@@ -155,6 +158,17 @@ func TestPollingBodies(t *testing.T) {
 		t.Fatalf("large chunked body: %d %s", status, body)
 	}
 	checkRefusal(t, "large chunked body", body, "invalid")
+
+	if status := p.slowPost(100, `42/big,["msg","`)(""); status != http.StatusRequestTimeout {
+		t.Fatalf("a body that stopped arriving: status %d, want 408", status)
+	}
+	waitLog(t, s, "polling message refused: The request body did not arrive in time")
+	if status, body := p.post(`42/big,["msg","abcd"]`); status != http.StatusOK {
+		t.Fatalf("after a body that did not arrive: %d %s", status, body)
+	}
+	if got := p.get(); got != `42/big,["len",4]` {
+		t.Fatalf("after a body that did not arrive: %q", got)
+	}
 
 	if n := wstransport.PollingSessions(s.limits); n != 1 {
 		t.Fatalf("%d polling sessions with a raised limit, want 1", n)
@@ -200,4 +214,39 @@ func TestPollingBudget(t *testing.T) {
 		t.Fatalf("held message: %q", got)
 	}
 	waitInFlight(t, s, 0)
+}
+
+// TestPollAnswerHasDeadline: a poll whose client stops reading its answer does not hold the
+// handler writing: the write fails once the response timeout has passed.
+func TestPollAnswerHasDeadline(t *testing.T) {
+	done := make(chan error, 1)
+	h := wstransport.GuardPolling(wstransport.PollingOptions{
+		Limits: wstransport.NewLimits(small, 1<<20, time.Second), Logger: slog.New(slog.DiscardHandler),
+		ResponseTimeout: 300 * time.Millisecond,
+	}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 1<<20)
+		for range 1 << 10 { // 1 GiB, far more than the socket buffers hold
+			if _, err := w.Write(chunk); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("the handler wrote 1 GiB to a client that reads nothing")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the handler is still writing to a client that reads nothing")
+	}
 }

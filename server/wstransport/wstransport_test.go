@@ -20,8 +20,9 @@ import (
 	"github.com/pizzapi/pizzapi/server/wstransport"
 )
 
-// testServer is a Socket.IO server on the transport, its polling bodies guarded by
-// PollingBodies: namespace /big raises its connections' limit to 4 MiB and answers "msg" with "len" (the length of the string it got); "burst" makes
+// testServer is a Socket.IO server on the transport, its polling requests guarded by
+// GuardPolling (a body must arrive within a second): namespace /big raises its connections'
+// limit to 4 MiB and answers "msg" with "len" (the length of the string it got); "burst" makes
 // the server send n numbered events.
 type testServer struct {
 	url    string
@@ -62,7 +63,7 @@ func startServer(t *testing.T, budget int64, wait time.Duration) *testServer {
 			}
 		})
 	})
-	srv := httptest.NewServer(wstransport.PollingBodies(limits, logger, wstransport.ReleaseResponses(io.ServeHandler(nil))))
+	srv := httptest.NewServer(wstransport.GuardPolling(wstransport.PollingOptions{Limits: limits, Logger: logger, BodyTimeout: time.Second, ResponseTimeout: time.Minute}, wstransport.ReleaseResponses(io.ServeHandler(nil))))
 	t.Cleanup(func() {
 		io.Close(nil)
 		srv.Close()
