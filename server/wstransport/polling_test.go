@@ -43,8 +43,14 @@ func openPolling(t *testing.T, s *testServer, connect bool) *pollingSession {
 		if status, body := p.post("40/big,"); status != http.StatusOK {
 			t.Fatalf("connect: %d %s", status, body)
 		}
-		if got := p.get(); !strings.HasPrefix(got, "40/big,{") {
+		got := p.get()
+		if !strings.HasPrefix(got, "40/big,{") {
 			t.Fatalf("connect answer: %q", got)
+		}
+		if !strings.HasSuffix(got, "\x1e"+`42/big,["ready"]`) { // see connectBig
+			if got := p.get(); got != `42/big,["ready"]` {
+				t.Fatalf("ready: %q", got)
+			}
 		}
 	}
 	return p

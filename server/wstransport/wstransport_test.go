@@ -22,8 +22,8 @@ import (
 
 // testServer is a Socket.IO server on the transport, its polling requests guarded by
 // GuardPolling (a body must arrive within a second): namespace /big raises its connections'
-// limit to 4 MiB and answers "msg" with "len" (the length of the string it got); "burst" makes
-// the server send n numbered events.
+// limit to 4 MiB, sends "ready" once a socket is connected, and answers "msg" with "len" (the
+// length of the string it got); "burst" makes the server send n numbered events.
 type testServer struct {
 	url    string
 	log    *syncbuf.Buffer
@@ -62,6 +62,7 @@ func startServer(t *testing.T, budget int64, wait time.Duration) *testServer {
 				_ = s.Emit("n", i)
 			}
 		})
+		_ = s.Emit("ready")
 	})
 	srv := httptest.NewServer(wstransport.GuardPolling(wstransport.PollingOptions{Limits: limits, Logger: logger, BodyTimeout: time.Second, ResponseTimeout: time.Minute}, wstransport.ReleaseResponses(io.ServeHandler(nil))))
 	t.Cleanup(func() {
@@ -122,12 +123,17 @@ func (c *client) send(pkt string) {
 	}
 }
 
-// connectBig connects the client's namespace /big.
+// connectBig connects the client's namespace /big and waits until the server is ready for its
+// events: the library sends the CONNECT answer before it records the socket of the namespace,
+// and closes the connection on an event that arrives in between.
 func (c *client) connectBig() {
 	c.t.Helper()
 	c.send("40/big,")
 	if got := c.next(); !strings.HasPrefix(got, "40/big,{") {
 		c.t.Fatalf("connect: %q", got)
+	}
+	if got := c.next(); got != `42/big,["ready"]` {
+		c.t.Fatalf("ready: %q", got)
 	}
 }
 
