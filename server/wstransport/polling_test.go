@@ -256,3 +256,29 @@ func TestPollAnswerHasDeadline(t *testing.T) {
 		t.Fatal("the handler is still writing to a client that reads nothing")
 	}
 }
+
+// TestPollingBodyDeadlineEndsWithTheBody: once a body is in, its deadline no longer applies: an
+// engine that takes longer than the body timeout to handle it still has its request (net/http
+// clears the read deadline when it starts watching the connection after the body).
+func TestPollingBodyDeadlineEndsWithTheBody(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	h := wstransport.GuardPolling(wstransport.PollingOptions{
+		Limits: wstransport.NewLimits(small, 1<<20, time.Second), Logger: slog.New(slog.DiscardHandler),
+		BodyTimeout: timeout, ResponseTimeout: time.Minute,
+	}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(3 * timeout)
+		if err := r.Context().Err(); err != nil {
+			http.Error(w, "request ended: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	p := &pollingSession{t: t, url: srv.URL + "/socket.io/?EIO=4&transport=polling&sid=x"}
+	for _, body := range []io.Reader{strings.NewReader("4hello"), io.MultiReader(strings.NewReader("4hel"), strings.NewReader("lo"))} {
+		if status, answer := p.do(body); status != http.StatusOK || answer != "ok" {
+			t.Fatalf("%T body: %d %q", body, status, answer)
+		}
+	}
+}
