@@ -73,6 +73,12 @@ type Handler struct {
 type Client struct {
 	s  *sio.Socket
 	mu sync.Mutex // emits with flags (Timeout) are not safe concurrently in the library
+
+	// nextAuth is the handshake auth SetAuth left for the next connection (nil: unchanged). The
+	// library's auth map is written only on the goroutine that sends the CONNECT, just before it
+	// does (applyAuth), since the library itself adds the recovery pid and offset to it there.
+	authMu   sync.Mutex
+	nextAuth map[string]any
 }
 
 // Dial starts connecting and returns at once; Handler.OnConnect reports success.
@@ -121,6 +127,8 @@ func New(o Options, h Handler) (*Client, error) {
 		return nil, fmt.Errorf("connecting to %s%s: %w", base, o.Namespace, err)
 	}
 	c := &Client{s: s}
+	// Registered before the socket subscribes (in Connect), so it runs first on each open.
+	_ = s.Io().On("open", func(...any) { c.applyAuth() })
 	_ = s.On("connect", func(...any) {
 		if h.OnConnect != nil {
 			h.OnConnect()
@@ -222,7 +230,10 @@ func rawArg(a any) []byte {
 }
 
 // Connect starts connecting (once); Handler.OnConnect reports success.
-func (c *Client) Connect() { c.s.Connect() }
+func (c *Client) Connect() {
+	c.applyAuth()
+	c.s.Connect()
+}
 
 // Send emits an event with one JSON payload. It implements protocol.Sender.
 func (c *Client) Send(event string, payload []byte) error {
@@ -271,11 +282,22 @@ func (c *Client) SetAuth(raw []byte) {
 	if err != nil {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.authMu.Lock()
+	c.nextAuth = next
+	c.authMu.Unlock()
+}
+
+// applyAuth puts the auth SetAuth left into the library's auth map, before a CONNECT is sent.
+func (c *Client) applyAuth() {
+	c.authMu.Lock()
+	defer c.authMu.Unlock()
+	if c.nextAuth == nil {
+		return
+	}
 	auth := c.s.Auth()
 	clear(auth)
-	maps.Copy(auth, next)
+	maps.Copy(auth, c.nextAuth)
+	c.nextAuth = nil
 }
 
 // Connected reports whether the socket is connected now.

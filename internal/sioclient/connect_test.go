@@ -166,3 +166,40 @@ func TestReconnectAfterTransportDrop(t *testing.T) {
 		}
 	}
 }
+
+// TestSetAuthWhileReconnecting: SetAuth may be called at any time, also while the library sends
+// a CONNECT on a reconnection, where it adds the recovery pid and offset to its auth map (the
+// race detector caught the two writing the map at once in a failover test). That the auth set
+// last is the one sent is shown by the failover tests, whose viewers resume from the lastSeq they
+// set (a recovered connection skips the handshake auth, so a refusal cannot show it here).
+func TestSetAuthWhileReconnecting(t *testing.T) {
+	n := servertest.Start(t)
+	u := n.NewUser(t)
+	c, ev := dialHub(t, n.URL, u.APIKey, true)
+	if !waitConnect(ev, 10*time.Second) {
+		t.Fatal("first connection stalled")
+	}
+	auth := (&hub.Auth{APIKey: protocol.Some(u.APIKey)}).AppendJSON(nil)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				c.SetAuth(auth)
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+	}()
+	for round := range 20 {
+		c.DropTransport()
+		if !waitConnect(ev, 10*time.Second) {
+			t.Fatalf("round %d: not reconnected", round)
+		}
+	}
+	close(stop)
+	<-done
+}
