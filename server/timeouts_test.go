@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -42,12 +43,21 @@ func TestIdleAndSlowConnectionsAreClosed(t *testing.T) {
 		t.Fatalf("the idle keep-alive connection was not closed by the server: %v", err)
 	}
 
+	trickle(t, addr, "POST /api/auth/sign-in/email HTTP/1.1\r\nHost: "+addr+"\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", guard)
+}
+
+// trickle sends a request's head and then its body a byte every 50 ms, and checks that the server
+// cuts it off with 408 or by closing the connection before guard passes.
+func trickle(t *testing.T, addr, head string, guard time.Duration) {
+	t.Helper()
 	slow, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer slow.Close()
-	fmt.Fprintf(slow, "POST /api/auth/sign-in/email HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", addr)
+	if _, err := io.WriteString(slow, head); err != nil {
+		t.Fatal(err)
+	}
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -65,10 +75,10 @@ func TestIdleAndSlowConnectionsAreClosed(t *testing.T) {
 	_ = slow.SetReadDeadline(time.Now().Add(guard))
 	line, err := bufio.NewReader(slow).ReadString('\n')
 	if isTimeout(err) {
-		t.Fatal("a body trickled a byte at a time still holds its connection")
+		t.Fatalf("a body trickled a byte at a time still holds its connection (%.40q)", head)
 	}
 	if line != "" && !strings.Contains(line, "408") {
-		t.Errorf("trickled body answered %q, want 408 or a closed connection", line)
+		t.Errorf("trickled body answered %q, want 408 or a closed connection (%.40q)", line, head)
 	}
 }
 
@@ -131,32 +141,5 @@ func TestSlowPollingBodyIsClosed(t *testing.T) {
 	}
 	sid := strings.SplitN(parts[1], `"`, 2)[0]
 
-	slow, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
-	fmt.Fprintf(slow, "POST /socket.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: 10000\r\n\r\n4", sid, addr)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(50 * time.Millisecond):
-				if _, err := slow.Write([]byte("x")); err != nil {
-					return
-				}
-			}
-		}
-	}()
-	_ = slow.SetReadDeadline(time.Now().Add(guard))
-	line, err := bufio.NewReader(slow).ReadString('\n')
-	if isTimeout(err) {
-		t.Fatal("a polling body trickled a byte at a time still holds its connection")
-	}
-	if line != "" && !strings.Contains(line, "408") {
-		t.Errorf("trickled polling body answered %q, want 408 or a closed connection", line)
-	}
+	trickle(t, addr, "POST /socket.io/?EIO=4&transport=polling&sid="+sid+" HTTP/1.1\r\nHost: "+addr+"\r\nContent-Type: text/plain\r\nContent-Length: 10000\r\n\r\n4", guard)
 }
